@@ -1,0 +1,134 @@
+//go:build unix
+
+package process
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test binary doubles as the child program: with WSBRIDGE_HELPER set it
+// runs the helper named there instead of the tests, the way os/exec tests
+// itself.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv("WSBRIDGE_HELPER"); mode != "" {
+		runHelper(mode, os.Args[1:])
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runHelper(mode string, args []string) {
+	switch mode {
+	case "cat":
+		io.Copy(os.Stdout, os.Stdin)
+	case "tty":
+		// Reports whether stdout is a terminal, then writes two lines
+		// that raw mode must leave untouched.
+		_, err := unix.IoctlGetTermios(1, ioctlGetTermios)
+		fmt.Printf("tty=%v\na\r\nb\n", err == nil)
+	case "exit":
+		code, _ := strconv.Atoi(args[0])
+		os.Exit(code)
+	case "stubborn":
+		// Ignores SIGINT and SIGTERM, reports each, and never exits by
+		// itself: only SIGKILL ends it.
+		sigs := make(chan os.Signal, 2)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		fmt.Println("ready")
+		for s := range sigs {
+			fmt.Println(s)
+		}
+	case "grandchild":
+		// Starts a grandchild that sleeps holding stdout, prints its
+		// pid, and either exits at once ("exit") or waits for stdin EOF.
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "WSBRIDGE_HELPER=sleep")
+		cmd.Stdout = os.Stdout
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		fmt.Println(cmd.Process.Pid)
+		if len(args) == 0 || args[0] != "exit" {
+			io.Copy(io.Discard, os.Stdin)
+		}
+	case "sleep":
+		time.Sleep(time.Hour)
+	default:
+		fmt.Fprintf(os.Stderr, "unknown helper %q\n", mode)
+		os.Exit(2)
+	}
+}
+
+// startHelper starts this test binary as the helper mode, with stdout on a
+// pipe unless pty is set.
+func startHelper(t *testing.T, cfg Config, mode string, args ...string) *Process {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Path = exe
+	cfg.Args = args
+	cfg.Env = []string{"WSBRIDGE_HELPER=" + mode}
+	p, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop()
+		io.Copy(io.Discard, p.Stdout)
+		io.Copy(io.Discard, p.Stderr)
+	})
+	return p
+}
+
+// readLine reads one line of the child's stdout.
+func readLine(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading child's stdout: %v (got %q)", err, line)
+	}
+	return strings.TrimSuffix(line, "\n")
+}
+
+// gone reports whether pid no longer runs (it does not exist or is a zombie
+// waiting for a reaper).
+func gone(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which is in parentheses.
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+// waitGone waits up to d for pid to be gone.
+func waitGone(t *testing.T, pid int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !gone(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still running after %v", pid, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

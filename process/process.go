@@ -1,0 +1,249 @@
+// Package process runs one child program for one WebSocket session: it starts
+// the child in its own process group with its stdout on a pseudo-terminal or a
+// pipe, hands out its standard streams, stops it with a graceful sequence of
+// signals, and reaps it.
+package process
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+)
+
+// Config describes the child to start. The zero value is not usable: Path
+// must be set.
+type Config struct {
+	// Path is the program to run, resolved as by exec.LookPath.
+	Path string
+	// Args holds the arguments after the program name.
+	Args []string
+	// Env is the child's whole environment; nil means an empty one.
+	Env []string
+	// Dir is the child's working directory; empty means the server's.
+	Dir string
+	// PTY puts the child's stdout on a pseudo-terminal in raw mode, so that
+	// programs which buffer a piped stdout still write each line at once.
+	// Stdin and stderr stay pipes. Ignored where pseudo-terminals are not
+	// supported.
+	PTY bool
+	// Grace is added to each wait of the stop sequence (websocketd's
+	// --closems).
+	Grace time.Duration
+	// Drain bounds how long, after the child exits, its stdout and stderr
+	// may stay open (held by a background grandchild) before the child's
+	// process group is killed. Zero means DefaultDrain.
+	Drain time.Duration
+}
+
+// DefaultDrain is the Drain used when Config.Drain is zero.
+const DefaultDrain = 500 * time.Millisecond
+
+// Process is a started child. Its streams are read and written by the
+// caller; Wait and Stop may be called from any goroutine. Every descriptor
+// is released by itself once the child is gone and its output streams have
+// reached EOF.
+type Process struct {
+	// Stdin is the child's standard input. Closing it sends EOF.
+	Stdin io.WriteCloser
+	// Stdout is the child's standard output. It returns io.EOF once the
+	// child and every process that inherited the stream are gone.
+	Stdout io.ReadCloser
+	// Stderr is the child's standard error, with the same EOF rule.
+	Stderr io.ReadCloser
+
+	cmd   *exec.Cmd
+	grace time.Duration
+	drain time.Duration
+
+	done    chan struct{} // closed once the child is reaped
+	waitErr error
+
+	streams sync.WaitGroup // stdout and stderr readers still before EOF
+	closed  chan struct{}  // closed once stdout and stderr reached EOF
+	stopped sync.Once
+}
+
+// Start starts the child described by cfg.
+func Start(cfg Config) (*Process, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("starting child: no program given")
+	}
+	cmd := exec.Command(cfg.Path, cfg.Args...)
+	cmd.Env = cfg.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{}
+	}
+	cmd.Dir = cfg.Dir
+	cmd.SysProcAttr = sysProcAttr()
+
+	var parentEnds, childEnds []*os.File
+	closeAll := func(files []*os.File) {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	fail := func(err error) (*Process, error) {
+		closeAll(parentEnds)
+		closeAll(childEnds)
+		return nil, fmt.Errorf("starting %q: %w", cfg.Path, err)
+	}
+
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	parentEnds, childEnds = append(parentEnds, stdinW), append(childEnds, stdinR)
+
+	var stdoutR, stdoutW *os.File
+	if cfg.PTY && ptySupported {
+		stdoutR, stdoutW, err = openPTY()
+	} else {
+		stdoutR, stdoutW, err = os.Pipe()
+	}
+	if err != nil {
+		return fail(err)
+	}
+	parentEnds, childEnds = append(parentEnds, stdoutR), append(childEnds, stdoutW)
+
+	stderrR, stderrW, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	parentEnds, childEnds = append(parentEnds, stderrR), append(childEnds, stderrW)
+
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
+	if err := cmd.Start(); err != nil {
+		return fail(err)
+	}
+	closeAll(childEnds)
+
+	drain := cfg.Drain
+	if drain == 0 {
+		drain = DefaultDrain
+	}
+	p := &Process{
+		Stdin: stdinW,
+		cmd:   cmd,
+		grace: cfg.Grace,
+		drain: drain,
+		done:  make(chan struct{}),
+	}
+	p.streams.Add(2)
+	p.Stdout = &stream{f: stdoutR, eof: p.streams.Done}
+	p.Stderr = &stream{f: stderrR, eof: p.streams.Done}
+	p.closed = make(chan struct{})
+	go func() {
+		p.streams.Wait()
+		close(p.closed)
+	}()
+	go p.reap()
+	return p, nil
+}
+
+// Pid returns the child's process id, which is also its process group id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Done returns a channel that is closed once the child has exited and been
+// reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Wait blocks until the child has exited and returns how it exited: nil for
+// status 0, else an *exec.ExitError such as "exit status 3" or
+// "signal: killed".
+func (p *Process) Wait() error {
+	<-p.done
+	return p.waitErr
+}
+
+// reap waits for the child, then gives whatever still holds its output
+// streams (a background grandchild) the drain time to finish before the
+// child's process group is killed, so that nothing it started is left
+// behind and the streams reach EOF.
+func (p *Process) reap() {
+	p.waitErr = p.cmd.Wait()
+	close(p.done)
+	closed := p.waitClosed()
+	p.killGroup()
+	if !closed && !p.waitClosed() {
+		// Something that left the group (setsid) still holds the
+		// streams: stop reading them.
+		p.Stdout.Close()
+		p.Stderr.Close()
+	}
+	p.Stdin.Close()
+}
+
+// waitClosed waits up to the drain time for stdout and stderr to reach EOF
+// and reports whether they did.
+func (p *Process) waitClosed() bool {
+	t := time.NewTimer(p.drain)
+	defer t.Stop()
+	select {
+	case <-p.closed:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// Stop stops the child and everything in its process group, the way
+// websocketd does: it closes stdin, then sends SIGINT, SIGTERM and SIGKILL
+// to the group, waiting 100 ms, 250 ms and 500 ms (each plus Config.Grace)
+// for the child to exit before each signal. It returns once the child is
+// reaped. Stop is safe to call more than once and after the child exited.
+func (p *Process) Stop() {
+	p.stopped.Do(p.stop)
+	<-p.done
+}
+
+func (p *Process) stop() {
+	p.Stdin.Close()
+	for _, step := range stopSteps {
+		t := time.NewTimer(step.wait + p.grace)
+		select {
+		case <-p.done:
+			t.Stop()
+			p.killGroup()
+			return
+		case <-t.C:
+		}
+		p.signalGroup(step.sig)
+	}
+	<-p.done
+	p.killGroup()
+}
+
+// stream is one of the child's output streams. It reports the end of the
+// stream as io.EOF, whether the last writer closed it, a pseudo-terminal
+// reported its slave side gone, or the stream was closed under it.
+type stream struct {
+	f    *os.File
+	eof  func()
+	once sync.Once
+}
+
+func (s *stream) Read(b []byte) (int, error) {
+	n, err := s.f.Read(b)
+	if err != nil && n == 0 {
+		if errors.Is(err, os.ErrClosed) || isPTYClosed(err) {
+			err = io.EOF
+		}
+		s.once.Do(s.end)
+	}
+	return n, err
+}
+
+// Close closes the parent's end of the stream; reads then return io.EOF.
+func (s *stream) Close() error {
+	s.once.Do(s.end)
+	return nil
+}
+
+func (s *stream) end() {
+	s.f.Close()
+	s.eof()
+}

@@ -1,0 +1,35 @@
+//go:build unix
+
+package process
+
+import (
+	"syscall"
+	"time"
+)
+
+// stopSteps is websocketd's stop sequence: after stdin is closed, each
+// signal is sent to the process group if the child has not exited within
+// the wait before it.
+var stopSteps = []struct {
+	wait time.Duration
+	sig  syscall.Signal
+}{
+	{100 * time.Millisecond, syscall.SIGINT},
+	{250 * time.Millisecond, syscall.SIGTERM},
+	{500 * time.Millisecond, syscall.SIGKILL},
+}
+
+// sysProcAttr puts the child in a process group of its own, so that it and
+// everything it starts can be signalled together.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
+
+func (p *Process) signalGroup(sig syscall.Signal) {
+	// ESRCH only means the group is already gone.
+	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+}
+
+func (p *Process) killGroup() {
+	p.signalGroup(syscall.SIGKILL)
+}
