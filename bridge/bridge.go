@@ -1,0 +1,228 @@
+// Package bridge connects one WebSocket to one child program: client
+// messages become lines on the child's stdin, lines the child prints become
+// messages, and when either side goes the other is told how.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Config says how a session moves bytes. The zero value is text mode
+// without pings.
+type Config struct {
+	// Binary sends client messages to stdin exactly as they are, and each
+	// chunk the child writes back as a binary message. Otherwise a client
+	// message becomes one line on stdin and each stdout line one text
+	// message.
+	Binary bool
+	// PingInterval is how often the client is pinged; a client that has
+	// not answered within twice the interval is dropped. Zero turns pings
+	// off.
+	PingInterval time.Duration
+	// Stderr receives each line the child writes on stderr, without its
+	// newline. Nil discards them.
+	Stderr func(line []byte)
+}
+
+// Child is the program on the other side of a session.
+// *process.Process is one.
+type Child interface {
+	Stdin() io.WriteCloser
+	// Stdout and Stderr must reach EOF once the child is gone.
+	Stdout() io.Reader
+	Stderr() io.Reader
+	// Wait blocks until the child has exited and tells how: nil for
+	// status 0.
+	Wait() error
+	// Stop closes the child's stdin, stops it and returns once it exited.
+	Stop()
+}
+
+// Result tells how a session went.
+type Result struct {
+	// Exit is how the child exited: nil for status 0.
+	Exit error
+	// Code and Reason are the close status sent to or received from the
+	// client; StatusAbnormalClosure when the connection just broke.
+	Code   websocket.StatusCode
+	Reason string
+	// ClientErr is why the client went away, nil if it did not.
+	ClientErr error
+	// Message and byte counts, In from the client, Out to it.
+	MessagesIn, MessagesOut int64
+	BytesIn, BytesOut       int64
+}
+
+// shutdownReason comes with the 1001 sent to every client when the server
+// shuts down.
+const shutdownReason = "server shutting down"
+
+// ErrPongMissed is the Result.ClientErr of a client dropped for not
+// answering pings.
+var ErrPongMissed = errors.New("client missed pongs")
+
+// Run moves messages between conn and child until one of them goes, then
+// finishes both: when the child exits, everything it wrote is delivered
+// before the close frame (1000 for status 0, 1011 and the exit status
+// otherwise); when the client goes, the child is stopped. When ctx is done
+// (the server shuts down) the child is stopped, its last output delivered
+// and the client closed with 1001. Run returns once the child has been
+// reaped and every goroutine it started has ended.
+func Run(ctx context.Context, conn *websocket.Conn, child Child, cfg Config) Result {
+	s := &session{conn: conn, child: child, cfg: cfg}
+	return s.run(ctx)
+}
+
+type session struct {
+	conn  *websocket.Conn
+	child Child
+	cfg   Config
+
+	writing    atomic.Bool // the input pump waits on the child's stdin
+	pongMissed atomic.Bool // the client was dropped for not answering pings
+
+	// written by the pumps, read after they ended
+	in  counts
+	out counts
+}
+
+type counts struct{ messages, bytes int64 }
+
+func (s *session) run(ctx context.Context) Result {
+	// The pumps' context only ends when the session does: a cancelled
+	// read or write would close the connection without a close frame.
+	pumpCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	inDone := make(chan error, 1)
+	outDone := make(chan error, 1)
+	exited := make(chan error, 1)
+	stderrDone := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() { inDone <- s.pumpInput(pumpCtx) }()
+	go func() { outDone <- s.pumpOutput(pumpCtx) }()
+	go func() { exited <- s.child.Wait() }()
+	go func() { s.pumpStderr(); close(stderrDone) }()
+	lost := make(chan struct{})
+	pingDone := make(chan struct{})
+	go func() {
+		if s.cfg.PingInterval > 0 {
+			s.ping(pumpCtx, lost)
+		}
+		close(pingDone)
+	}()
+
+	var (
+		r          Result
+		outEOF     bool // all of stdout was delivered
+		childGone  bool
+		clientGone bool
+		shutdown   = ctx.Done()
+		stopping   bool
+		closing    bool // the server shuts down
+	)
+	stop := func() {
+		if !stopping {
+			stopping = true
+			go func() { s.child.Stop(); close(stopped) }()
+		}
+	}
+	for !(outEOF && childGone) && !clientGone {
+		select {
+		case err := <-inDone:
+			inDone = nil
+			clientGone = true
+			r.ClientErr = err
+			r.Code, r.Reason = clientStatus(err)
+		case err := <-outDone:
+			outDone = nil
+			outEOF = true
+			if err != nil {
+				clientGone = true
+				r.ClientErr = err
+				r.Code = websocket.StatusAbnormalClosure
+			}
+		case err := <-exited:
+			exited = nil
+			childGone = true
+			r.Exit = err
+		case <-lost:
+			lost = nil
+			clientGone = true
+			r.Code = websocket.StatusAbnormalClosure
+		case <-shutdown:
+			shutdown = nil
+			closing = true
+			stop()
+		}
+	}
+
+	if clientGone {
+		// Nobody is listening: stop the child while the output pump
+		// drains what it still writes.
+		s.conn.CloseNow()
+		stop()
+	} else {
+		r.Code, r.Reason = websocket.StatusNormalClosure, ""
+		switch {
+		case closing:
+			r.Code, r.Reason = websocket.StatusGoingAway, shutdownReason
+		case r.Exit != nil:
+			r.Code, r.Reason = websocket.StatusInternalError, closeReason(r.Exit.Error())
+		}
+		s.conn.Close(r.Code, r.Reason)
+	}
+
+	// Wait for everything that is still running.
+	if outDone != nil {
+		<-outDone
+	}
+	if exited != nil {
+		r.Exit = <-exited
+	}
+	if inDone != nil {
+		err := <-inDone
+		if clientGone && r.ClientErr == nil {
+			r.ClientErr = err
+		}
+	}
+	if stopping {
+		<-stopped
+	}
+	<-stderrDone
+	cancel()
+	<-pingDone
+	if s.pongMissed.Load() {
+		r.ClientErr = ErrPongMissed
+	}
+	r.MessagesIn, r.BytesIn = s.in.messages, s.in.bytes
+	r.MessagesOut, r.BytesOut = s.out.messages, s.out.bytes
+	return r
+}
+
+// clientStatus is the close status a client's read error stands for.
+func clientStatus(err error) (websocket.StatusCode, string) {
+	var ce websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return ce.Code, ce.Reason
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		return websocket.StatusMessageTooBig, "message too big"
+	}
+	return websocket.StatusAbnormalClosure, ""
+}
+
+// closeReason cuts a reason to the 123 bytes a close frame can carry.
+func closeReason(s string) string {
+	const max = 123
+	if len(s) > max {
+		s = s[:max]
+	}
+	return s
+}

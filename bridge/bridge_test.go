@@ -1,0 +1,385 @@
+package bridge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeChild is a child made of pipes; run is its program and what run
+// returns its exit status. Stop closes stdin, gives run a second to return
+// and then "kills" it: closes killed and its output pipes.
+type fakeChild struct {
+	stdinR, stdoutR, stderrR *io.PipeReader
+	stdinW, stdoutW, stderrW *io.PipeWriter
+	killed                   chan struct{}
+	done                     chan struct{}
+	exit                     error
+	stopped                  chan struct{}
+	stopOnce                 sync.Once
+}
+
+func startFake(run func(stdin io.Reader, stdout, stderr io.Writer) error) *fakeChild {
+	return startFakeKillable(func(stdin io.Reader, stdout, stderr io.Writer, _ <-chan struct{}) error {
+		return run(stdin, stdout, stderr)
+	})
+}
+
+func startFakeKillable(run func(stdin io.Reader, stdout, stderr io.Writer, killed <-chan struct{}) error) *fakeChild {
+	c := &fakeChild{done: make(chan struct{}), stopped: make(chan struct{}), killed: make(chan struct{})}
+	c.stdinR, c.stdinW = io.Pipe()
+	c.stdoutR, c.stdoutW = io.Pipe()
+	c.stderrR, c.stderrW = io.Pipe()
+	go func() {
+		c.exit = run(c.stdinR, c.stdoutW, c.stderrW, c.killed)
+		c.stdinR.Close()
+		c.stdoutW.Close()
+		c.stderrW.Close()
+		close(c.done)
+	}()
+	return c
+}
+
+func (c *fakeChild) Stdin() io.WriteCloser { return c.stdinW }
+func (c *fakeChild) Stdout() io.Reader     { return c.stdoutR }
+func (c *fakeChild) Stderr() io.Reader     { return c.stderrR }
+func (c *fakeChild) Wait() error           { <-c.done; return c.exit }
+
+func (c *fakeChild) Stop() {
+	c.stopOnce.Do(func() {
+		close(c.stopped)
+		c.stdinW.Close()
+		select {
+		case <-c.done:
+		case <-time.After(time.Second):
+			close(c.killed)
+			c.stdoutR.Close()
+			c.stderrR.Close()
+		}
+	})
+	<-c.done
+}
+
+// rev reverses each line until stdin ends.
+func rev(stdin io.Reader, stdout, _ io.Writer) error {
+	sc := bufio.NewScanner(stdin)
+	for sc.Scan() {
+		b := []byte(sc.Text())
+		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+			b[i], b[j] = b[j], b[i]
+		}
+		if _, err := stdout.Write(append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serve runs a session for child behind a real WebSocket server and
+// returns a connected client and the session's result to come.
+func serve(t *testing.T, ctx context.Context, child Child, cfg Config, readLimit int64) (*websocket.Conn, <-chan Result) {
+	t.Helper()
+	results := make(chan Result, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if readLimit != 0 {
+			conn.SetReadLimit(readLimit)
+		}
+		results <- Run(ctx, conn, child, cfg)
+	}))
+	t.Cleanup(srv.Close)
+	dialCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	client, _, err := websocket.Dial(dialCtx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.SetReadLimit(-1)
+	t.Cleanup(func() { client.CloseNow() })
+	return client, results
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func send(t *testing.T, c *websocket.Conn, msg string) {
+	t.Helper()
+	if err := c.Write(testCtx(t), websocket.MessageText, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func expect(t *testing.T, c *websocket.Conn, typ websocket.MessageType, want string) {
+	t.Helper()
+	gotTyp, got, err := c.Read(testCtx(t))
+	if err != nil {
+		t.Fatalf("reading %q: %v", want, err)
+	}
+	if gotTyp != typ || string(got) != want {
+		t.Fatalf("got %v %q, want %v %q", gotTyp, short([]string{string(got)}), typ, short([]string{want}))
+	}
+}
+
+// expectClose reads until the connection closes and checks the status.
+func expectClose(t *testing.T, c *websocket.Conn, code websocket.StatusCode, reason string) {
+	t.Helper()
+	_, msg, err := c.Read(testCtx(t))
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want close %d, got message %q, err %v", code, msg, err)
+	}
+	if ce.Code != code || ce.Reason != reason {
+		t.Fatalf("closed with %d %q, want %d %q", ce.Code, ce.Reason, code, reason)
+	}
+}
+
+func result(t *testing.T, results <-chan Result) Result {
+	t.Helper()
+	select {
+	case r := <-results:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("session did not end")
+		return Result{}
+	}
+}
+
+func TestLinesBothWays(t *testing.T) {
+	child := startFake(rev)
+	c, results := serve(t, context.Background(), child, Config{}, 0)
+	for _, m := range []string{"hello", "", "world"} {
+		send(t, c, m)
+		expect(t, c, websocket.MessageText, reverse(m))
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	r := result(t, results)
+	if r.Code != websocket.StatusNormalClosure || r.ClientErr == nil {
+		t.Errorf("result %+v: want the client's 1000", r)
+	}
+	if r.MessagesIn != 3 || r.MessagesOut != 3 || r.BytesIn != 10 || r.BytesOut != 10 {
+		t.Errorf("counts %+v", r)
+	}
+	select {
+	case <-child.stopped:
+	default:
+		t.Error("child not stopped when the client left")
+	}
+}
+
+func reverse(s string) string {
+	b := []byte(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+func TestExitStatusClosesConnection(t *testing.T) {
+	for _, tc := range []struct {
+		exit   error
+		code   websocket.StatusCode
+		reason string
+	}{
+		{nil, websocket.StatusNormalClosure, ""},
+		{errors.New("exit status 3"), websocket.StatusInternalError, "exit status 3"},
+		{errors.New(strings.Repeat("x", 200)), websocket.StatusInternalError, strings.Repeat("x", 123)},
+	} {
+		child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+			io.WriteString(stdout, "first\r\nlast line without newline")
+			return tc.exit
+		})
+		c, results := serve(t, context.Background(), child, Config{}, 0)
+		expect(t, c, websocket.MessageText, "first")
+		expect(t, c, websocket.MessageText, "last line without newline")
+		expectClose(t, c, tc.code, tc.reason)
+		if r := result(t, results); r.Code != tc.code || r.Exit != tc.exit || r.ClientErr != nil {
+			t.Errorf("result %+v", r)
+		}
+	}
+}
+
+func TestLongLineStreamsAsOneMessage(t *testing.T) {
+	line := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		io.WriteString(stdout, line+"\nshort\n")
+		return nil
+	})
+	c, results := serve(t, context.Background(), child, Config{}, 0)
+	expect(t, c, websocket.MessageText, line)
+	expect(t, c, websocket.MessageText, "short")
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	if r := result(t, results); r.MessagesOut != 2 || r.BytesOut != int64(len(line)+5) {
+		t.Errorf("counts %+v", r)
+	}
+}
+
+func TestBinaryModeExactBytes(t *testing.T) {
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		_, err := io.Copy(stdout, stdin)
+		return err
+	})
+	c, results := serve(t, context.Background(), child, Config{Binary: true}, 0)
+	payload := []byte("\x00\xff\r\n\xc3 no newline added")
+	if err := c.Write(testCtx(t), websocket.MessageBinary, payload); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, c, websocket.MessageBinary, string(payload))
+	c.Close(websocket.StatusNormalClosure, "")
+	result(t, results)
+}
+
+func TestStderrLines(t *testing.T) {
+	child := startFake(func(_ io.Reader, _, stderr io.Writer) error {
+		io.WriteString(stderr, "warning: one\r\ntwo\nunterminated")
+		return nil
+	})
+	var got []string
+	c, results := serve(t, context.Background(), child, Config{Stderr: func(line []byte) {
+		got = append(got, string(line))
+	}}, 0)
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	result(t, results)
+	if want := "warning: one|two|unterminated"; strings.Join(got, "|") != want {
+		t.Errorf("stderr lines %q, want %q", got, want)
+	}
+}
+
+func TestShutdownDeliversOutputThenGoingAway(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		io.Copy(io.Discard, stdin) // runs until stdin closes
+		io.WriteString(stdout, "goodbye\n")
+		return nil
+	})
+	c, results := serve(t, ctx, child, Config{}, 0)
+	send(t, c, "ping")
+	cancel()
+	expect(t, c, websocket.MessageText, "goodbye")
+	expectClose(t, c, websocket.StatusGoingAway, shutdownReason)
+	result(t, results)
+}
+
+func TestOversizedMessage(t *testing.T) {
+	child := startFake(rev)
+	c, results := serve(t, context.Background(), child, Config{}, 10)
+	send(t, c, "short")
+	expect(t, c, websocket.MessageText, "trohs")
+	send(t, c, "this is longer than ten bytes")
+	expectClose(t, c, websocket.StatusMessageTooBig, "read limited at 11 bytes")
+	if r := result(t, results); r.Code != websocket.StatusMessageTooBig {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestChildThatStopsReadingBlocksClient(t *testing.T) {
+	// The child reads one line and then nothing: the client's writes end
+	// up blocked by TCP, not buffered, and leaving still stops the child.
+	child := startFakeKillable(func(stdin io.Reader, stdout, _ io.Writer, killed <-chan struct{}) error {
+		bufio.NewReader(stdin).ReadString('\n')
+		<-killed
+		return errors.New("signal: killed")
+	})
+	// Only a ping can find out that this client left: its input is
+	// blocked on the child.
+	c, results := serve(t, context.Background(), child, Config{PingInterval: 50 * time.Millisecond}, 0)
+	var sent atomic.Int64
+	go func() {
+		msg := bytes.Repeat([]byte("z"), 1024)
+		for c.Write(context.Background(), websocket.MessageText, msg) == nil {
+			sent.Add(int64(len(msg)))
+		}
+	}()
+	last := waitStalled(&sent)
+	if last > 64<<20 {
+		t.Fatalf("%d bytes accepted from the client before it blocked", last)
+	}
+	c.CloseNow()
+	if r := result(t, results); r.ClientErr == nil || r.Exit == nil {
+		t.Errorf("result %+v", r)
+	}
+}
+
+// waitStalled waits until n has not moved for 200 ms and returns it.
+func waitStalled(n *atomic.Int64) int64 {
+	last := int64(-1)
+	for {
+		time.Sleep(200 * time.Millisecond)
+		if v := n.Load(); v == last {
+			return v
+		} else {
+			last = v
+		}
+	}
+}
+
+func TestClientThatStopsReadingBlocksChild(t *testing.T) {
+	// The child writes without end; a client that does not read makes
+	// its writes block once the socket buffers are full.
+	var written atomic.Int64
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		line := append(bytes.Repeat([]byte("y"), 1023), '\n')
+		for {
+			if _, err := stdout.Write(line); err != nil {
+				return err
+			}
+			written.Add(int64(len(line)))
+		}
+	})
+	c, results := serve(t, context.Background(), child, Config{}, 0)
+	if last := waitStalled(&written); last > 64<<20 {
+		t.Fatalf("%d bytes written before the child blocked", last)
+	}
+	c.CloseNow()
+	r := result(t, results)
+	if r.ClientErr == nil {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestMissedPongsDropClient(t *testing.T) {
+	child := startFake(rev)
+	// The client never reads, so it never answers a ping.
+	_, results := serve(t, context.Background(), child, Config{PingInterval: 20 * time.Millisecond}, 0)
+	r := result(t, results)
+	if !errors.Is(r.ClientErr, ErrPongMissed) {
+		t.Fatalf("result %+v, want a missed pong", r)
+	}
+}
+
+func TestPingsKeepReadingClient(t *testing.T) {
+	child := startFake(rev)
+	c, results := serve(t, context.Background(), child, Config{PingInterval: 10 * time.Millisecond}, 0)
+	// A client that reads answers pings; it stays connected through many.
+	for i := 0; i < 20; i++ {
+		send(t, c, "abc")
+		expect(t, c, websocket.MessageText, "cba")
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	if r := result(t, results); r.ClientErr == ErrPongMissed {
+		t.Fatal("reading client dropped")
+	}
+}

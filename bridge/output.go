@@ -1,0 +1,87 @@
+package bridge
+
+import (
+	"context"
+	"io"
+
+	"github.com/coder/websocket"
+)
+
+// stdoutBufferSize is how much of the child's stdout is read at once.
+const stdoutBufferSize = 32 << 10
+
+// pumpOutput sends what the child writes on stdout to the client until
+// stdout reaches EOF: one text message per line, or in binary mode one
+// binary message per read. While the client does not read, the child's
+// stdout is not read either, so the child blocks on its own write. If
+// sending fails the connection is closed and the rest of stdout is
+// dropped, so the child is not left blocked; the send error is returned
+// at EOF.
+func (s *session) pumpOutput(ctx context.Context) error {
+	stdout := s.child.Stdout()
+	var send func([]byte) error
+	var flush func() error
+	if s.cfg.Binary {
+		send = func(p []byte) error { return s.send(ctx, websocket.MessageBinary, p) }
+		flush = func() error { return nil }
+	} else {
+		m := &messageWriter{s: s, ctx: ctx}
+		lines := &lineSplitter{emit: m.emit}
+		send, flush = lines.write, lines.flush
+	}
+
+	buf := make([]byte, stdoutBufferSize)
+	for {
+		n, err := stdout.Read(buf)
+		if n > 0 {
+			if werr := send(buf[:n]); werr != nil {
+				s.conn.CloseNow()
+				io.Copy(io.Discard, stdout)
+				return werr
+			}
+		}
+		if err != nil {
+			// EOF, or an error that ends the stream all the same.
+			return flush()
+		}
+	}
+}
+
+// send sends p as one message.
+func (s *session) send(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	s.out.messages++
+	s.out.bytes += int64(len(p))
+	return s.conn.Write(ctx, typ, p)
+}
+
+// messageWriter sends lines as text messages, a long line as one message
+// in several frames.
+type messageWriter struct {
+	s   *session
+	ctx context.Context
+	w   io.WriteCloser // the message being sent in pieces, if any
+}
+
+func (m *messageWriter) emit(p []byte, final bool) error {
+	if m.w == nil && final {
+		return m.s.send(m.ctx, websocket.MessageText, p)
+	}
+	if m.w == nil {
+		w, err := m.s.conn.Writer(m.ctx, websocket.MessageText)
+		if err != nil {
+			return err
+		}
+		m.w = w
+		m.s.out.messages++
+	}
+	m.s.out.bytes += int64(len(p))
+	if _, err := m.w.Write(p); err != nil {
+		return err
+	}
+	if final {
+		w := m.w
+		m.w = nil
+		return w.Close()
+	}
+	return nil
+}
