@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// binary is the wsbridge built for these tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wsbridge-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "wsbridge")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building wsbridge:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running wsbridge.
+type server struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	addr string // host:port it listens on
+	done chan struct{}
+	err  error
+
+	mu   sync.Mutex
+	logs []map[string]any // its JSON log events
+}
+
+// startServer starts wsbridge on a free port of 127.0.0.1 with args (flags,
+// then the command) and waits until it listens.
+func startServer(t *testing.T, args ...string) *server {
+	t.Helper()
+	s := &server{t: t, done: make(chan struct{})}
+	s.cmd = exec.Command(binary, append([]string{"--address=127.0.0.1", "--port=0"}, args...)...)
+	// The server is built with the race detector: report races as a
+	// failing exit status, and exit without the detector's pause.
+	s.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	s.cmd.Stderr = os.Stderr
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var ev map[string]any
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				t.Errorf("log line is not JSON: %q", sc.Text())
+				continue
+			}
+			s.mu.Lock()
+			s.logs = append(s.logs, ev)
+			s.mu.Unlock()
+			if ev["message"] == "listening" {
+				listening <- ev["address"].(string)
+			}
+		}
+		s.err = s.cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		if err := s.wait(); err != nil {
+			t.Errorf("wsbridge exited with %v", err)
+		}
+	})
+	select {
+	case s.addr = <-listening:
+	case <-s.done:
+		t.Fatalf("wsbridge exited before listening: %v", s.err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("wsbridge did not start listening")
+	}
+	return s
+}
+
+// wait waits for the server to exit and returns how it did.
+func (s *server) wait() error {
+	select {
+	case <-s.done:
+		return s.err
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		s.t.Fatal("wsbridge did not exit")
+		return nil
+	}
+}
+
+// event waits for a log event with the given message and returns it.
+func (s *server) event(message string) map[string]any {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		for _, ev := range s.logs {
+			if ev["message"] == message {
+				s.mu.Unlock()
+				return ev
+			}
+		}
+		s.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.t.Fatalf("no %q event in the log", message)
+	return nil
+}
+
+func (s *server) dial(path string) *websocket.Conn {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+s.addr+path, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c.SetReadLimit(-1)
+	s.t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func send(t *testing.T, c *websocket.Conn, typ websocket.MessageType, msg string) {
+	t.Helper()
+	if err := c.Write(ctx(t), typ, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func expect(t *testing.T, c *websocket.Conn, typ websocket.MessageType, want string) {
+	t.Helper()
+	gotTyp, got, err := c.Read(ctx(t))
+	if err != nil {
+		t.Fatalf("waiting for %q: %v", want, err)
+	}
+	if gotTyp != typ || string(got) != want {
+		t.Fatalf("got %v %q, want %v %q", gotTyp, got, typ, want)
+	}
+}
+
+func expectClose(t *testing.T, c *websocket.Conn, code websocket.StatusCode, reason string) {
+	t.Helper()
+	_, msg, err := c.Read(ctx(t))
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want close %d, got message %q, error %v", code, msg, err)
+	}
+	if ce.Code != code || ce.Reason != reason {
+		t.Fatalf("closed with %d %q, want %d %q", ce.Code, ce.Reason, code, reason)
+	}
+}
+
+func TestRevAnswersEachLineAtOnce(t *testing.T) {
+	// rev buffers a piped stdout: only the pseudo-terminal makes it
+	// answer while it is still running.
+	s := startServer(t, "rev")
+	c := s.dial("/")
+	for _, in := range []string{"hello", "world", "", "a b  c"} {
+		send(t, c, websocket.MessageText, in)
+		var want []rune
+		for _, r := range in {
+			want = append([]rune{r}, want...)
+		}
+		expect(t, c, websocket.MessageText, string(want))
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	ev := s.event("disconnected")
+	if ev["close_code"] != float64(1000) || ev["messages_in"] != float64(4) || ev["messages_out"] != float64(4) {
+		t.Errorf("access event %v", ev)
+	}
+}
+
+func TestLastLineWithoutNewline(t *testing.T) {
+	s := startServer(t, "printf", `first\r\nlast`)
+	c := s.dial("/")
+	expect(t, c, websocket.MessageText, "first")
+	expect(t, c, websocket.MessageText, "last")
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+}
+
+func TestCloseCodeTellsExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		code   websocket.StatusCode
+		reason string
+	}{
+		{"echo last", websocket.StatusNormalClosure, ""},
+		{"echo last; exit 3", websocket.StatusInternalError, "exit status 3"},
+		{"echo last; kill -9 $$", websocket.StatusInternalError, "signal: killed"},
+	} {
+		s := startServer(t, "sh", "-c", tc.script)
+		c := s.dial("/")
+		expect(t, c, websocket.MessageText, "last")
+		expectClose(t, c, tc.code, tc.reason)
+	}
+}
+
+func TestManyLinesInOrder(t *testing.T) {
+	const n = 100000
+	s := startServer(t, "seq", strconv.Itoa(n))
+	c := s.dial("/")
+	for i := 1; i <= n; i++ {
+		_, got, err := c.Read(ctx(t))
+		if err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		if string(got) != strconv.Itoa(i) {
+			t.Fatalf("line %d is %q", i, got)
+		}
+	}
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+}
+
+func TestNoProcessLeftBehind(t *testing.T) {
+	// The script leaves a grandchild in the background and waits.
+	s := startServer(t, "sh", "-c", "sleep 300 & echo $!; cat")
+	c := s.dial("/")
+	_, msg, err := c.Read(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(string(msg))
+	if err != nil {
+		t.Fatalf("pid %q: %v", msg, err)
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	s.event("disconnected")
+	waitGone(t, pid)
+}
+
+func TestClientResetStopsChild(t *testing.T) {
+	// A client that vanishes without a close frame.
+	s := startServer(t, "sh", "-c", "echo $$; exec cat")
+	c := s.dial("/")
+	_, msg, err := c.Read(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(string(msg))
+	c.CloseNow()
+	ev := s.event("disconnected")
+	if ev["close_code"] != float64(websocket.StatusAbnormalClosure) {
+		t.Errorf("access event %v", ev)
+	}
+	waitGone(t, pid)
+}
+
+// waitGone waits until pid has ended (a zombie no reaper collected counts
+// as ended).
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && string(stat)[i+2] == 'Z' {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("process %d still running", pid)
+}
+
+func TestInvalidUTF8BecomesValidText(t *testing.T) {
+	s := startServer(t, "printf", `a\377b\303\n`)
+	c := s.dial("/")
+	expect(t, c, websocket.MessageText, "a\ufffdb\ufffd")
+}
+
+func TestArgumentsReachChildUntouched(t *testing.T) {
+	s := startServer(t, "--", "printf", `%s\n`, "-l", "--port=9", "--binary")
+	c := s.dial("/")
+	for _, want := range []string{"-l", "--port=9", "--binary"} {
+		expect(t, c, websocket.MessageText, want)
+	}
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+}
+
+func TestBinaryModeEchoesBytes(t *testing.T) {
+	s := startServer(t, "--binary", "cat")
+	c := s.dial("/")
+	payload := "\x00\x01\xff\r\n no newline is added \xc3"
+	send(t, c, websocket.MessageBinary, payload)
+	expect(t, c, websocket.MessageBinary, payload)
+}
+
+func TestOversizedMessageCloses1009(t *testing.T) {
+	s := startServer(t, "--maxframesize=10", "cat")
+	c := s.dial("/")
+	send(t, c, websocket.MessageText, "0123456789")
+	expect(t, c, websocket.MessageText, "0123456789")
+	send(t, c, websocket.MessageText, "0123456789a")
+	_, _, err := c.Read(ctx(t))
+	if code := websocket.CloseStatus(err); code != websocket.StatusMessageTooBig {
+		t.Fatalf("got %v, want close 1009", err)
+	}
+}
+
+func TestSIGTERMClosesClientsWithGoingAway(t *testing.T) {
+	s := startServer(t, "sh", "-c", `trap 'echo bye; exit 0' INT; echo ready; while :; do sleep 0.05; done`)
+	c1, c2 := s.dial("/"), s.dial("/")
+	expect(t, c1, websocket.MessageText, "ready")
+	expect(t, c2, websocket.MessageText, "ready")
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	for _, c := range []*websocket.Conn{c1, c2} {
+		expect(t, c, websocket.MessageText, "bye")
+		expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
+	}
+	if err := s.wait(); err != nil {
+		t.Fatalf("server exited with %v, want status 0", err)
+	}
+}
+
+func TestPlainHTTPGets404(t *testing.T) {
+	s := startServer(t, "cat")
+	resp, err := http.Get("http://" + s.addr + "/anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || strings.TrimSpace(string(body)) != "404 page not found" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	if ev := s.event("http"); ev["status"] != float64(404) || ev["path"] != "/anything" {
+		t.Errorf("access event %v", ev)
+	}
+}
+
+func TestChildEnvironment(t *testing.T) {
+	s := startServer(t, "env")
+	ctx := ctx(t)
+	c, _, err := websocket.Dial(ctx, "ws://"+s.addr+"/some/path?x=1&y=2", &websocket.DialOptions{
+		HTTPHeader: http.Header{"X-Test-Header": {"a value"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for {
+		_, line, err := c.Read(ctx)
+		if err != nil {
+			break
+		}
+		k, v, _ := strings.Cut(string(line), "=")
+		env[k] = v
+	}
+	host, port, _ := strings.Cut(s.addr, ":")
+	for k, want := range map[string]string{
+		"PATH":               os.Getenv("PATH"),
+		"REMOTE_ADDR":        "127.0.0.1",
+		"SERVER_NAME":        host,
+		"SERVER_PORT":        port,
+		"REQUEST_METHOD":     "GET",
+		"REQUEST_URI":        "/some/path?x=1&y=2",
+		"QUERY_STRING":       "x=1&y=2",
+		"SCRIPT_NAME":        "/",
+		"PATH_INFO":          "/some/path",
+		"HTTP_HOST":          s.addr,
+		"HTTP_X_TEST_HEADER": "a value",
+		"HTTP_UPGRADE":       "websocket",
+	} {
+		if env[k] != want {
+			t.Errorf("%s=%q, want %q", k, env[k], want)
+		}
+	}
+	if p, err := strconv.Atoi(env["REMOTE_PORT"]); err != nil || p == 0 {
+		t.Errorf("REMOTE_PORT=%q", env["REMOTE_PORT"])
+	}
+	if v, ok := env["HOME"]; ok {
+		t.Errorf("HOME=%q leaked from the server's environment", v)
+	}
+}
+
+func TestStderrIsLogged(t *testing.T) {
+	s := startServer(t, "sh", "-c", "echo oops >&2")
+	c := s.dial("/")
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	ev := s.event("child wrote to stderr")
+	if ev["stderr"] != "oops" || ev["level"] != "error" || ev["pid"] == nil || ev["id"] == nil {
+		t.Errorf("stderr event %v", ev)
+	}
+}
+
+func TestBadCommandLines(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--bogus", "cat"}, exitBadFlags, "unknown flag --bogus"},
+		{[]string{"--port=abc", "cat"}, exitBadFlags, "--port"},
+		{[]string{"--loglevel=loud", "cat"}, exitBadFlags, "--loglevel"},
+		{[]string{}, exitBadFlags, "<command>"},
+		{[]string{"--"}, exitBadArguments, "no program given"},
+		{[]string{"no-such-program-anywhere"}, exitBadArguments, "no-such-program-anywhere"},
+		{[]string{"--port=70000", "cat"}, exitBadArguments, "--port=70000"},
+	} {
+		var stdout, stderr strings.Builder
+		code := run(tc.args, &stdout, &stderr)
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if code != tc.code || len(lines) != 1 || !strings.Contains(lines[0], tc.msg) || stdout.Len() != 0 {
+			t.Errorf("wsbridge %q: exit %d, stderr %q, stdout %q; want exit %d and one line about %q",
+				tc.args, code, stderr.String(), stdout.String(), tc.code, tc.msg)
+		}
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	s := startServer(t, "cat")
+	_, port, _ := strings.Cut(s.addr, ":")
+	var stdout, stderr strings.Builder
+	code := run([]string{"--address=127.0.0.1", "--port=" + port, "cat"}, &stdout, &stderr)
+	if code != exitCannotStart || !strings.Contains(stderr.String(), "address already in use") {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "--maxframesize") {
+		t.Errorf("--help: exit %d, output %q", code, stdout.String())
+	}
+	stdout.Reset()
+	if code := run([]string{"--version"}, &stdout, &stderr); code != 0 || !strings.HasPrefix(stdout.String(), "wsbridge ") {
+		t.Errorf("--version: exit %d, output %q", code, stdout.String())
+	}
+}

@@ -1,0 +1,142 @@
+package upgrade
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"wsbridge/process"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// events returns the logged events with the given message.
+func (b *syncBuffer) events(message string) []map[string]any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var evs []map[string]any
+	for _, line := range bytes.Split(b.buf.Bytes(), []byte("\n")) {
+		var ev map[string]any
+		if json.Unmarshal(line, &ev) == nil && ev["message"] == message {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
+// startServer serves cfg on 127.0.0.1 and returns the server, its address
+// and its access log; the server is shut down at the end of the test.
+func startServer(t *testing.T, cfg Config) (*Server, string, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	cfg.AccessLog = zerolog.New(logs)
+	cfg.Log = zerolog.New(logs)
+	lns, err := Listen([]string{"127.0.0.1"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(cfg)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lns...) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return srv, lns[0].Addr().String(), logs
+}
+
+func catConfig() Config {
+	return Config{Process: process.Config{Path: "/bin/cat", PTY: true}}
+}
+
+func TestSessionAndShutdown(t *testing.T) {
+	srv, addr, logs := startServer(t, catConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.Read(ctx); err != nil || string(msg) != "hi" {
+		t.Fatalf("got %q, %v", msg, err)
+	}
+	go srv.Shutdown(ctx)
+	_, _, err = c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("got %v, want 1001", err)
+	}
+	// The session is logged once it has ended, with cat's exit on EOF.
+	for deadline := time.Now().Add(10 * time.Second); len(logs.events("disconnected")) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no disconnected event")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ev := logs.events("disconnected")[0]
+	if ev["exit"] != "exit status 0" || ev["close_code"] != float64(1001) || ev["path"] != "/x" {
+		t.Errorf("event %v", ev)
+	}
+}
+
+func TestMalformedHandshakeStartsNoChild(t *testing.T) {
+	_, addr, logs := startServer(t, catConfig())
+	for _, tc := range []struct {
+		name    string
+		request string
+		status  string
+	}{
+		{"no key", "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n", "400"},
+		{"wrong version", "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", "400"},
+		{"POST", "POST / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 0\r\n\r\n", "405"},
+		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "404"},
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write([]byte(tc.request))
+		buf := make([]byte, 512)
+		n, _ := conn.Read(buf)
+		conn.Close()
+		if status := strings.Fields(string(buf[:n]) + " ? ?")[1]; status != tc.status {
+			t.Errorf("%s: status %s, want %s (%q)", tc.name, status, tc.status, buf[:n])
+		}
+	}
+	if evs := logs.events("connected"); len(evs) != 0 {
+		t.Errorf("a child was started: %v", evs)
+	}
+}

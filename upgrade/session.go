@@ -1,0 +1,94 @@
+package upgrade
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"wsbridge/bridge"
+	"wsbridge/process"
+)
+
+// serveSession accepts the upgrade, starts the child and bridges the two
+// until the session ends.
+func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
+	if !s.begin() {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.active.Done()
+	start := time.Now()
+	id := newID()
+	access := s.cfg.AccessLog.With().
+		Str("id", id).
+		Str("remote", r.RemoteAddr).
+		Str("path", r.URL.Path).
+		Logger()
+
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// Any origin is welcome, as with websocketd.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		// Accept has answered with the status the handshake deserves.
+		s.cfg.Log.Warn().Str("id", id).Str("remote", r.RemoteAddr).Err(err).Msg("refused handshake")
+		return
+	}
+	conn.SetReadLimit(s.cfg.MaxMessageSize)
+	if s.cfg.MaxMessageSize == 0 {
+		conn.SetReadLimit(-1)
+	}
+
+	pcfg := s.cfg.Process
+	pcfg.Env = Env(r, s.cfg.Process.Env)
+	child, err := process.Start(pcfg)
+	if err != nil {
+		s.cfg.Log.Error().Str("id", id).Err(err).Msg("could not start program")
+		conn.Close(websocket.StatusInternalError, "could not start program")
+		return
+	}
+	pid := child.Pid()
+	access.Log().Int("pid", pid).Msg("connected")
+
+	bcfg := s.cfg.Bridge
+	stderrLog := s.cfg.Log.With().Str("id", id).Int("pid", pid).Logger()
+	bcfg.Stderr = func(line []byte) {
+		stderrLog.Error().Bytes("stderr", line).Msg("child wrote to stderr")
+	}
+	res := bridge.Run(s.sessions, conn, child, bcfg)
+
+	ev := access.Log().
+		Int("pid", pid).
+		Str("exit", exitStatus(res.Exit)).
+		Dur("duration", time.Since(start)).
+		Int64("messages_in", res.MessagesIn).
+		Int64("messages_out", res.MessagesOut).
+		Int64("bytes_in", res.BytesIn).
+		Int64("bytes_out", res.BytesOut).
+		Int("close_code", int(res.Code))
+	if res.Reason != "" {
+		ev = ev.Str("close_reason", res.Reason)
+	}
+	if res.ClientErr != nil {
+		ev = ev.AnErr("client_error", res.ClientErr)
+	}
+	ev.Msg("disconnected")
+}
+
+// exitStatus describes how a child exited.
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// newID returns a random connection id.
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
