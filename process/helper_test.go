@@ -89,8 +89,8 @@ func startHelper(t *testing.T, cfg Config, mode string, args ...string) *Process
 	}
 	t.Cleanup(func() {
 		p.Stop()
-		io.Copy(io.Discard, p.Stdout)
-		io.Copy(io.Discard, p.Stderr)
+		io.Copy(io.Discard, p.Stdout())
+		io.Copy(io.Discard, p.Stderr())
 	})
 	return p
 }

@@ -47,13 +47,9 @@ const DefaultDrain = 500 * time.Millisecond
 // is released by itself once the child is gone and its output streams have
 // reached EOF.
 type Process struct {
-	// Stdin is the child's standard input. Closing it sends EOF.
-	Stdin io.WriteCloser
-	// Stdout is the child's standard output. It returns io.EOF once the
-	// child and every process that inherited the stream are gone.
-	Stdout io.ReadCloser
-	// Stderr is the child's standard error, with the same EOF rule.
-	Stderr io.ReadCloser
+	stdin  *os.File
+	stdout *stream
+	stderr *stream
 
 	cmd   *exec.Cmd
 	grace time.Duration
@@ -126,15 +122,15 @@ func Start(cfg Config) (*Process, error) {
 		drain = DefaultDrain
 	}
 	p := &Process{
-		Stdin: stdinW,
+		stdin: stdinW,
 		cmd:   cmd,
 		grace: cfg.Grace,
 		drain: drain,
 		done:  make(chan struct{}),
 	}
 	p.streams.Add(2)
-	p.Stdout = &stream{f: stdoutR, eof: p.streams.Done}
-	p.Stderr = &stream{f: stderrR, eof: p.streams.Done}
+	p.stdout = &stream{f: stdoutR, eof: p.streams.Done}
+	p.stderr = &stream{f: stderrR, eof: p.streams.Done}
 	p.closed = make(chan struct{})
 	go func() {
 		p.streams.Wait()
@@ -143,6 +139,16 @@ func Start(cfg Config) (*Process, error) {
 	go p.reap()
 	return p, nil
 }
+
+// Stdin returns the child's standard input. Closing it sends EOF.
+func (p *Process) Stdin() io.WriteCloser { return p.stdin }
+
+// Stdout returns the child's standard output. It returns io.EOF once the
+// child and everything that inherited the stream are gone.
+func (p *Process) Stdout() io.Reader { return p.stdout }
+
+// Stderr returns the child's standard error, with the same EOF rule.
+func (p *Process) Stderr() io.Reader { return p.stderr }
 
 // Pid returns the child's process id, which is also its process group id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
@@ -171,10 +177,10 @@ func (p *Process) reap() {
 	if !closed && !p.waitClosed() {
 		// Something that left the group (setsid) still holds the
 		// streams: stop reading them.
-		p.Stdout.Close()
-		p.Stderr.Close()
+		p.stdout.Close()
+		p.stderr.Close()
 	}
-	p.Stdin.Close()
+	p.stdin.Close()
 }
 
 // waitClosed waits up to the drain time for stdout and stderr to reach EOF
@@ -201,7 +207,7 @@ func (p *Process) Stop() {
 }
 
 func (p *Process) stop() {
-	p.Stdin.Close()
+	p.stdin.Close()
 	for _, step := range stopSteps {
 		t := time.NewTimer(step.wait + p.grace)
 		select {

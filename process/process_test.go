@@ -16,16 +16,16 @@ func TestEchoThroughPipes(t *testing.T) {
 	for _, pty := range []bool{false, true} {
 		t.Run("pty="+strconv.FormatBool(pty), func(t *testing.T) {
 			p := startHelper(t, Config{PTY: pty}, "cat")
-			out := bufio.NewReader(p.Stdout)
+			out := bufio.NewReader(p.Stdout())
 			for _, line := range []string{"hello", "", "world"} {
-				if _, err := io.WriteString(p.Stdin, line+"\n"); err != nil {
+				if _, err := io.WriteString(p.Stdin(), line+"\n"); err != nil {
 					t.Fatal(err)
 				}
 				if got := readLine(t, out); got != line {
 					t.Fatalf("got %q, want %q", got, line)
 				}
 			}
-			p.Stdin.Close()
+			p.Stdin().Close()
 			if err := p.Wait(); err != nil {
 				t.Fatalf("Wait: %v", err)
 			}
@@ -45,7 +45,7 @@ func TestStdoutIsRawTerminal(t *testing.T) {
 		{true, "tty=true\na\r\nb\n"},
 	} {
 		p := startHelper(t, Config{PTY: tc.pty}, "tty")
-		got, err := io.ReadAll(p.Stdout)
+		got, err := io.ReadAll(p.Stdout())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,8 +75,8 @@ func TestStopClosesStdinFirst(t *testing.T) {
 	// The grace keeps SIGINT well away, so that only the closing of stdin
 	// can have ended the child.
 	p := startHelper(t, Config{PTY: true, Grace: 5 * time.Second}, "cat")
-	io.WriteString(p.Stdin, "ready\n")
-	readLine(t, bufio.NewReader(p.Stdout))
+	io.WriteString(p.Stdin(), "ready\n")
+	readLine(t, bufio.NewReader(p.Stdout()))
 	p.Stop()
 	if err := p.Wait(); err != nil {
 		t.Fatalf("cat should exit 0 on stdin EOF, got %v", err)
@@ -86,7 +86,7 @@ func TestStopClosesStdinFirst(t *testing.T) {
 func TestStopSignalsInOrder(t *testing.T) {
 	const grace = 50 * time.Millisecond
 	p := startHelper(t, Config{Grace: grace}, "stubborn")
-	out := bufio.NewReader(p.Stdout)
+	out := bufio.NewReader(p.Stdout())
 	if got := readLine(t, out); got != "ready" {
 		t.Fatalf("got %q", got)
 	}
@@ -110,7 +110,7 @@ func TestStopSignalsInOrder(t *testing.T) {
 
 func TestStopKillsGroup(t *testing.T) {
 	p := startHelper(t, Config{}, "grandchild")
-	pid, err := strconv.Atoi(readLine(t, bufio.NewReader(p.Stdout)))
+	pid, err := strconv.Atoi(readLine(t, bufio.NewReader(p.Stdout())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestStopKillsGroup(t *testing.T) {
 
 func TestGrandchildDoesNotHoldOutputOpen(t *testing.T) {
 	p := startHelper(t, Config{PTY: true, Drain: 50 * time.Millisecond}, "grandchild", "exit")
-	out := bufio.NewReader(p.Stdout)
+	out := bufio.NewReader(p.Stdout())
 	pid, err := strconv.Atoi(readLine(t, out))
 	if err != nil {
 		t.Fatal(err)
