@@ -72,7 +72,8 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if res.Reason != "" {
 		ev = ev.Str("close_reason", res.Reason)
 	}
-	if res.ClientErr != nil {
+	if res.ClientErr != nil && websocket.CloseStatus(res.ClientErr) == -1 {
+		// A close frame is told by close_code; anything else is news.
 		ev = ev.AnErr("client_error", res.ClientErr)
 	}
 	ev.Msg("disconnected")
