@@ -464,3 +464,37 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("--version: exit %d, output %q", code, stdout.String())
 	}
 }
+
+func TestExamples(t *testing.T) {
+	t.Run("greeter", func(t *testing.T) {
+		s := startServer(t, "examples/greeter.py")
+		c := s.dial("/")
+		send(t, c, websocket.MessageText, "Ann")
+		expect(t, c, websocket.MessageText, "Hello, Ann!")
+		send(t, c, websocket.MessageText, "Zoë")
+		expect(t, c, websocket.MessageText, "Hello, Zoë!")
+	})
+	t.Run("calc", func(t *testing.T) {
+		s := startServer(t, "examples/calc.sh")
+		c := s.dial("/")
+		send(t, c, websocket.MessageText, "2+2")
+		expect(t, c, websocket.MessageText, "4")
+		send(t, c, websocket.MessageText, "foo(")
+		_, msg, err := c.Read(ctx(t))
+		if err != nil || !strings.HasPrefix(string(msg), "error: ") {
+			t.Fatalf("bad expression: got %q, %v", msg, err)
+		}
+		send(t, c, websocket.MessageText, "scale=2; 1/3")
+		expect(t, c, websocket.MessageText, ".33")
+	})
+	t.Run("counter", func(t *testing.T) {
+		s := startServer(t, "examples/counter.sh")
+		c := s.dial("/")
+		expect(t, c, websocket.MessageText, "1")
+		expect(t, c, websocket.MessageText, "2")
+		c.Close(websocket.StatusNormalClosure, "")
+		if ev := s.event("disconnected"); ev["exit"] == "exit status 0" {
+			t.Errorf("counter ran to its end: %v", ev)
+		}
+	})
+}
