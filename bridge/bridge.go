@@ -9,6 +9,7 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -218,11 +219,16 @@ func clientStatus(err error) (websocket.StatusCode, string) {
 	return websocket.StatusAbnormalClosure, ""
 }
 
-// closeReason cuts a reason to the 123 bytes a close frame can carry.
+// closeReason cuts a reason to the 123 bytes a close frame can carry,
+// between two runes.
 func closeReason(s string) string {
 	const max = 123
-	if len(s) > max {
-		s = s[:max]
+	if len(s) <= max {
+		return s
 	}
-	return s
+	n := max
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -206,6 +206,7 @@ func TestExitStatusClosesConnection(t *testing.T) {
 		{nil, websocket.StatusNormalClosure, ""},
 		{errors.New("exit status 3"), websocket.StatusInternalError, "exit status 3"},
 		{errors.New(strings.Repeat("x", 200)), websocket.StatusInternalError, strings.Repeat("x", 123)},
+		{errors.New(strings.Repeat("é", 100)), websocket.StatusInternalError, strings.Repeat("é", 61)},
 	} {
 		child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
 			io.WriteString(stdout, "first\r\nlast line without newline")

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 		runHelper(mode, os.Args[1:])
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func runHelper(mode string, args []string) {
@@ -82,7 +83,8 @@ func startHelper(t *testing.T, cfg Config, mode string, args ...string) *Process
 	}
 	cfg.Path = exe
 	cfg.Args = args
-	cfg.Env = []string{"WSBRIDGE_HELPER=" + mode}
+	// Without the race detector's pause at exit, helpers end at once.
+	cfg.Env = []string{"WSBRIDGE_HELPER=" + mode, "GORACE=atexit_sleep_ms=0"}
 	p, err := Start(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -37,8 +37,9 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Warn().Str("id", id).Str("remote", r.RemoteAddr).Err(err).Msg("refused handshake")
 		return
 	}
-	conn.SetReadLimit(s.cfg.MaxMessageSize)
-	if s.cfg.MaxMessageSize == 0 {
+	if s.cfg.MaxMessageSize > 0 {
+		conn.SetReadLimit(s.cfg.MaxMessageSize)
+	} else {
 		conn.SetReadLimit(-1)
 	}
 
