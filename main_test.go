@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -251,6 +252,54 @@ func TestNoProcessLeftBehind(t *testing.T) {
 	// The script leaves a grandchild in the background and waits.
 	s := startServer(t, "sh", "-c", "sleep 300 & echo $!; cat")
 	c := s.dial("/")
+	pid := readPid(t, c)
+	c.Close(websocket.StatusNormalClosure, "")
+	s.event("disconnected")
+	waitGone(t, pid)
+}
+
+func TestVanishedClientStopsChild(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		vanish func(c *websocket.Conn, tcp *net.TCPConn)
+	}{
+		{"no close frame", func(c *websocket.Conn, _ *net.TCPConn) { c.CloseNow() }},
+		{"reset", func(_ *websocket.Conn, tcp *net.TCPConn) {
+			tcp.SetLinger(0) // close with RST
+			tcp.Close()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startServer(t, "sh", "-c", "echo $$; exec cat")
+			var tcp *net.TCPConn
+			transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err == nil {
+					tcp = conn.(*net.TCPConn)
+				}
+				return conn, err
+			}}
+			c, _, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/", &websocket.DialOptions{
+				HTTPClient: &http.Client{Transport: transport},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			pid := readPid(t, c)
+			tc.vanish(c, tcp)
+			ev := s.event("disconnected")
+			if ev["close_code"] != float64(websocket.StatusAbnormalClosure) {
+				t.Errorf("access event %v", ev)
+			}
+			waitGone(t, pid)
+		})
+	}
+}
+
+// readPid reads a message holding a process id.
+func readPid(t *testing.T, c *websocket.Conn) int {
+	t.Helper()
 	_, msg, err := c.Read(ctx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -259,26 +308,7 @@ func TestNoProcessLeftBehind(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pid %q: %v", msg, err)
 	}
-	c.Close(websocket.StatusNormalClosure, "")
-	s.event("disconnected")
-	waitGone(t, pid)
-}
-
-func TestClientResetStopsChild(t *testing.T) {
-	// A client that vanishes without a close frame.
-	s := startServer(t, "sh", "-c", "echo $$; exec cat")
-	c := s.dial("/")
-	_, msg, err := c.Read(ctx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(string(msg))
-	c.CloseNow()
-	ev := s.event("disconnected")
-	if ev["close_code"] != float64(websocket.StatusAbnormalClosure) {
-		t.Errorf("access event %v", ev)
-	}
-	waitGone(t, pid)
+	return pid
 }
 
 // waitGone waits until pid has ended (a zombie no reaper collected counts
