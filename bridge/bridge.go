@@ -113,9 +113,7 @@ func (s *session) run(ctx context.Context) Result {
 	lost := make(chan struct{})
 	pingDone := make(chan struct{})
 	go func() {
-		if s.cfg.PingInterval > 0 {
-			s.ping(pumpCtx, lost)
-		}
+		s.ping(pumpCtx, lost)
 		close(pingDone)
 	}()
 

@@ -297,29 +297,32 @@ func TestOversizedMessage(t *testing.T) {
 
 func TestChildThatStopsReadingBlocksClient(t *testing.T) {
 	// The child reads one line and then nothing: the client's writes end
-	// up blocked by TCP, not buffered, and leaving still stops the child.
-	child := startFakeKillable(func(stdin io.Reader, stdout, _ io.Writer, killed <-chan struct{}) error {
-		bufio.NewReader(stdin).ReadString('\n')
-		<-killed
-		return errors.New("signal: killed")
-	})
-	// Only a ping can find out that this client left: its input is
-	// blocked on the child.
-	c, results := serve(t, context.Background(), child, Config{PingInterval: 50 * time.Millisecond}, 0)
-	var sent atomic.Int64
-	go func() {
-		msg := bytes.Repeat([]byte("z"), 1024)
-		for c.Write(context.Background(), websocket.MessageText, msg) == nil {
-			sent.Add(int64(len(msg)))
+	// up blocked by TCP, not buffered, and leaving still stops the child,
+	// with or without pings.
+	probeInterval = 50 * time.Millisecond
+	defer func() { probeInterval = 5 * time.Second }()
+	for _, ping := range []time.Duration{0, 50 * time.Millisecond} {
+		child := startFakeKillable(func(stdin io.Reader, stdout, _ io.Writer, killed <-chan struct{}) error {
+			bufio.NewReader(stdin).ReadString('\n')
+			<-killed
+			return errors.New("signal: killed")
+		})
+		c, results := serve(t, context.Background(), child, Config{PingInterval: ping}, 0)
+		var sent atomic.Int64
+		go func() {
+			msg := bytes.Repeat([]byte("z"), 1024)
+			for c.Write(context.Background(), websocket.MessageText, msg) == nil {
+				sent.Add(int64(len(msg)))
+			}
+		}()
+		last := waitStalled(&sent)
+		if last > 64<<20 {
+			t.Fatalf("%d bytes accepted from the client before it blocked", last)
 		}
-	}()
-	last := waitStalled(&sent)
-	if last > 64<<20 {
-		t.Fatalf("%d bytes accepted from the client before it blocked", last)
-	}
-	c.CloseNow()
-	if r := result(t, results); r.ClientErr == nil || r.Exit == nil {
-		t.Errorf("result %+v", r)
+		c.CloseNow()
+		if r := result(t, results); r.ClientErr == nil || r.Exit == nil {
+			t.Errorf("pings every %v: result %+v", ping, r)
+		}
 	}
 }
 
