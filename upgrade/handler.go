@@ -21,7 +21,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Str("method", r.Method).
 		Str("path", r.URL.Path).
 		Int("status", http.StatusNotFound).
-		Dur("duration", time.Since(start)).
+		Dur("duration_ms", time.Since(start)).
 		Msg("http")
 }
 

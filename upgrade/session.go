@@ -64,7 +64,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	ev := access.Log().
 		Int("pid", pid).
 		Str("exit", exitStatus(res.Exit)).
-		Dur("duration", time.Since(start)).
+		Dur("duration_ms", time.Since(start)).
 		Int64("messages_in", res.MessagesIn).
 		Int64("messages_out", res.MessagesOut).
 		Int64("bytes_in", res.BytesIn).
