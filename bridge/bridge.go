@@ -26,6 +26,11 @@ type Config struct {
 	// not answered within twice the interval is dropped. Zero turns pings
 	// off.
 	PingInterval time.Duration
+	// PassStderr sends stderr lines to the client too, and every line as
+	// a JSON object that says where it came from:
+	// {"stream":"stdout","data":"..."} or {"stream":"stderr","data":"..."}.
+	// Text mode only.
+	PassStderr bool
 	// Stderr receives each line the child writes on stderr, without its
 	// newline. Nil discards them.
 	Stderr func(line []byte)
@@ -89,8 +94,9 @@ type session struct {
 	pongMissed atomic.Bool // the client was dropped for not answering pings
 
 	// written by the pumps, read after they ended
-	in  counts
-	out counts
+	in     counts
+	out    counts
+	errOut counts // stderr lines sent with PassStderr
 }
 
 type counts struct{ messages, bytes int64 }
@@ -109,7 +115,7 @@ func (s *session) run(ctx context.Context) Result {
 	go func() { inDone <- s.pumpInput(pumpCtx) }()
 	go func() { outDone <- s.pumpOutput(pumpCtx) }()
 	go func() { exited <- s.child.Wait() }()
-	go func() { s.pumpStderr(); close(stderrDone) }()
+	go func() { s.pumpStderr(pumpCtx); close(stderrDone) }()
 	lost := make(chan struct{})
 	pingDone := make(chan struct{})
 	go func() {
@@ -120,6 +126,7 @@ func (s *session) run(ctx context.Context) Result {
 	var (
 		r          Result
 		outEOF     bool // all of stdout was delivered
+		errEOF     bool // all of stderr was passed on
 		childGone  bool
 		clientGone bool
 		shutdown   = ctx.Done()
@@ -132,8 +139,11 @@ func (s *session) run(ctx context.Context) Result {
 			go func() { s.child.Stop(); close(stopped) }()
 		}
 	}
-	for !(outEOF && childGone) && !clientGone {
+	for !(outEOF && errEOF && childGone) && !clientGone {
 		select {
+		case <-stderrDone:
+			stderrDone = nil
+			errEOF = true
 		case err := <-inDone:
 			inDone = nil
 			clientGone = true
@@ -194,14 +204,17 @@ func (s *session) run(ctx context.Context) Result {
 	if stopping {
 		<-stopped
 	}
-	<-stderrDone
+	if stderrDone != nil {
+		<-stderrDone
+	}
 	cancel()
 	<-pingDone
 	if s.pongMissed.Load() {
 		r.ClientErr = ErrPongMissed
 	}
 	r.MessagesIn, r.BytesIn = s.in.messages, s.in.bytes
-	r.MessagesOut, r.BytesOut = s.out.messages, s.out.bytes
+	r.MessagesOut = s.out.messages + s.errOut.messages
+	r.BytesOut = s.out.bytes + s.errOut.bytes
 	return r
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -385,5 +386,42 @@ func TestPingsKeepReadingClient(t *testing.T) {
 	c.Close(websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.ClientErr == ErrPongMissed {
 		t.Fatal("reading client dropped")
+	}
+}
+
+func TestPassStderr(t *testing.T) {
+	child := startFake(func(_ io.Reader, stdout, stderr io.Writer) error {
+		io.WriteString(stdout, "out \"quoted\"\n")
+		io.WriteString(stderr, "err\tline\n")
+		io.WriteString(stdout, "last")
+		return nil
+	})
+	var logged []string
+	c, results := serve(t, context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
+		logged = append(logged, string(line))
+	}}, 0)
+	// The streams are read side by side: only each one's order is fixed.
+	var got []string
+	for i := 0; i < 3; i++ {
+		_, msg, err := c.Read(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(msg))
+	}
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	r := result(t, results)
+	out := slices.DeleteFunc(slices.Clone(got), func(m string) bool { return strings.Contains(m, "stderr") })
+	if want := []string{`{"stream":"stdout","data":"out \"quoted\""}`, `{"stream":"stdout","data":"last"}`}; !slices.Equal(out, want) {
+		t.Errorf("stdout messages %q, want %q", out, want)
+	}
+	if !slices.Contains(got, `{"stream":"stderr","data":"err\tline"}`) {
+		t.Errorf("no stderr message in %q", got)
+	}
+	if !slices.Equal(logged, []string{"err\tline"}) {
+		t.Errorf("logged %q", logged)
+	}
+	if r.MessagesOut != 3 {
+		t.Errorf("result %+v", r)
 	}
 }

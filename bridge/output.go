@@ -55,14 +55,27 @@ func (s *session) send(ctx context.Context, typ websocket.MessageType, p []byte)
 }
 
 // messageWriter sends lines as text messages, a long line as one message
-// in several frames.
+// in several frames; with PassStderr, each wrapped in a JSON object.
 type messageWriter struct {
-	s   *session
-	ctx context.Context
-	w   io.WriteCloser // the message being sent in pieces, if any
+	s    *session
+	ctx  context.Context
+	w    io.WriteCloser // the message being sent in pieces, if any
+	json []byte         // buffer for JSON framing
 }
 
 func (m *messageWriter) emit(p []byte, final bool) error {
+	if m.s.cfg.PassStderr {
+		if m.w == nil {
+			m.json = append(m.json[:0], stdoutPrefix...)
+		} else {
+			m.json = m.json[:0]
+		}
+		m.json = appendJSONString(m.json, p)
+		if final {
+			m.json = append(m.json, jsonSuffix...)
+		}
+		p = m.json
+	}
 	if m.w == nil && final {
 		return m.s.send(m.ctx, websocket.MessageText, p)
 	}
