@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,31 +25,56 @@ import (
 	"github.com/rs/zerolog"
 
 	"wsbridge/bridge"
-	"wsbridge/process"
 	"wsbridge/upgrade"
 )
 
 // Exit codes, as websocketd has them.
 const (
-	exitBadArguments = 1 // the flags parse but make no sense together
-	exitBadFlags     = 2 // the flags do not parse
-	exitCannotStart  = 3 // the server could not start listening
+	exitBadArguments    = 1 // the flags parse but make no sense together
+	exitBadFlags        = 2 // the flags do not parse
+	exitCannotStart     = 3 // the server could not start: port in use, bad certificate
+	exitConsoleConflict = 4 // --devconsole with --staticdir or --cgidir
 )
 
 // cli is the command line. Flag names and meanings are websocketd's.
 type cli struct {
-	Port         int              `default:"8080" help:"TCP port to listen on; 0 picks a free one, shown in the startup log (default: ${default})."`
-	Address      []string         `sep:"none" placeholder:"ADDR" help:"Address to listen on; repeatable; IPv6 in brackets (default: all interfaces)."`
-	Binary       bool             `help:"Binary mode: client messages go to stdin as they are and stdout comes back as binary messages."`
-	PTY          *bool            `name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
-	MaxFrameSize int64            `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
-	CloseMs      int              `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
-	PingMs       int              `name:"pingms" default:"0" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
-	LogLevel     string           `name:"loglevel" default:"access" enum:"debug,trace,access,info,error,fatal" help:"Least important log events shown: debug, trace, access, info, error or fatal (default: ${default})."`
-	LogFormat    string           `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
-	Version      kong.VersionFlag `help:"Print the version and exit."`
+	Port       *int     `placeholder:"PORT" help:"TCP port to listen on; 0 picks a free one, shown in the startup log (default: 8080, or 8443 with --ssl)."`
+	Address    []string `sep:"none" placeholder:"ADDR" help:"Address to listen on; repeatable; IPv6 in brackets (default: all interfaces)."`
+	UnixSocket string   `name:"unixsocket" placeholder:"PATH" help:"Also listen on a unix socket at PATH; only there when no --port, --address or --redirport is given (default: none)."`
+	RedirPort  int      `name:"redirport" placeholder:"PORT" help:"Also listen on PORT for plain HTTP and redirect every request to the main port, keeping path and query (default: none)."`
+	SSL        bool     `name:"ssl" help:"Serve TLS (1.2 or later); needs --sslcert and --sslkey (default: off)."`
+	SSLCert    string   `name:"sslcert" placeholder:"FILE" help:"TLS certificate file, PEM (default: none)."`
+	SSLKey     string   `name:"sslkey" placeholder:"FILE" help:"TLS private key file, PEM (default: none)."`
+	SSLCA      string   `name:"sslca" placeholder:"FILE" help:"Require client certificates signed by a CA in this PEM file (mutual TLS); only with --ssl (default: none)."`
 
-	Command []string `arg:"" passthrough:"partial" placeholder:"COMMAND [ARGS...]" help:"The program every client gets, with its arguments; everything from here on goes to it untouched."`
+	Binary       bool  `help:"Binary mode: client messages go to stdin as they are and stdout comes back as binary messages (default: off)."`
+	PTY          *bool `name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
+	MaxFrameSize int64 `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
+	CloseMs      int   `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
+	PingMs       int   `name:"pingms" default:"0" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
+	MaxForks     int   `name:"maxforks" default:"1024" placeholder:"N" help:"Most programs (WebSocket and CGI) running at once; past it requests get 429; 0 or less means no limit (default: ${default})."`
+
+	PassEnv       []string `name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR,..." help:"The only variables of wsbridge's environment the programs get; empty ones are skipped (default: ${default})."`
+	PassStderr    bool     `name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
+	ReverseLookup bool     `name:"reverselookup" help:"Set REMOTE_HOST from reverse DNS instead of the IP address (default: off)."`
+
+	Dir        string `name:"dir" placeholder:"DIR" help:"Serve a directory of programs, each its own endpoint at its path, instead of COMMAND (default: none)."`
+	StaticDir  string `name:"staticdir" placeholder:"DIR" help:"Serve the files of DIR to plain HTTP requests (default: none)."`
+	CGIDir     string `name:"cgidir" placeholder:"DIR" help:"Run the CGI programs of DIR for plain HTTP requests (default: none)."`
+	DevConsole bool   `name:"devconsole" help:"Answer plain HTTP requests with a page to talk to the endpoint at that path; not with --staticdir or --cgidir (default: off)."`
+
+	Origin     []string `name:"origin" placeholder:"[SCHEME://]HOST[:PORT],..." help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
+	SameOrigin bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host they ask for (default: off)."`
+	Header     []string `name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
+	HeaderWS   []string `name:"header-ws" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to upgrade answers; repeatable (default: none)."`
+	HeaderHTTP []string `name:"header-http" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to plain HTTP answers; repeatable (default: none)."`
+
+	LogLevel  string           `name:"loglevel" default:"access" enum:"debug,trace,access,info,error,fatal" help:"Least important log events shown: debug, trace, access, info, error or fatal (default: ${default})."`
+	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
+	License   licenseFlag      `name:"license" help:"Print the licence and exit."`
+	Version   kong.VersionFlag `help:"Print the version and exit."`
+
+	Command []string `arg:"" optional:"" passthrough:"partial" placeholder:"COMMAND [ARGS...]" help:"The program every client gets, with its arguments; everything from here on goes to it untouched."`
 }
 
 func main() {
@@ -67,44 +93,61 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		panic(err)
 	}
-	if code, exited := parse(parser, args); exited {
+	if code, exited := parse(parser, websocketdArgs(parser, args)); exited {
 		return code
 	}
-	if len(c.Command) > 0 && c.Command[0] == "--" {
-		c.Command = c.Command[1:]
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "wsbridge: error: %v\n", err)
+		return code
 	}
-	if len(c.Command) == 0 {
-		fmt.Fprintln(stderr, "wsbridge: error: no program given: wsbridge [flags] COMMAND [ARGS...]")
-		return exitBadArguments
+	if c.DevConsole && (c.StaticDir != "" || c.CGIDir != "") {
+		return fail(exitConsoleConflict, errors.New("--devconsole cannot be used with --staticdir or --cgidir"))
 	}
-
 	cfg, err := c.config()
 	if err != nil {
-		fmt.Fprintf(stderr, "wsbridge: error: %v\n", err)
-		return exitBadArguments
+		return fail(exitBadArguments, err)
+	}
+	if c.SSL {
+		if cfg.TLS, err = upgrade.LoadTLS(c.SSLCert, c.SSLKey, c.SSLCA); err != nil {
+			return fail(exitCannotStart, err)
+		}
 	}
 	log, access := c.loggers(stdout)
 	cfg.Log, cfg.AccessLog = log, access
-
-	listeners, err := upgrade.Listen(c.Address, c.Port)
+	srv, err := upgrade.NewServer(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "wsbridge: error: %v\n", err)
-		return exitCannotStart
-	}
-	srv := upgrade.NewServer(cfg)
-	for _, ln := range listeners {
-		log.Info().Str("address", ln.Addr().String()).Strs("command", c.Command).Msg("listening")
+		return fail(exitBadArguments, err)
 	}
 
+	// Catch the stop signals before anyone can know where to connect.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	served := make(chan error, 1)
+	listeners, redirect, err := c.listen()
+	if err != nil {
+		return fail(exitCannotStart, err)
+	}
+	for _, ln := range listeners {
+		log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp").
+			Strs("command", c.Command).Str("dir", c.Dir).Msg("listening")
+	}
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(listeners...) }()
+	if redirect != nil {
+		scheme := "http"
+		if c.SSL {
+			scheme = "https"
+		}
+		port := mainPort(listeners)
+		log.Info().Str("address", redirect.Addr().String()).Str("to", fmt.Sprintf("%s port %d", scheme, port)).Msg("redirecting")
+		go func() { served <- srv.ServeRedirect(redirect, scheme, port) }()
+	}
+
+	code := 0
 	select {
 	case err := <-served:
 		log.Error().Err(err).Msg("server stopped")
-		return exitCannotStart
+		code = exitCannotStart
 	case sig := <-sigs:
 		log.Info().Str("signal", sig.String()).Msg("shutting down")
 	}
@@ -115,17 +158,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error().Err(err).Msg("shutdown incomplete")
 	}
-	<-served
 	log.Info().Msg("stopped")
-	return 0
+	return code
 }
 
 // exitCode is what kong's exit function panics with, so that parse can
 // return it instead of the process exiting.
 type exitCode int
 
-// parse parses args; when kong is done with the run (--help, --version or
-// an error) it reports the exit code and true.
+// parse parses args; when kong is done with the run (--help, --version,
+// --license or an error) it reports the exit code and true.
 func parse(parser *kong.Kong, args []string) (code int, exited bool) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -143,45 +185,175 @@ func parse(parser *kong.Kong, args []string) (code int, exited bool) {
 	return 0, false
 }
 
+// websocketdArgs rewrites the single-dash long flags websocketd accepts
+// (-port=8080, -port 8080, -binary) to the double-dash form, up to the
+// first argument that is not a flag: from there on everything belongs to
+// the program.
+func websocketdArgs(parser *kong.Kong, args []string) []string {
+	isBool := map[string]bool{}
+	for _, f := range parser.Model.Node.Flags {
+		isBool[f.Name] = f.IsBool()
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			return append(out, args[i:]...)
+		}
+		name, hasValue := strings.CutPrefix(a, "--")
+		if !hasValue {
+			name = a[1:]
+		}
+		name, _, hasValue = strings.Cut(name, "=")
+		b, known := isBool[name]
+		if known && !strings.HasPrefix(a, "--") && len(name) > 1 {
+			a = "-" + a
+		}
+		out = append(out, a)
+		if known && !b && !hasValue && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
+
 // config turns the command line into the server's configuration.
 func (c *cli) config() (upgrade.Config, error) {
-	path, err := exec.LookPath(c.Command[0])
-	if err != nil {
-		return upgrade.Config{}, fmt.Errorf("program %q: %w", c.Command[0], errors.Unwrap(err))
+	var cfg upgrade.Config
+	if len(c.Command) > 0 && c.Command[0] == "--" {
+		c.Command = c.Command[1:]
 	}
 	switch {
-	case c.Port < 0 || c.Port > 65535:
-		return upgrade.Config{}, fmt.Errorf("--port=%d: not a TCP port", c.Port)
+	case c.Dir == "" && len(c.Command) == 0:
+		return cfg, errors.New("no program given: wsbridge [flags] COMMAND [ARGS...], or --dir=DIR")
+	case c.Dir != "" && len(c.Command) > 0:
+		return cfg, fmt.Errorf("--dir and a COMMAND (%q) cannot be used together", c.Command[0])
+	case c.Port != nil && (*c.Port < 0 || *c.Port > 65535):
+		return cfg, fmt.Errorf("--port=%d: not a TCP port", *c.Port)
+	case c.RedirPort < 0 || c.RedirPort > 65535:
+		return cfg, fmt.Errorf("--redirport=%d: not a TCP port", c.RedirPort)
 	case c.MaxFrameSize < 0:
-		return upgrade.Config{}, fmt.Errorf("--maxframesize=%d: must be 0 or more", c.MaxFrameSize)
+		return cfg, fmt.Errorf("--maxframesize=%d: must be 0 or more", c.MaxFrameSize)
 	case c.CloseMs < 0:
-		return upgrade.Config{}, fmt.Errorf("--closems=%d: must be 0 or more", c.CloseMs)
+		return cfg, fmt.Errorf("--closems=%d: must be 0 or more", c.CloseMs)
 	case c.PingMs < 0:
-		return upgrade.Config{}, fmt.Errorf("--pingms=%d: must be 0 or more", c.PingMs)
+		return cfg, fmt.Errorf("--pingms=%d: must be 0 or more", c.PingMs)
+	case c.PassStderr && c.Binary:
+		return cfg, errors.New("--passstderr cannot be used with --binary")
+	case c.SSL && (c.SSLCert == "" || c.SSLKey == ""):
+		return cfg, errors.New("--ssl needs --sslcert and --sslkey")
+	case !c.SSL && (c.SSLCert != "" || c.SSLKey != "" || c.SSLCA != ""):
+		return cfg, errors.New("--sslcert, --sslkey and --sslca need --ssl")
+	}
+	if len(c.Command) > 0 {
+		path, err := exec.LookPath(c.Command[0])
+		if err != nil {
+			return cfg, fmt.Errorf("program %q: %w", c.Command[0], errors.Unwrap(err))
+		}
+		cfg.Process.Path, cfg.Process.Args = path, c.Command[1:]
+	}
+	headers := make([]http.Header, 3)
+	for i, lines := range [][]string{c.Header, c.HeaderWS, c.HeaderHTTP} {
+		h, err := parseHeaders(lines)
+		if err != nil {
+			return cfg, err
+		}
+		headers[i] = h
 	}
 	pty := !c.Binary
 	if c.PTY != nil {
 		pty = *c.PTY
 	}
-	return upgrade.Config{
-		Process: process.Config{
-			Path:  path,
-			Args:  c.Command[1:],
-			Env:   passedEnv("PATH", "LD_LIBRARY_PATH"),
-			PTY:   pty,
-			Grace: time.Duration(c.CloseMs) * time.Millisecond,
-		},
-		Bridge: bridge.Config{
-			Binary:       c.Binary,
-			PingInterval: time.Duration(c.PingMs) * time.Millisecond,
-		},
-		MaxMessageSize: c.MaxFrameSize,
-	}, nil
+	cfg.Process.Env = passedEnv(c.PassEnv)
+	cfg.Process.PTY = pty
+	cfg.Process.Grace = time.Duration(c.CloseMs) * time.Millisecond
+	cfg.Dir, cfg.StaticDir, cfg.CGIDir, cfg.DevConsole = c.Dir, c.StaticDir, c.CGIDir, c.DevConsole
+	cfg.Bridge = bridge.Config{
+		Binary:       c.Binary,
+		PassStderr:   c.PassStderr,
+		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
+	}
+	cfg.MaxMessageSize = c.MaxFrameSize
+	cfg.MaxForks = c.MaxForks
+	cfg.ReverseLookup = c.ReverseLookup
+	cfg.Origins, cfg.SameOrigin = c.Origin, c.SameOrigin
+	cfg.Headers, cfg.UpgradeHeaders, cfg.HTTPHeaders = headers[0], headers[1], headers[2]
+	cfg.Software = "wsbridge/" + version()
+	return cfg, nil
+}
+
+// parseHeaders parses --header values, each "Name: value".
+func parseHeaders(lines []string) (http.Header, error) {
+	h := http.Header{}
+	for _, line := range lines {
+		name, value, ok := strings.Cut(line, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n\x00") {
+			return nil, fmt.Errorf("header %q: want \"Name: value\"", line)
+		}
+		h.Add(name, value)
+	}
+	return h, nil
+}
+
+// listen opens the listeners the command line asks for: TCP on the port
+// for each address, the unix socket, and the redirect port.
+func (c *cli) listen() (main []net.Listener, redirect net.Listener, err error) {
+	closeAll := func() {
+		for _, ln := range main {
+			ln.Close()
+		}
+	}
+	unixOnly := c.UnixSocket != "" && c.Port == nil && len(c.Address) == 0 && c.RedirPort == 0
+	if !unixOnly {
+		if main, err = upgrade.Listen(c.Address, c.port()); err != nil {
+			return nil, nil, err
+		}
+	}
+	if c.UnixSocket != "" {
+		ln, err := upgrade.ListenUnix(c.UnixSocket)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		main = append(main, ln)
+	}
+	if c.RedirPort != 0 {
+		lns, err := upgrade.Listen(c.Address[:min(len(c.Address), 1)], c.RedirPort)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		redirect = lns[0]
+	}
+	return main, redirect, nil
+}
+
+// port is the TCP port to listen on: --port, or 8080, or 8443 with --ssl.
+func (c *cli) port() int {
+	switch {
+	case c.Port != nil:
+		return *c.Port
+	case c.SSL:
+		return 8443
+	}
+	return 8080
+}
+
+// mainPort is the TCP port the server listens on.
+func mainPort(listeners []net.Listener) int {
+	for _, ln := range listeners {
+		if a, ok := ln.Addr().(*net.TCPAddr); ok {
+			return a.Port
+		}
+	}
+	return 0
 }
 
 // passedEnv returns the named variables of the server's environment that
 // are set and not empty.
-func passedEnv(names ...string) []string {
+func passedEnv(names []string) []string {
 	var env []string
 	for _, name := range names {
 		if v := os.Getenv(name); v != "" {

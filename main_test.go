@@ -59,8 +59,15 @@ type server struct {
 // then the command) and waits until it listens.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startServerArgs(t, append([]string{"--address=127.0.0.1", "--port=0"}, args...)...)
+}
+
+// startServerArgs starts wsbridge with exactly args and waits until it
+// listens; addr is the address of its first listener.
+func startServerArgs(t *testing.T, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, done: make(chan struct{})}
-	s.cmd = exec.Command(binary, append([]string{"--address=127.0.0.1", "--port=0"}, args...)...)
+	s.cmd = exec.Command(binary, args...)
 	// The server is built with the race detector: report races as a
 	// failing exit status, and exit without the detector's pause.
 	s.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
@@ -85,7 +92,10 @@ func startServer(t *testing.T, args ...string) *server {
 			s.logs = append(s.logs, ev)
 			s.mu.Unlock()
 			if ev["message"] == "listening" {
-				listening <- ev["address"].(string)
+				select {
+				case listening <- ev["address"].(string):
+				default: // not the first listener
+				}
 			}
 		}
 		s.err = s.cmd.Wait()
@@ -397,46 +407,87 @@ func TestPlainHTTPGets404(t *testing.T) {
 
 func TestChildEnvironment(t *testing.T) {
 	s := startServer(t, "env")
-	ctx := ctx(t)
-	c, _, err := websocket.Dial(ctx, "ws://"+s.addr+"/some/path?x=1&y=2", &websocket.DialOptions{
+	c, _, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/some/path?x=1&y=2", &websocket.DialOptions{
 		HTTPHeader: http.Header{"X-Test-Header": {"a value"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{}
-	for {
-		_, line, err := c.Read(ctx)
-		if err != nil {
-			break
-		}
-		k, v, _ := strings.Cut(string(line), "=")
-		env[k] = v
-	}
+	env := readEnv(t, c)
 	host, port, _ := strings.Cut(s.addr, ":")
-	for k, want := range map[string]string{
-		"PATH":               os.Getenv("PATH"),
-		"REMOTE_ADDR":        "127.0.0.1",
-		"SERVER_NAME":        host,
-		"SERVER_PORT":        port,
-		"REQUEST_METHOD":     "GET",
-		"REQUEST_URI":        "/some/path?x=1&y=2",
-		"QUERY_STRING":       "x=1&y=2",
-		"SCRIPT_NAME":        "/",
-		"PATH_INFO":          "/some/path",
+	want := map[string]string{
+		"PATH":              os.Getenv("PATH"),
+		"SERVER_SOFTWARE":   "wsbridge/devel",
+		"REMOTE_ADDR":       "127.0.0.1",
+		"REMOTE_HOST":       "127.0.0.1",
+		"REMOTE_PORT":       env["REMOTE_PORT"], // checked below
+		"SERVER_NAME":       host,
+		"SERVER_PORT":       port,
+		"SERVER_PROTOCOL":   "HTTP/1.1",
+		"GATEWAY_INTERFACE": "CGI/1.1",
+		"REQUEST_METHOD":    "GET",
+		"SCRIPT_NAME":       "/",
+		"PATH_INFO":         "/some/path",
+		"PATH_TRANSLATED":   "",
+		"QUERY_STRING":      "x=1&y=2",
+		"REQUEST_URI":       "/some/path?x=1&y=2",
+		"UNIQUE_ID":         env["UNIQUE_ID"], // checked below
+		"AUTH_TYPE":         "",
+		"CONTENT_LENGTH":    "",
+		"CONTENT_TYPE":      "",
+		"REMOTE_IDENT":      "",
+		"REMOTE_USER":       "",
+	}
+	if v := os.Getenv("LD_LIBRARY_PATH"); v != "" {
+		want["LD_LIBRARY_PATH"] = v
+	}
+	for k, v := range env {
+		if strings.HasPrefix(k, "HTTP_") {
+			continue
+		}
+		if w, ok := want[k]; !ok {
+			t.Errorf("%s=%q should not be there", k, v)
+		} else if v != w {
+			t.Errorf("%s=%q, want %q", k, v, w)
+		}
+	}
+	for k := range want {
+		if _, ok := env[k]; !ok {
+			t.Errorf("%s missing", k)
+		}
+	}
+	for k, w := range map[string]string{
 		"HTTP_HOST":          s.addr,
 		"HTTP_X_TEST_HEADER": "a value",
 		"HTTP_UPGRADE":       "websocket",
+		"HTTP_CONNECTION":    "Upgrade",
 	} {
-		if env[k] != want {
-			t.Errorf("%s=%q, want %q", k, env[k], want)
+		if env[k] != w {
+			t.Errorf("%s=%q, want %q", k, env[k], w)
 		}
 	}
 	if p, err := strconv.Atoi(env["REMOTE_PORT"]); err != nil || p == 0 {
 		t.Errorf("REMOTE_PORT=%q", env["REMOTE_PORT"])
 	}
-	if v, ok := env["HOME"]; ok {
-		t.Errorf("HOME=%q leaked from the server's environment", v)
+	if len(env["UNIQUE_ID"]) < 16 {
+		t.Errorf("UNIQUE_ID=%q", env["UNIQUE_ID"])
+	}
+}
+
+// readEnv reads the lines `env` prints until the connection closes.
+func readEnv(t *testing.T, c *websocket.Conn) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for {
+		_, line, err := c.Read(ctx(t))
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+				t.Fatalf("env ended with %v", err)
+			}
+			return env
+		}
+		k, v, _ := strings.Cut(string(line), "=")
+		env[k] = v
 	}
 }
 
@@ -459,8 +510,20 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--bogus", "cat"}, exitBadFlags, "unknown flag --bogus"},
 		{[]string{"--port=abc", "cat"}, exitBadFlags, "--port"},
 		{[]string{"--loglevel=loud", "cat"}, exitBadFlags, "--loglevel"},
-		{[]string{}, exitBadFlags, "<command>"},
+		{[]string{"-bogus", "cat"}, exitBadFlags, "unknown flag"},
+		{[]string{}, exitBadArguments, "no program given"},
 		{[]string{"--"}, exitBadArguments, "no program given"},
+		{[]string{"--dir=.", "cat"}, exitBadArguments, "--dir and a COMMAND"},
+		{[]string{"--dir=/no/such/dir"}, exitBadArguments, "--dir /no/such/dir"},
+		{[]string{"--passstderr", "--binary", "cat"}, exitBadArguments, "--passstderr"},
+		{[]string{"--ssl", "cat"}, exitBadArguments, "--ssl needs --sslcert and --sslkey"},
+		{[]string{"--sslca=ca.pem", "cat"}, exitBadArguments, "need --ssl"},
+		{[]string{"--ssl", "--sslcert=/no/cert.pem", "--sslkey=/no/key.pem", "cat"}, exitCannotStart, "/no/cert.pem"},
+		{[]string{"--header=NoColon", "cat"}, exitBadArguments, "NoColon"},
+		{[]string{"--origin=ftp://example.com", "cat"}, exitBadArguments, "--origin"},
+		{[]string{"--redirport=70000", "cat"}, exitBadArguments, "--redirport"},
+		{[]string{"--devconsole", "--staticdir=.", "cat"}, exitConsoleConflict, "--devconsole"},
+		{[]string{"--devconsole", "--cgidir=.", "cat"}, exitConsoleConflict, "--devconsole"},
 		{[]string{"no-such-program-anywhere"}, exitBadArguments, "no-such-program-anywhere"},
 		{[]string{"--port=70000", "cat"}, exitBadArguments, "--port=70000"},
 	} {

@@ -3,39 +3,78 @@ package upgrade
 import (
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
-// Env returns the environment of the child serving r: base (the variables
-// passed on from the server, such as PATH), then the CGI variables that
-// describe the request, then HTTP_<NAME> for each request header (upper
-// case, "-" turned to "_", several values joined with ", "). The program
-// is mounted at the root, so SCRIPT_NAME is "/" and PATH_INFO the URL
-// path. Newlines and NUL bytes in values are replaced with spaces.
-func Env(r *http.Request, base []string) []string {
-	env := make([]string, 0, len(base)+12+len(r.Header))
+// envInfo is what a child's environment says beyond the request itself.
+type envInfo struct {
+	ScriptName     string // SCRIPT_NAME
+	PathInfo       string // PATH_INFO
+	PathTranslated string // PATH_TRANSLATED: the program's file in --dir mode
+	RemoteHost     string // REMOTE_HOST; the remote address when empty
+	UniqueID       string // UNIQUE_ID
+	Software       string // SERVER_SOFTWARE
+}
+
+// unixSocketAddr stands for the remote address of a client on a unix socket.
+const unixSocketAddr = "unix-socket"
+
+// childEnv returns the environment of the child serving r, websocketd's CGI
+// set: base (the variables passed on from the server, such as PATH), the
+// variables that describe the request and the server, then HTTP_<NAME> for
+// each request header (upper case, "-" turned to "_", several values joined
+// with ", "). Newlines and NUL bytes in values become spaces.
+func childEnv(r *http.Request, base []string, info envInfo) []string {
+	env := make([]string, 0, len(base)+24+len(r.Header))
 	env = append(env, base...)
 	add := func(name, value string) {
 		env = append(env, name+"="+clean(value))
 	}
 
-	remoteHost, remotePort, err := net.SplitHostPort(r.RemoteAddr)
+	remoteAddr, remotePort, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		remoteHost, remotePort = r.RemoteAddr, ""
+		remoteAddr, remotePort = r.RemoteAddr, ""
+	}
+	if isUnixSocket(r) {
+		remoteAddr, remotePort = unixSocketAddr, ""
+	}
+	remoteHost := info.RemoteHost
+	if remoteHost == "" {
+		remoteHost = remoteAddr
 	}
 	serverName, serverPort, err := net.SplitHostPort(r.Host)
 	if err != nil {
 		serverName, serverPort = r.Host, defaultPort(r)
 	}
-	add("REMOTE_ADDR", remoteHost)
+	contentLength := ""
+	if r.ContentLength > 0 {
+		contentLength = strconv.FormatInt(r.ContentLength, 10)
+	}
+
+	add("SERVER_SOFTWARE", info.Software)
+	add("REMOTE_ADDR", remoteAddr)
+	add("REMOTE_HOST", remoteHost)
 	add("REMOTE_PORT", remotePort)
 	add("SERVER_NAME", serverName)
 	add("SERVER_PORT", serverPort)
+	add("SERVER_PROTOCOL", r.Proto)
+	add("GATEWAY_INTERFACE", "CGI/1.1")
 	add("REQUEST_METHOD", r.Method)
-	add("REQUEST_URI", r.RequestURI)
+	add("SCRIPT_NAME", info.ScriptName)
+	add("PATH_INFO", info.PathInfo)
+	add("PATH_TRANSLATED", info.PathTranslated)
 	add("QUERY_STRING", r.URL.RawQuery)
-	add("SCRIPT_NAME", "/")
-	add("PATH_INFO", r.URL.Path)
+	add("REQUEST_URI", r.RequestURI)
+	add("UNIQUE_ID", info.UniqueID)
+	add("AUTH_TYPE", "")
+	add("CONTENT_LENGTH", contentLength)
+	add("CONTENT_TYPE", r.Header.Get("Content-Type"))
+	add("REMOTE_IDENT", "")
+	add("REMOTE_USER", "")
+	if r.TLS != nil {
+		add("HTTPS", "on")
+	}
 
 	add("HTTP_HOST", r.Host)
 	for name, values := range r.Header {
@@ -45,6 +84,12 @@ func Env(r *http.Request, base []string) []string {
 		add("HTTP_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")), strings.Join(values, ", "))
 	}
 	return env
+}
+
+// isUnixSocket reports whether r came in on a unix socket.
+func isUnixSocket(r *http.Request) bool {
+	addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	return ok && addr.Network() == "unix"
 }
 
 // defaultPort is the port a Host header without one stands for.

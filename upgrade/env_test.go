@@ -1,13 +1,17 @@
 package upgrade
 
 import (
+	"context"
 	"crypto/tls"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 )
 
-func TestEnv(t *testing.T) {
+func TestChildEnv(t *testing.T) {
 	r := httptest.NewRequest("GET", "/chat/room?name=a%20b", nil)
 	r.RemoteAddr = "192.0.2.7:51234"
 	r.Host = "example.com:8080"
@@ -15,40 +19,77 @@ func TestEnv(t *testing.T) {
 	r.Header.Add("X-Multi", "one")
 	r.Header.Add("X-Multi", "two")
 	r.Header.Set("X-Evil", "a\nPATH=/tmp\x00b\r")
-	env := Env(r, []string{"PATH=/usr/bin"})
-	for _, want := range []string{
+	env := childEnv(r, []string{"PATH=/usr/bin"}, envInfo{
+		ScriptName: "/chat",
+		PathInfo:   "/room",
+		UniqueID:   "0123456789abcdef",
+		Software:   "wsbridge/1.0",
+	})
+	want := []string{
 		"PATH=/usr/bin",
+		"SERVER_SOFTWARE=wsbridge/1.0",
 		"REMOTE_ADDR=192.0.2.7",
+		"REMOTE_HOST=192.0.2.7",
 		"REMOTE_PORT=51234",
 		"SERVER_NAME=example.com",
 		"SERVER_PORT=8080",
+		"SERVER_PROTOCOL=HTTP/1.1",
+		"GATEWAY_INTERFACE=CGI/1.1",
 		"REQUEST_METHOD=GET",
-		"REQUEST_URI=/chat/room?name=a%20b",
+		"SCRIPT_NAME=/chat",
+		"PATH_INFO=/room",
+		"PATH_TRANSLATED=",
 		"QUERY_STRING=name=a%20b",
-		"SCRIPT_NAME=/",
-		"PATH_INFO=/chat/room",
+		"REQUEST_URI=/chat/room?name=a%20b",
+		"UNIQUE_ID=0123456789abcdef",
+		"AUTH_TYPE=",
+		"CONTENT_LENGTH=",
+		"CONTENT_TYPE=",
+		"REMOTE_IDENT=",
+		"REMOTE_USER=",
 		"HTTP_HOST=example.com:8080",
 		"HTTP_ORIGIN=http://example.com",
 		"HTTP_X_MULTI=one, two",
 		"HTTP_X_EVIL=a PATH=/tmp b ",
-	} {
-		if !slices.Contains(env, want) {
-			t.Errorf("missing %q in %q", want, env)
+	}
+	for _, w := range want {
+		if !slices.Contains(env, w) {
+			t.Errorf("missing %q", w)
 		}
 	}
-	if n := len(slices.DeleteFunc(env, func(v string) bool { return v[:5] != "PATH=" })); n != 1 {
-		t.Errorf("%d PATH variables", n)
+	if len(env) != len(want) {
+		t.Errorf("%d variables, want %d: %q", len(env), len(want), env)
+	}
+	for _, v := range env {
+		if strings.HasPrefix(v, "HTTPS=") {
+			t.Errorf("%s without TLS", v)
+		}
 	}
 }
 
-func TestEnvDefaultPort(t *testing.T) {
+func TestChildEnvTLSAndDefaults(t *testing.T) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Host = "example.com"
-	if env := Env(r, nil); !slices.Contains(env, "SERVER_PORT=80") {
+	if env := childEnv(r, nil, envInfo{}); !slices.Contains(env, "SERVER_PORT=80") {
 		t.Errorf("plain HTTP: %q", env)
 	}
 	r.TLS = &tls.ConnectionState{}
-	if env := Env(r, nil); !slices.Contains(env, "SERVER_PORT=443") {
-		t.Errorf("TLS: %q", env)
+	env := childEnv(r, nil, envInfo{RemoteHost: "client.example.net"})
+	for _, w := range []string{"SERVER_PORT=443", "HTTPS=on", "REMOTE_HOST=client.example.net"} {
+		if !slices.Contains(env, w) {
+			t.Errorf("TLS: missing %q in %q", w, env)
+		}
+	}
+}
+
+func TestChildEnvUnixSocket(t *testing.T) {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "@"
+	r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.UnixAddr{Name: "/run/ws.sock", Net: "unix"}))
+	env := childEnv(r, nil, envInfo{})
+	for _, w := range []string{"REMOTE_ADDR=unix-socket", "REMOTE_HOST=unix-socket", "REMOTE_PORT="} {
+		if !slices.Contains(env, w) {
+			t.Errorf("missing %q in %q", w, env)
+		}
 	}
 }

@@ -1,28 +1,94 @@
 package upgrade
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 )
 
-// ServeHTTP upgrades WebSocket requests on any path to a session with the
-// configured program and answers every other request with 404, as
-// websocketd does.
+// ServeHTTP routes a request: a WebSocket upgrade becomes a session; a
+// plain request gets the dev console, a CGI program, a static file or 404,
+// the first that applies, as websocketd does.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	addHeaders(w, s.cfg.Headers)
 	if isUpgrade(r) {
+		addHeaders(w, s.cfg.UpgradeHeaders)
 		s.serveSession(w, r)
 		return
 	}
-	start := time.Now()
+	addHeaders(w, s.cfg.HTTPHeaders)
+	s.logged(http.HandlerFunc(s.servePlain)).ServeHTTP(w, r)
+}
+
+// servePlain answers a request that is not an upgrade.
+func (s *Server) servePlain(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.DevConsole && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		devConsole(w, r)
+		return
+	}
+	if s.cgi != nil {
+		_, err := resolveScript(s.cgi, s.cfg.CGIDir, r.URL.EscapedPath())
+		switch {
+		case err == nil:
+			s.cgiRun.ServeHTTP(w, r)
+			return
+		case errors.Is(err, errForbidden):
+			http.Error(w, "403 forbidden", http.StatusForbidden)
+			return
+		}
+	}
+	if s.static != nil {
+		s.static.ServeHTTP(w, r)
+		return
+	}
 	http.Error(w, "404 page not found", http.StatusNotFound)
-	s.cfg.AccessLog.Log().
-		Str("remote", r.RemoteAddr).
-		Str("method", r.Method).
-		Str("path", r.URL.Path).
-		Int("status", http.StatusNotFound).
-		Dur("duration_ms", time.Since(start)).
-		Msg("http")
+}
+
+// addHeaders adds the extra headers of --header and its kin to an answer.
+func addHeaders(w http.ResponseWriter, h http.Header) {
+	for name, values := range h {
+		for _, v := range values {
+			w.Header().Add(name, v)
+		}
+	}
+}
+
+// logged wraps h so that each request it answers gets an access event.
+func (s *Server) logged(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		s.cfg.AccessLog.Log().
+			Str("remote", r.RemoteAddr).
+			Str("method", r.Method).
+			Str("path", r.URL.Path).
+			Int("status", rec.status).
+			Dur("duration_ms", time.Since(start)).
+			Msg("http")
+	})
+}
+
+// statusRecorder remembers the status an answer was given.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the connection's own writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Flush passes flushes on, for CGI programs that stream.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // isUpgrade reports whether r asks to become a WebSocket. Whether it does

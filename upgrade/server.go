@@ -1,13 +1,17 @@
-// Package upgrade is the HTTP side of wsbridge: it listens, decides for each
-// request whether it becomes a WebSocket session, builds the child's CGI
-// environment, accepts the upgrade and shuts everything down gracefully.
+// Package upgrade is the HTTP side of wsbridge: it listens, routes each
+// request (WebSocket upgrade, dev console, CGI, static files), decides
+// whether an upgrade is allowed, builds the child's CGI environment,
+// accepts the upgrade and shuts everything down gracefully.
 package upgrade
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -18,28 +22,56 @@ import (
 )
 
 // Config is what the server runs and how. The zero value is not usable:
-// Process.Path must be set.
+// either Process.Path or Dir must be set.
 type Config struct {
 	// Process is the child every client gets: Path, Args, PTY and Grace
 	// are used as they are; Env is the part of the environment that
-	// comes from the server (PATH and such), to which each request adds
-	// its own variables.
+	// comes from the server (the --passenv variables), to which each
+	// request adds its own.
 	Process process.Config
+	// Dir, when set, is a directory of programs, each its own endpoint,
+	// and Process.Path and Process.Args are not used.
+	Dir string
+	// StaticDir, when set, is a directory whose files plain HTTP GETs get.
+	StaticDir string
+	// CGIDir, when set, is a directory of CGI programs plain HTTP
+	// requests run.
+	CGIDir string
+	// DevConsole answers plain HTTP GETs with a page to talk to the
+	// WebSocket endpoint at the same path.
+	DevConsole bool
 	// Bridge says how messages are moved. Its Stderr is set per session.
 	Bridge bridge.Config
 	// MaxMessageSize is the largest message accepted from a client, in
 	// bytes; a larger one closes the connection with 1009. Zero means no
 	// limit.
 	MaxMessageSize int64
+	// MaxForks bounds the children (WebSocket and CGI) running at once;
+	// past it requests are refused with 429. Zero or less means no limit.
+	MaxForks int
+	// ReverseLookup sets REMOTE_HOST from reverse DNS.
+	ReverseLookup bool
+	// Origins lists the origins upgrades may come from, as
+	// [scheme://]host[:port]; empty means any.
+	Origins []string
+	// SameOrigin refuses upgrades whose Origin differs from their Host.
+	SameOrigin bool
+	// Headers go on every answer, UpgradeHeaders on upgrade answers and
+	// HTTPHeaders on plain HTTP answers.
+	Headers, UpgradeHeaders, HTTPHeaders http.Header
+	// TLS, when set, serves TCP listeners with TLS.
+	TLS *tls.Config
+	// Software is SERVER_SOFTWARE in the child's environment.
+	Software string
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers. Zero means DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
 	// Log receives server events and the children's stderr lines. The
 	// zero value logs nothing.
 	Log zerolog.Logger
-	// AccessLog receives one event per plain HTTP request and two per
-	// session (start and end), written without a level of their own.
-	// The zero value logs nothing.
+	// AccessLog receives one event per plain HTTP request or refused
+	// upgrade and two per session (start and end), written without a
+	// level of their own. The zero value logs nothing.
 	AccessLog zerolog.Logger
 }
 
@@ -49,8 +81,17 @@ const DefaultReadHeaderTimeout = 10 * time.Second
 
 // Server serves WebSocket sessions. Create it with NewServer.
 type Server struct {
-	cfg  Config
-	http *http.Server
+	cfg      Config
+	http     *http.Server
+	redirect *http.Server
+
+	origins []originPattern
+	limit   *process.Limiter
+	dir     *os.Root     // --dir
+	cgi     *os.Root     // --cgidir
+	cgiRun  http.Handler // runs a program of cgi
+	static  http.Handler // --staticdir
+	roots   []*os.Root   // every directory opened, closed on Shutdown
 
 	// sessions is done when the server shuts down: every session then
 	// stops its child and closes with 1001.
@@ -62,28 +103,95 @@ type Server struct {
 	active  sync.WaitGroup
 }
 
-// NewServer returns a server for cfg.
-func NewServer(cfg Config) *Server {
+// NewServer returns a server for cfg, or an error naming the setting that
+// cannot be used.
+func NewServer(cfg Config) (*Server, error) {
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
-	s := &Server{cfg: cfg}
-	s.sessions, s.shutdown = context.WithCancel(context.Background())
-	s.http = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          newErrorLog(cfg.Log),
+	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks)}
+	var err error
+	if s.origins, err = parseOrigins(cfg.Origins); err != nil {
+		return nil, err
 	}
-	return s
+	if cfg.Dir != "" {
+		if s.dir, err = s.openRoot("--dir", cfg.Dir); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.CGIDir != "" {
+		if s.cgi, err = s.openRoot("--cgidir", cfg.CGIDir); err != nil {
+			return nil, err
+		}
+		s.cgiRun = cgiHandler(s.cgi, cfg.CGIDir, cfg.Process.Env, s.limit, cfg.Log)
+	}
+	if cfg.StaticDir != "" {
+		root, err := s.openRoot("--staticdir", cfg.StaticDir)
+		if err != nil {
+			return nil, err
+		}
+		s.static = staticHandler(root)
+	}
+	s.sessions, s.shutdown = context.WithCancel(context.Background())
+	s.http = s.newHTTPServer(s)
+	return s, nil
 }
 
-// Serve accepts connections on every listener until Shutdown. It returns
-// http.ErrServerClosed after a Shutdown, or the first other error.
+// openRoot opens the directory a flag names.
+func (s *Server) openRoot(flag, dir string) (*os.Root, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		for _, r := range s.roots {
+			r.Close()
+		}
+		return nil, fmt.Errorf("%s %s: %w", flag, dir, err)
+	}
+	s.roots = append(s.roots, root)
+	return root, nil
+}
+
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          newErrorLog(s.cfg.Log),
+	}
+}
+
+// Serve accepts connections on every listener until Shutdown, with TLS on
+// TCP listeners when the Config has it. It returns http.ErrServerClosed
+// after a Shutdown, or the first other error.
 func (s *Server) Serve(listeners ...net.Listener) error {
+	for i, ln := range listeners {
+		if s.cfg.TLS != nil && ln.Addr().Network() == "tcp" {
+			cfg := s.cfg.TLS.Clone()
+			cfg.NextProtos = []string{"http/1.1"} // WebSocket needs HTTP/1.1
+			listeners[i] = tls.NewListener(ln, cfg)
+		}
+	}
+	return serveAll(s.http, listeners)
+}
+
+// ServeRedirect answers every request on ln with a redirect to the same
+// path and query on port of the same host, with scheme, until Shutdown.
+func (s *Server) ServeRedirect(ln net.Listener, scheme string, port int) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.redirect = s.newHTTPServer(s.logged(Redirect(scheme, port)))
+	s.mu.Unlock()
+	return serveAll(s.redirect, []net.Listener{ln})
+}
+
+// serveAll serves srv on every listener and returns the first error that
+// is not http.ErrServerClosed, or that one.
+func serveAll(srv *http.Server, listeners []net.Listener) error {
 	errs := make(chan error, len(listeners))
 	for _, ln := range listeners {
-		go func() { errs <- s.http.Serve(ln) }()
+		go func() { errs <- srv.Serve(ln) }()
 	}
 	var first error
 	for range listeners {
@@ -92,7 +200,7 @@ func (s *Server) Serve(listeners ...net.Listener) error {
 			first = err
 		}
 		if !errors.Is(err, http.ErrServerClosed) {
-			s.http.Close()
+			srv.Close()
 		}
 	}
 	return first
@@ -104,8 +212,12 @@ func (s *Server) Serve(listeners ...net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	redirect := s.redirect
 	s.mu.Unlock()
 	s.shutdown()
+	if redirect != nil {
+		redirect.Shutdown(ctx)
+	}
 	err := s.http.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -116,6 +228,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	for _, root := range s.roots {
+		root.Close()
 	}
 	return err
 }

@@ -60,7 +60,10 @@ func startServer(t *testing.T, cfg Config) (*Server, string, *syncBuffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(cfg)
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lns...) }()
 	t.Cleanup(func() {

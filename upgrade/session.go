@@ -3,7 +3,9 @@ package upgrade
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/coder/websocket"
@@ -12,8 +14,11 @@ import (
 	"wsbridge/process"
 )
 
-// serveSession accepts the upgrade, starts the child and bridges the two
-// until the session ends.
+// serveSession checks that the upgrade is allowed, accepts it, starts the
+// child and bridges the two until the session ends. A refused upgrade gets
+// its HTTP status before any child starts: 403 for a foreign origin or a
+// path escaping --dir, 404 for no program at the path, 429 past
+// --maxforks.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if !s.begin() {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
@@ -27,14 +32,46 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		Str("remote", r.RemoteAddr).
 		Str("path", r.URL.Path).
 		Logger()
+	refuse := func(status int, why string) {
+		http.Error(w, http.StatusText(status), status)
+		access.Log().Int("status", status).Str("reason", why).Msg("refused")
+	}
+
+	if why := allowedOrigin(r, s.origins, s.cfg.SameOrigin); why != "" {
+		refuse(http.StatusForbidden, why)
+		return
+	}
+	pcfg := s.cfg.Process
+	info := envInfo{ScriptName: "/", PathInfo: r.URL.Path, UniqueID: id, Software: s.cfg.Software}
+	if s.dir != nil {
+		sc, err := resolveScript(s.dir, s.cfg.Dir, r.URL.EscapedPath())
+		switch {
+		case errors.Is(err, errForbidden):
+			refuse(http.StatusForbidden, err.Error())
+			return
+		case err != nil:
+			refuse(http.StatusNotFound, err.Error())
+			return
+		}
+		pcfg.Path, pcfg.Args, pcfg.Dir = sc.Path, nil, filepath.Dir(sc.Path)
+		info.ScriptName, info.PathInfo, info.PathTranslated = sc.Name, sc.PathInfo, sc.Path
+	}
+	if !s.limit.TryAcquire() {
+		refuse(http.StatusTooManyRequests, "--maxforks children already running")
+		return
+	}
+	defer s.limit.Release()
+	if s.cfg.ReverseLookup {
+		info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
+	}
 
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		// Any origin is welcome, as with websocketd.
+		// Origins are checked above, the way websocketd does.
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
 		// Accept has answered with the status the handshake deserves.
-		s.cfg.Log.Warn().Str("id", id).Str("remote", r.RemoteAddr).Err(err).Msg("refused handshake")
+		access.Log().Err(err).Msg("refused handshake")
 		return
 	}
 	if s.cfg.MaxMessageSize > 0 {
@@ -43,8 +80,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		conn.SetReadLimit(-1)
 	}
 
-	pcfg := s.cfg.Process
-	pcfg.Env = Env(r, s.cfg.Process.Env)
+	pcfg.Env = childEnv(r, s.cfg.Process.Env, info)
 	child, err := process.Start(pcfg)
 	if err != nil {
 		s.cfg.Log.Error().Str("id", id).Err(err).Msg("could not start program")
@@ -88,7 +124,7 @@ func exitStatus(err error) string {
 	return err.Error()
 }
 
-// newID returns a random connection id.
+// newID returns a random connection id, which is also UNIQUE_ID.
 func newID() string {
 	var b [8]byte
 	rand.Read(b[:])

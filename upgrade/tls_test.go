@@ -82,20 +82,13 @@ func (c *testCert) writePEM(t *testing.T, dir, name string) (certFile, keyFile s
 	}
 	certFile = filepath.Join(dir, name+".pem")
 	keyFile = filepath.Join(dir, name+"-key.pem")
-	writeFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.der}))
-	writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+	writeFile(t, certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.der})), 0o600)
+	writeFile(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})), 0o600)
 	return certFile, keyFile
 }
 
 func (c *testCert) tlsCert() tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{c.der}, PrivateKey: c.key}
-}
-
-func writeFile(t *testing.T, name string, data []byte) {
-	t.Helper()
-	if err := os.WriteFile(name, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // testPKI is a CA with a server certificate for 127.0.0.1, both written to
@@ -261,7 +254,7 @@ func TestLoadTLSErrors(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.pem")
 	garbage := filepath.Join(dir, "garbage.pem")
-	writeFile(t, garbage, []byte("not a PEM file\n"))
+	writeFile(t, garbage, "not a PEM file\n", 0o600)
 	_, otherKey := newLeaf(t, p.ca, "other", x509.ExtKeyUsageServerAuth).writePEM(t, dir, "other")
 
 	for _, tc := range []struct {
@@ -313,7 +306,7 @@ func TestLoadTLSCombinedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	both := filepath.Join(t.TempDir(), "both.pem")
-	writeFile(t, both, append(key, cert...))
+	writeFile(t, both, string(append(key, cert...)), 0o600)
 	cfg, err := LoadTLS(both, both, "")
 	if err != nil {
 		t.Fatal(err)

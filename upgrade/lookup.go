@@ -1,0 +1,27 @@
+package upgrade
+
+import (
+	"context"
+	"net"
+	"strings"
+	"time"
+)
+
+// lookupTimeout bounds a reverse DNS lookup.
+const lookupTimeout = 2 * time.Second
+
+// lookupHost returns the name reverse DNS gives for the host of
+// remoteAddr, or the address itself when there is none.
+func lookupHost(ctx context.Context, remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	names, err := net.DefaultResolver.LookupAddr(ctx, host)
+	if err != nil || len(names) == 0 {
+		return host
+	}
+	return strings.TrimSuffix(names[0], ".")
+}
