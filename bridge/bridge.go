@@ -4,9 +4,11 @@
 package bridge
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -80,18 +82,25 @@ var ErrPongMissed = errors.New("client missed pongs")
 // (the server shuts down) the child is stopped, its last output delivered
 // and the client closed with 1001. Run returns once the child has been
 // reaped and every goroutine it started has ended.
-func Run(ctx context.Context, conn *websocket.Conn, child Child, cfg Config) Result {
-	s := &session{conn: conn, child: child, cfg: cfg}
+func Run(ctx context.Context, conn *Conn, child Child, cfg Config) Result {
+	s := &session{conn: conn, child: child, cfg: cfg, lost: make(chan struct{})}
+	s.stdin.w = bufio.NewWriterSize(child.Stdin(), stdinBufferSize)
+	conn.wire.beforeRead = s.flushStdin
 	return s.run(ctx)
 }
 
 type session struct {
-	conn  *websocket.Conn
+	conn  *Conn
 	child Child
 	cfg   Config
+	stdin stdin
+	msg   countingReader // the message the input pump is reading
 
 	writing    atomic.Bool // the input pump waits on the child's stdin
 	pongMissed atomic.Bool // the client was dropped for not answering pings
+
+	lost     chan struct{} // closed by clientLost
+	lostOnce sync.Once
 
 	// written by the pumps, read after they ended
 	in     counts
@@ -102,9 +111,11 @@ type session struct {
 type counts struct{ messages, bytes int64 }
 
 func (s *session) run(ctx context.Context) Result {
-	// The pumps' context only ends when the session does: a cancelled
-	// read or write would close the connection without a close frame.
-	pumpCtx, cancel := context.WithCancel(context.Background())
+	// The pings end with the session. The pumps read and write without
+	// a context that can end: a cancelled read or write would close the
+	// connection without a close frame, and a context that can end costs
+	// an allocation per call.
+	pingCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
 	inDone := make(chan error, 1)
@@ -112,14 +123,13 @@ func (s *session) run(ctx context.Context) Result {
 	exited := make(chan error, 1)
 	stderrDone := make(chan struct{})
 	stopped := make(chan struct{})
-	go func() { inDone <- s.pumpInput(pumpCtx) }()
-	go func() { outDone <- s.pumpOutput(pumpCtx) }()
+	go func() { inDone <- s.pumpInput() }()
+	go func() { outDone <- s.pumpOutput() }()
 	go func() { exited <- s.child.Wait() }()
-	go func() { s.pumpStderr(pumpCtx); close(stderrDone) }()
-	lost := make(chan struct{})
+	go func() { s.pumpStderr(); close(stderrDone) }()
 	pingDone := make(chan struct{})
 	go func() {
-		s.ping(pumpCtx, lost)
+		s.ping(pingCtx)
 		close(pingDone)
 	}()
 
@@ -132,11 +142,12 @@ func (s *session) run(ctx context.Context) Result {
 		shutdown   = ctx.Done()
 		stopping   bool
 		closing    bool // the server shuts down
+		lost       = s.lost
 	)
 	stop := func() {
 		if !stopping {
 			stopping = true
-			go func() { s.child.Stop(); close(stopped) }()
+			go func() { s.stop(); close(stopped) }()
 		}
 	}
 	for !(outEOF && errEOF && childGone) && !clientGone {
@@ -174,9 +185,11 @@ func (s *session) run(ctx context.Context) Result {
 
 	if clientGone {
 		// Nobody is listening: stop the child while the output pump
-		// drains what it still writes.
-		s.conn.CloseNow()
+		// drains what it still writes. The stop comes first: the
+		// input pump may be waiting on the child's stdin inside a read
+		// of the connection, which closing the connection waits for.
 		stop()
+		s.conn.CloseNow()
 	} else {
 		r.Code, r.Reason = websocket.StatusNormalClosure, ""
 		switch {
@@ -216,6 +229,35 @@ func (s *session) run(ctx context.Context) Result {
 	r.MessagesOut = s.out.messages + s.errOut.messages
 	r.BytesOut = s.out.bytes + s.errOut.bytes
 	return r
+}
+
+// flushGrace bounds how long the messages still buffered for stdin may
+// take to reach a child that is being stopped.
+const flushGrace = 100 * time.Millisecond
+
+// stop hands the child the messages still buffered for its stdin, then
+// stops it. A child that does not read them within flushGrace is stopped
+// all the same, which ends the writing.
+func (s *session) stop() {
+	flushed := make(chan struct{})
+	go func() {
+		s.flushStdin()
+		close(flushed)
+	}()
+	t := time.NewTimer(flushGrace)
+	select {
+	case <-flushed:
+	case <-t.C:
+	}
+	t.Stop()
+	s.child.Stop()
+	<-flushed
+}
+
+// clientLost tells the session that the client cannot be reached any
+// more.
+func (s *session) clientLost() {
+	s.lostOnce.Do(func() { close(s.lost) })
 }
 
 // clientStatus is the close status a client's read error stands for.

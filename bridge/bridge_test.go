@@ -94,11 +94,11 @@ func rev(stdin io.Reader, stdout, _ io.Writer) error {
 
 // serve runs a session for child behind a real WebSocket server and
 // returns a connected client and the session's result to come.
-func serve(t *testing.T, ctx context.Context, child Child, cfg Config, readLimit int64) (*websocket.Conn, <-chan Result) {
+func serve(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit int64) (*websocket.Conn, <-chan Result) {
 	t.Helper()
 	results := make(chan Result, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := websocket.Accept(w, r, nil)
+		conn, err := Accept(w, r, nil)
 		if err != nil {
 			t.Error(err)
 			return
@@ -120,20 +120,20 @@ func serve(t *testing.T, ctx context.Context, child Child, cfg Config, readLimit
 	return client, results
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func send(t *testing.T, c *websocket.Conn, msg string) {
+func send(t testing.TB, c *websocket.Conn, msg string) {
 	t.Helper()
 	if err := c.Write(testCtx(t), websocket.MessageText, []byte(msg)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func expect(t *testing.T, c *websocket.Conn, typ websocket.MessageType, want string) {
+func expect(t testing.TB, c *websocket.Conn, typ websocket.MessageType, want string) {
 	t.Helper()
 	gotTyp, got, err := c.Read(testCtx(t))
 	if err != nil {
@@ -145,7 +145,7 @@ func expect(t *testing.T, c *websocket.Conn, typ websocket.MessageType, want str
 }
 
 // expectClose reads until the connection closes and checks the status.
-func expectClose(t *testing.T, c *websocket.Conn, code websocket.StatusCode, reason string) {
+func expectClose(t testing.TB, c *websocket.Conn, code websocket.StatusCode, reason string) {
 	t.Helper()
 	_, msg, err := c.Read(testCtx(t))
 	var ce websocket.CloseError
@@ -157,7 +157,7 @@ func expectClose(t *testing.T, c *websocket.Conn, code websocket.StatusCode, rea
 	}
 }
 
-func result(t *testing.T, results <-chan Result) Result {
+func result(t testing.TB, results <-chan Result) Result {
 	t.Helper()
 	select {
 	case r := <-results:

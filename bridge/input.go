@@ -4,36 +4,44 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"sync"
 )
 
 // stdinBufferSize is the size of the buffer between client messages and
-// the child's stdin: a message and its newline usually reach the child in
-// one write.
+// the child's stdin.
 const stdinBufferSize = 32 << 10
+
+// stdin is the child's standard input behind a buffer that is written out
+// only when the socket has nothing more to read: the messages of one burst
+// reach the child in one write.
+type stdin struct {
+	mu     sync.Mutex
+	w      *bufio.Writer
+	broken bool // the child exited or closed its stdin
+}
 
 // pumpInput writes each client message to the child's stdin, followed by
 // a newline in text mode, until the client goes; it returns why. While the
-// child does not read, it stops reading the socket, so the client is
-// slowed by TCP rather than buffered. Once stdin is broken (the child
-// exited or closed it) messages are read and dropped, so that control
-// frames are still answered.
-func (s *session) pumpInput(ctx context.Context) error {
-	w := bufio.NewWriterSize(s.child.Stdin(), stdinBufferSize)
-	broken := false
+// child does not read, the buffer is not written out, the socket is not
+// read, and the client is slowed by TCP rather than buffered. Once stdin is
+// broken, messages are read and dropped, so that control frames are still
+// answered.
+func (s *session) pumpInput() error {
 	for {
-		_, msg, err := s.conn.Reader(ctx)
+		_, msg, err := s.conn.Reader(context.Background())
 		if err != nil {
 			return err
 		}
 		s.in.messages++
-		r := &countingReader{r: msg}
-		if broken {
+		r := &s.msg
+		*r = countingReader{r: msg}
+		s.stdin.mu.Lock()
+		if s.stdin.broken {
 			_, err = io.Copy(io.Discard, r)
 		} else {
-			s.writing.Store(true)
-			broken = s.writeMessage(w, r) != nil
-			s.writing.Store(false)
+			s.stdin.broken = s.writeMessage(r) != nil
 		}
+		s.stdin.mu.Unlock()
 		s.in.bytes += r.n
 		if r.err != nil {
 			return r.err
@@ -44,20 +52,35 @@ func (s *session) pumpInput(ctx context.Context) error {
 	}
 }
 
-// writeMessage copies one message to stdin and returns the error writing
-// it; the message is read to its end either way.
-func (s *session) writeMessage(w *bufio.Writer, r *countingReader) error {
-	_, err := io.Copy(w, r)
+// writeMessage copies one message into the stdin buffer and returns the
+// error writing it; the message is read to its end either way.
+func (s *session) writeMessage(r *countingReader) error {
+	s.writing.Store(true)
+	defer s.writing.Store(false)
+	_, err := io.Copy(s.stdin.w, r)
 	if err == nil && r.err == nil && !s.cfg.Binary {
-		err = w.WriteByte('\n')
-	}
-	if err == nil {
-		err = w.Flush()
+		err = s.stdin.w.WriteByte('\n')
 	}
 	if err != nil && r.err == nil {
 		io.Copy(io.Discard, r)
 	}
 	return err
+}
+
+// flushStdin writes out the stdin buffer. It runs before every read from
+// the network; while a message is being copied in (the lock is taken) it
+// leaves the buffer to the next read.
+func (s *session) flushStdin() {
+	if !s.stdin.mu.TryLock() {
+		return
+	}
+	defer s.stdin.mu.Unlock()
+	if s.stdin.broken || s.stdin.w.Buffered() == 0 {
+		return
+	}
+	s.writing.Store(true)
+	s.stdin.broken = s.stdin.w.Flush() != nil
+	s.writing.Store(false)
 }
 
 // countingReader counts the bytes read through it and keeps the first

@@ -14,10 +14,10 @@ const stdoutBufferSize = 32 << 10
 // stdout reaches EOF: one text message per line, or in binary mode one
 // binary message per read. While the client does not read, the child's
 // stdout is not read either, so the child blocks on its own write. If
-// sending fails the connection is closed and the rest of stdout is
-// dropped, so the child is not left blocked; the send error is returned
-// at EOF.
-func (s *session) pumpOutput(ctx context.Context) error {
+// sending fails the client is lost and the rest of stdout is dropped, so
+// the child is not left blocked; the send error is returned at EOF.
+func (s *session) pumpOutput() error {
+	ctx := context.Background()
 	stdout := s.child.Stdout()
 	var send func([]byte) error
 	var flush func() error
@@ -34,8 +34,14 @@ func (s *session) pumpOutput(ctx context.Context) error {
 	for {
 		n, err := stdout.Read(buf)
 		if n > 0 {
-			if werr := send(buf[:n]); werr != nil {
-				s.conn.CloseNow()
+			// The lines of one read leave in one write.
+			s.conn.wire.holdWrites()
+			werr := send(buf[:n])
+			if rerr := s.conn.wire.release(); werr == nil {
+				werr = rerr
+			}
+			if werr != nil {
+				s.clientLost()
 				io.Copy(io.Discard, stdout)
 				return werr
 			}

@@ -12,15 +12,15 @@ import (
 var probeInterval = 5 * time.Second
 
 // ping pings the client every PingInterval until ctx is done. It gives up
-// on the client, closing the connection and the lost channel, when a pong
-// has not come back within twice the interval or a ping cannot be sent.
+// on the client (clientLost) when a pong has not come back within twice
+// the interval or a ping cannot be sent.
 //
 // Pongs are read by the input pump, so a pong that is late while the pump
 // waits on the child's stdin does not count: that client is slowed by the
 // child, not gone. A ping that cannot be written still shows a broken
 // connection then, which the blocked pump could not see; so with pings off
 // the client is still probed while the pump is blocked.
-func (s *session) ping(ctx context.Context, lost chan<- struct{}) {
+func (s *session) ping(ctx context.Context) {
 	interval := s.cfg.PingInterval
 	if interval == 0 {
 		interval = probeInterval
@@ -48,8 +48,7 @@ func (s *session) ping(ctx context.Context, lost chan<- struct{}) {
 			}
 			s.pongMissed.Store(true)
 		}
-		s.conn.CloseNow()
-		close(lost)
+		s.clientLost()
 		return
 	}
 }

@@ -16,7 +16,7 @@ const maxStderrLine = 4 << 10
 // pumpStderr passes each line of the child's stderr to Config.Stderr until
 // EOF, and with PassStderr sends it to the client too. A client that
 // cannot be sent to any more does not stop the logging.
-func (s *session) pumpStderr(ctx context.Context) {
+func (s *session) pumpStderr() {
 	stderr := s.child.Stderr()
 	if s.cfg.Stderr == nil && !s.cfg.PassStderr {
 		io.Copy(io.Discard, stderr)
@@ -38,7 +38,7 @@ func (s *session) pumpStderr(ctx context.Context) {
 				msg = append(msg, jsonSuffix...)
 				s.errOut.messages++
 				s.errOut.bytes += int64(len(msg))
-				sending = s.conn.Write(ctx, websocket.MessageText, msg) == nil
+				sending = s.conn.Write(context.Background(), websocket.MessageText, msg) == nil
 			}
 		}
 		if err != nil && err != bufio.ErrBufferFull {

@@ -65,7 +65,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 	}
 
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	conn, err := bridge.Accept(w, r, &websocket.AcceptOptions{
 		// Origins are checked above, the way websocketd does.
 		InsecureSkipVerify: true,
 	})

@@ -1,0 +1,87 @@
+package bridge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"testing"
+
+	"github.com/coder/websocket"
+)
+
+// line64 is a 64-byte line, newline included.
+var line64 = append(bytes.Repeat([]byte("x"), 63), '\n')
+
+func BenchmarkLineSplitter(b *testing.B) {
+	chunk := bytes.Repeat(line64, stdoutBufferSize/len(line64))
+	s := &lineSplitter{emit: func([]byte, bool) error { return nil }}
+	b.SetBytes(int64(len(line64)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += len(chunk) / len(line64) {
+		s.write(chunk)
+	}
+}
+
+// BenchmarkStdoutToMessages measures the child's stdout → text message
+// path: a child writing 64-byte lines as fast as it can, a client reading.
+func BenchmarkStdoutToMessages(b *testing.B) {
+	n := b.N
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		w := bufio.NewWriterSize(stdout, stdoutBufferSize)
+		for i := 0; i < n; i++ {
+			w.Write(line64)
+		}
+		return w.Flush()
+	})
+	c, results := serve(b, context.Background(), child, Config{}, 0)
+	b.SetBytes(int64(len(line64)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		if _, _, err := c.Read(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	expectClose(b, c, websocket.StatusNormalClosure, "")
+	result(b, results)
+}
+
+// BenchmarkMessagesToStdin measures the client message → stdin path: a
+// client writing 63-byte messages as fast as it can, a child reading lines.
+func BenchmarkMessagesToStdin(b *testing.B) {
+	n := b.N
+	got := make(chan int, 1)
+	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {
+		r := bufio.NewReaderSize(stdin, stdoutBufferSize)
+		lines := 0
+		for lines < n {
+			if _, err := r.ReadSlice('\n'); err != nil {
+				break
+			}
+			lines++
+		}
+		got <- lines
+		return nil
+	})
+	c, results := serve(b, context.Background(), child, Config{}, 0)
+	msg := line64[:63]
+	b.SetBytes(int64(len(line64)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() {
+		for i := 0; i < n; i++ {
+			if c.Write(context.Background(), websocket.MessageText, msg) != nil {
+				return
+			}
+		}
+	}()
+	if lines := <-got; lines != n {
+		b.Fatalf("child read %d lines of %d", lines, n)
+	}
+	b.StopTimer()
+	expectClose(b, c, websocket.StatusNormalClosure, "")
+	result(b, results)
+}

@@ -1,0 +1,117 @@
+package bridge
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Conn is an accepted WebSocket connection. It is a *websocket.Conn whose
+// underlying connection lets a session coalesce syscalls: the frames of
+// the lines from one read of the child's stdout leave in one write, and
+// the messages from one read of the socket reach stdin in one write.
+type Conn struct {
+	*websocket.Conn
+	wire *wire
+}
+
+// Accept accepts a WebSocket handshake as websocket.Accept does, and
+// returns the connection ready for Run.
+func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*Conn, error) {
+	h := &hijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(h, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{Conn: ws, wire: h.wire}, nil
+}
+
+// hijacker hands websocket.Accept a connection wrapped in a wire.
+type hijacker struct {
+	http.ResponseWriter
+	wire *wire
+}
+
+// Hijack hijacks the connection and wraps it, with the writes of the
+// returned buffer going through the wire too.
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.wire = &wire{Conn: c}
+	brw.Writer.Reset(h.wire)
+	return h.wire, brw, nil
+}
+
+// maxHeld bounds what a wire holds back before writing it anyway.
+const maxHeld = 64 << 10
+
+// wire is the network connection under a session's WebSocket. Between
+// hold and release, writes are gathered and leave together; before each
+// read from the network, beforeRead runs.
+type wire struct {
+	net.Conn
+	beforeRead func() // set before the session starts reading
+
+	mu   sync.Mutex
+	hold bool
+	held []byte
+	err  error // the error of the last write of held bytes
+}
+
+// Read runs beforeRead, then reads from the network.
+func (w *wire) Read(p []byte) (int, error) {
+	if w.beforeRead != nil {
+		w.beforeRead()
+	}
+	return w.Conn.Read(p)
+}
+
+// Write writes p, or holds it back until release.
+func (w *wire) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.hold {
+		return w.Conn.Write(p)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	if len(w.held)+len(p) > maxHeld {
+		if err := w.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	w.held = append(w.held, p...)
+	return len(p), nil
+}
+
+// holdWrites starts gathering writes.
+func (w *wire) holdWrites() {
+	w.mu.Lock()
+	w.hold = true
+	w.mu.Unlock()
+}
+
+// release writes what was gathered since holdWrites and returns the error
+// of any write since then.
+func (w *wire) release() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hold = false
+	err := w.flushLocked()
+	w.err = nil
+	return err
+}
+
+func (w *wire) flushLocked() error {
+	if w.err == nil && len(w.held) > 0 {
+		_, w.err = w.Conn.Write(w.held)
+	}
+	w.held = w.held[:0]
+	return w.err
+}
