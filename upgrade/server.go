@@ -101,6 +101,7 @@ type Server struct {
 	mu      sync.Mutex
 	closing bool
 	active  sync.WaitGroup
+	fresh   map[net.Conn]bool // connections that have not sent a request yet
 }
 
 // NewServer returns a server for cfg, or an error naming the setting that
@@ -156,6 +157,26 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          newErrorLog(s.cfg.Log),
+		ConnState:         s.trackFresh,
+	}
+}
+
+// trackFresh keeps the set of connections that have not sent a request
+// yet, which Shutdown closes: http.Server.Shutdown would wait for each of
+// them (a browser's preconnection, say) for up to five seconds.
+func (s *Server) trackFresh(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case state == http.StateNew && s.closing:
+		c.Close()
+	case state == http.StateNew:
+		if s.fresh == nil {
+			s.fresh = make(map[net.Conn]bool)
+		}
+		s.fresh[c] = true
+	default:
+		delete(s.fresh, c)
 	}
 }
 
@@ -213,6 +234,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	redirect := s.redirect
+	for c := range s.fresh {
+		c.Close()
+	}
 	s.mu.Unlock()
 	s.shutdown()
 	if redirect != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -141,5 +142,39 @@ func TestMalformedHandshakeStartsNoChild(t *testing.T) {
 	}
 	if evs := logs.events("connected"); len(evs) != 0 {
 		t.Errorf("a child was started: %v", evs)
+	}
+}
+
+func TestShutdownClosesFreshConnections(t *testing.T) {
+	srv, addr, _ := startServer(t, catConfig())
+	// A connection that never sends a request, as a browser's
+	// preconnection does, must not hold the shutdown up.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Wait until the server has the connection: it then closes it on
+	// shutdown, and the read below ends.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		srv.mu.Lock()
+		n := len(srv.fresh)
+		srv.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server never saw the connection")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("fresh connection not closed: %v", err)
 	}
 }

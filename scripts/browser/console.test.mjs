@@ -1,9 +1,10 @@
-// End-to-end test of examples/index.html: a real headless Chromium uses the
-// page against a real wsbridge server, the way a person would.
+// End-to-end tests of examples/index.html and of the --devconsole page: a
+// real headless Chromium uses each page against a real wsbridge server, the
+// way a person would.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -20,7 +21,12 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "wsbridge-browser-"));
   bin = join(tmp, "wsbridge");
   execFileSync("go", ["build", "-o", bin, "."], { cwd: repo, stdio: "inherit" });
-  context = await chromium.launchPersistentContext(join(tmp, "profile"), {
+  // No preconnecting: a spare connection that never sends a request keeps
+  // wsbridge's shutdown waiting 5 s for it.
+  const profile = join(tmp, "profile");
+  mkdirSync(join(profile, "Default"), { recursive: true });
+  writeFileSync(join(profile, "Default", "Preferences"), JSON.stringify({ net: { network_prediction_options: 2 } }));
+  context = await chromium.launchPersistentContext(profile, {
     executablePath: "/usr/bin/chromium",
     headless: true,
     args: [
@@ -95,6 +101,7 @@ async function startServer(t, program) {
 
   const listening = await server.waitForLog((e) => e.message === "listening");
   server.url = `ws://${listening.address}/`;
+  server.http = `http://${listening.address}`;
   return server;
 }
 
@@ -205,5 +212,101 @@ test("Disconnect closes with 1000 and the server logs it", { timeout: 20000 }, a
   assert.equal(gone.pid, connected.pid);
   assert.equal(gone.close_code, 1000);
   assert.equal(await page.locator("#connect").isEnabled(), true);
+  assert.equal(await server.stop(), 0);
+});
+
+// openDevConsole opens the --devconsole page at url and waits until it has
+// connected. problems collects console errors (Content-Security-Policy
+// violations among them), uncaught exceptions and dialogs.
+async function openDevConsole(t, url) {
+  const page = await context.newPage();
+  t.after(() => page.close());
+  const problems = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  page.on("dialog", (d) => {
+    problems.push(`dialog: ${d.type()} ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  const res = await page.goto(url);
+  assert.equal(res.status(), 200);
+  assert.match(res.headers()["content-security-policy"] ?? "", /default-src 'none'/);
+  await waitForLine(page, "info", "connected");
+  return { page, problems };
+}
+
+test("devconsole: rev answers, and HTML comes back as text", { timeout: 20000 }, async (t) => {
+  const server = await startServer(t, ["--devconsole", "rev"]);
+  const { page, problems } = await openDevConsole(t, `${server.http}/some/path?x=1`);
+  const wsURL = server.url.replace(/\/$/, "/some/path?x=1");
+
+  assert.equal(await page.title(), "/some/path – wsbridge console");
+  assert.equal(await page.locator("h1").textContent(), "/some/path");
+  assert.equal(await page.locator("#url").textContent(), wsURL);
+
+  await send(page, "hello");
+  await waitForLine(page, "received", "← olleh");
+
+  const evil = "<img src=x onerror=alert(1)>";
+  await page.locator("#message").fill(evil);
+  await page.locator("#send").click();
+  await waitForLine(page, "received", "← >)1(trela=rorreno x=crs gmi<");
+  assert.equal(await page.locator("img").count(), 0, "no img element may be created");
+  assert.equal(await page.locator("#message").inputValue(), "", "the send box is cleared");
+  await page.screenshot({ path: "/tmp/devconsole.png" });
+
+  const connected = await server.waitForLog((e) => e.message === "connected");
+  assert.equal(connected.path, "/some/path");
+
+  await page.locator("#disconnect").click();
+  await waitForLine(page, "info", "closed: code 1000, reason: bye");
+  assert.deepEqual(await logText(page), [
+    `connecting to ${wsURL}`,
+    "connected",
+    "→ hello",
+    "← olleh",
+    `→ ${evil}`,
+    "← >)1(trela=rorreno x=crs gmi<",
+    "disconnecting",
+    "closed: code 1000, reason: bye",
+  ]);
+
+  const gone = await server.waitForLog((e) => e.message === "disconnected");
+  assert.equal(gone.id, connected.id);
+  assert.equal(gone.path, "/some/path");
+  assert.equal(gone.close_code, 1000);
+  assert.deepEqual(problems, []);
+  assert.equal(await server.stop(), 0);
+});
+
+test("devconsole: shows the close code and reason when the program exits", { timeout: 20000 }, async (t) => {
+  const server = await startServer(t, ["--devconsole", "sh", "-c", 'read l; echo "bye $l"; exit 3']);
+  const { page, problems } = await openDevConsole(t, `${server.http}/`);
+
+  await send(page, "x");
+  await waitForLine(page, "error", "closed: code 1011, reason: exit status 3");
+  assert.deepEqual(await logText(page), [
+    `connecting to ${server.url}`,
+    "connected",
+    "→ x",
+    "← bye x",
+    "closed: code 1011, reason: exit status 3",
+  ]);
+  assert.equal(await page.locator("#connect").isEnabled(), true);
+  assert.equal(await page.locator("#message").isDisabled(), true);
+  assert.deepEqual(problems, []);
+  assert.equal(await server.stop(), 0);
+});
+
+test("devconsole: the path is shown as text", { timeout: 20000 }, async (t) => {
+  const server = await startServer(t, ["--devconsole", "rev"]);
+  const path = "/%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+  const { page, problems } = await openDevConsole(t, server.http + path);
+
+  assert.equal(await page.title(), "/<script>alert(1)</script> – wsbridge console");
+  assert.equal(await page.locator("h1").textContent(), "/<script>alert(1)</script>");
+  assert.equal(await page.locator("script").count(), 1, "only the page's own script");
+  assert.equal(await page.locator("#url").textContent(), server.url.replace(/\/$/, path));
+  assert.deepEqual(problems, []);
   assert.equal(await server.stop(), 0);
 });
