@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,19 +48,21 @@ const DefaultDrain = 500 * time.Millisecond
 // is released by itself once the child is gone and its output streams have
 // reached EOF.
 type Process struct {
+	onPTY  bool
 	stdin  *os.File
 	stdout *stream
 	stderr *stream
 
 	cmd   *exec.Cmd
+	pidfd int // the child's pidfd, or -1
 	grace time.Duration
 	drain time.Duration
 
 	done    chan struct{} // closed once the child is reaped
 	waitErr error
 
-	streams sync.WaitGroup // stdout and stderr readers still before EOF
-	closed  chan struct{}  // closed once stdout and stderr reached EOF
+	open    atomic.Int32  // output streams not yet at EOF
+	closed  chan struct{} // closed once stdout and stderr reached EOF
 	stopped sync.Once
 }
 
@@ -75,6 +78,10 @@ func Start(cfg Config) (*Process, error) {
 	}
 	cmd.Dir = cfg.Dir
 	cmd.SysProcAttr = sysProcAttr()
+	pidfd := -1
+	if cmd.SysProcAttr != nil {
+		askPidFD(cmd.SysProcAttr, &pidfd)
+	}
 
 	var parentEnds, childEnds []*os.File
 	closeAll := func(files []*os.File) {
@@ -95,9 +102,14 @@ func Start(cfg Config) (*Process, error) {
 	parentEnds, childEnds = append(parentEnds, stdinW), append(childEnds, stdinR)
 
 	var stdoutR, stdoutW *os.File
+	onPTY := false
 	if cfg.PTY && ptySupported {
+		// When the system has no pseudo-terminal left, a pipe still
+		// serves, if with the buffering the terminal avoids.
 		stdoutR, stdoutW, err = openPTY()
-	} else {
+		onPTY = err == nil
+	}
+	if !onPTY {
 		stdoutR, stdoutW, err = os.Pipe()
 	}
 	if err != nil {
@@ -122,20 +134,18 @@ func Start(cfg Config) (*Process, error) {
 		drain = DefaultDrain
 	}
 	p := &Process{
+		onPTY: onPTY,
 		stdin: stdinW,
 		cmd:   cmd,
+		pidfd: pidfd,
 		grace: cfg.Grace,
 		drain: drain,
 		done:  make(chan struct{}),
 	}
-	p.streams.Add(2)
-	p.stdout = &stream{f: stdoutR, eof: p.streams.Done}
-	p.stderr = &stream{f: stderrR, eof: p.streams.Done}
+	p.open.Store(2)
 	p.closed = make(chan struct{})
-	go func() {
-		p.streams.Wait()
-		close(p.closed)
-	}()
+	p.stdout = &stream{f: stdoutR, eof: p.streamEnded}
+	p.stderr = &stream{f: stderrR, eof: p.streamEnded}
 	go p.reap()
 	return p, nil
 }
@@ -149,6 +159,18 @@ func (p *Process) Stdout() io.Reader { return p.stdout }
 
 // Stderr returns the child's standard error, with the same EOF rule.
 func (p *Process) Stderr() io.Reader { return p.stderr }
+
+// streamEnded counts an output stream out; the last one closes closed.
+func (p *Process) streamEnded() {
+	if p.open.Add(-1) == 0 {
+		close(p.closed)
+	}
+}
+
+// PTY reports whether the child's stdout is a pseudo-terminal. It is not
+// when Config.PTY was false, where they are not supported, or when the
+// system had none left.
+func (p *Process) PTY() bool { return p.onPTY }
 
 // Pid returns the child's process id, which is also its process group id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
@@ -170,7 +192,7 @@ func (p *Process) Wait() error {
 // child's process group is killed, so that nothing it started is left
 // behind and the streams reach EOF.
 func (p *Process) reap() {
-	p.waitErr = p.cmd.Wait()
+	p.waitErr = p.waitExit()
 	close(p.done)
 	closed := p.waitClosed()
 	p.killGroup()

@@ -45,6 +45,9 @@ func TestStdoutIsRawTerminal(t *testing.T) {
 		{true, "tty=true\na\r\nb\n"},
 	} {
 		p := startHelper(t, Config{PTY: tc.pty}, "tty")
+		if p.PTY() != tc.pty {
+			t.Errorf("PTY() = %v, want %v", p.PTY(), tc.pty)
+		}
 		got, err := io.ReadAll(p.Stdout())
 		if err != nil {
 			t.Fatal(err)

@@ -25,6 +25,10 @@ func openPTY() (master, slave *os.File, err error) {
 		slave.Close()
 		return nil, nil, err
 	}
+	if master, err = pollable(master); err != nil {
+		slave.Close()
+		return nil, nil, err
+	}
 	return master, slave, nil
 }
 

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package process
+
+import "syscall"
+
+// askPidFD does nothing: pidfds are Linux's.
+func askPidFD(*syscall.SysProcAttr, *int) {}
+
+// waitExit waits for the child to exit and reaps it.
+func (p *Process) waitExit() error {
+	return p.cmd.Wait()
+}
