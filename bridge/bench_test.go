@@ -14,7 +14,7 @@ import (
 var line64 = append(bytes.Repeat([]byte("x"), 63), '\n')
 
 func BenchmarkLineSplitter(b *testing.B) {
-	chunk := bytes.Repeat(line64, stdoutBufferSize/len(line64))
+	chunk := bytes.Repeat(line64, binaryReadSize/len(line64))
 	s := &lineSplitter{emit: func([]byte, bool) error { return nil }}
 	b.SetBytes(int64(len(line64)))
 	b.ReportAllocs()
@@ -29,7 +29,7 @@ func BenchmarkLineSplitter(b *testing.B) {
 func BenchmarkStdoutToMessages(b *testing.B) {
 	n := b.N
 	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
-		w := bufio.NewWriterSize(stdout, stdoutBufferSize)
+		w := bufio.NewWriterSize(stdout, binaryReadSize)
 		for i := 0; i < n; i++ {
 			w.Write(line64)
 		}
@@ -55,7 +55,7 @@ func BenchmarkMessagesToStdin(b *testing.B) {
 	n := b.N
 	got := make(chan int, 1)
 	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {
-		r := bufio.NewReaderSize(stdin, stdoutBufferSize)
+		r := bufio.NewReaderSize(stdin, binaryReadSize)
 		lines := 0
 		for lines < n {
 			if _, err := r.ReadSlice('\n'); err != nil {

@@ -4,7 +4,6 @@
 package bridge
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -45,6 +44,8 @@ type Child interface {
 	// Stdout and Stderr must reach EOF once the child is gone.
 	Stdout() io.Reader
 	Stderr() io.Reader
+	// Done is closed once the child has exited.
+	Done() <-chan struct{}
 	// Wait blocks until the child has exited and tells how: nil for
 	// status 0.
 	Wait() error
@@ -84,7 +85,7 @@ var ErrPongMissed = errors.New("client missed pongs")
 // reaped and every goroutine it started has ended.
 func Run(ctx context.Context, conn *Conn, child Child, cfg Config) Result {
 	s := &session{conn: conn, child: child, cfg: cfg, lost: make(chan struct{})}
-	s.stdin.w = bufio.NewWriterSize(child.Stdin(), stdinBufferSize)
+	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
 	return s.run(ctx)
 }
@@ -111,27 +112,19 @@ type session struct {
 type counts struct{ messages, bytes int64 }
 
 func (s *session) run(ctx context.Context) Result {
-	// The pings end with the session. The pumps read and write without
-	// a context that can end: a cancelled read or write would close the
-	// connection without a close frame, and a context that can end costs
-	// an allocation per call.
-	pingCtx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	// The pumps read and write without a context that can end: a
+	// cancelled read or write would close the connection without a close
+	// frame, and a context that can end costs an allocation per call.
 
 	inDone := make(chan error, 1)
 	outDone := make(chan error, 1)
-	exited := make(chan error, 1)
+	exited := s.child.Done()
 	stderrDone := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() { inDone <- s.pumpInput() }()
 	go func() { outDone <- s.pumpOutput() }()
-	go func() { exited <- s.child.Wait() }()
 	go func() { s.pumpStderr(); close(stderrDone) }()
-	pingDone := make(chan struct{})
-	go func() {
-		s.ping(pingCtx)
-		close(pingDone)
-	}()
+	pings := s.startPings()
 
 	var (
 		r          Result
@@ -168,10 +161,10 @@ func (s *session) run(ctx context.Context) Result {
 				r.ClientErr = err
 				r.Code = websocket.StatusAbnormalClosure
 			}
-		case err := <-exited:
+		case <-exited:
 			exited = nil
 			childGone = true
-			r.Exit = err
+			r.Exit = s.child.Wait()
 		case <-lost:
 			lost = nil
 			clientGone = true
@@ -205,9 +198,7 @@ func (s *session) run(ctx context.Context) Result {
 	if outDone != nil {
 		<-outDone
 	}
-	if exited != nil {
-		r.Exit = <-exited
-	}
+	r.Exit = s.child.Wait()
 	if inDone != nil {
 		err := <-inDone
 		if clientGone && r.ClientErr == nil {
@@ -220,8 +211,7 @@ func (s *session) run(ctx context.Context) Result {
 	if stderrDone != nil {
 		<-stderrDone
 	}
-	cancel()
-	<-pingDone
+	pings.stop()
 	if s.pongMissed.Load() {
 		r.ClientErr = ErrPongMissed
 	}

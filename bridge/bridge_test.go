@@ -60,6 +60,7 @@ func startFakeKillable(run func(stdin io.Reader, stdout, stderr io.Writer, kille
 func (c *fakeChild) Stdin() io.WriteCloser { return c.stdinW }
 func (c *fakeChild) Stdout() io.Reader     { return c.stdoutR }
 func (c *fakeChild) Stderr() io.Reader     { return c.stderrR }
+func (c *fakeChild) Done() <-chan struct{} { return c.done }
 func (c *fakeChild) Wait() error           { <-c.done; return c.exit }
 
 func (c *fakeChild) Stop() {

@@ -43,9 +43,14 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.wire = &wire{Conn: c}
-	brw.Writer.Reset(h.wire)
-	return h.wire, brw, nil
+	// The wire gathers the frames of a burst itself: a small buffer in
+	// front of it is enough, and keeps an idle session small.
+	return h.wire, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(h.wire, frameBufferSize)), nil
 }
+
+// frameBufferSize is the size of the buffer the library writes frames
+// into.
+const frameBufferSize = 512
 
 // maxHeld bounds what a wire holds back before writing it anyway.
 const maxHeld = 64 << 10

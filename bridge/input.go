@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"sync"
@@ -9,15 +8,74 @@ import (
 
 // stdinBufferSize is the size of the buffer between client messages and
 // the child's stdin.
-const stdinBufferSize = 32 << 10
+const stdinBufferSize = 16 << 10
+
+// stdinBuffers holds the buffers of every session's stdin: a session holds
+// one only while it has bytes the child has not taken yet.
+var stdinBuffers = sync.Pool{New: func() any { return new([stdinBufferSize]byte) }}
 
 // stdin is the child's standard input behind a buffer that is written out
 // only when the socket has nothing more to read: the messages of one burst
 // reach the child in one write.
 type stdin struct {
 	mu     sync.Mutex
-	w      *bufio.Writer
-	broken bool // the child exited or closed its stdin
+	w      io.Writer
+	buf    *[stdinBufferSize]byte // from stdinBuffers, nil when empty
+	n      int                    // bytes of buf in use
+	broken bool                   // the child exited or closed its stdin
+}
+
+// readFrom copies r into the buffer, writing it out whenever it fills.
+func (in *stdin) readFrom(r io.Reader) error {
+	for {
+		if in.buf == nil {
+			in.buf = stdinBuffers.Get().(*[stdinBufferSize]byte)
+		}
+		if in.n == len(in.buf) {
+			if err := in.flush(); err != nil {
+				return err
+			}
+			continue
+		}
+		n, err := r.Read(in.buf[in.n:])
+		in.n += n
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// writeByte adds b to the buffer.
+func (in *stdin) writeByte(b byte) error {
+	if in.buf != nil && in.n == len(in.buf) {
+		if err := in.flush(); err != nil {
+			return err
+		}
+	}
+	if in.buf == nil {
+		in.buf = stdinBuffers.Get().(*[stdinBufferSize]byte)
+	}
+	in.buf[in.n] = b
+	in.n++
+	return nil
+}
+
+// flush writes the buffer out and gives it back to the pool.
+func (in *stdin) flush() error {
+	if in.buf == nil {
+		return nil
+	}
+	var err error
+	if in.n > 0 {
+		_, err = in.w.Write(in.buf[:in.n])
+	}
+	in.n = 0
+	stdinBuffers.Put(in.buf)
+	in.buf = nil
+	return err
 }
 
 // pumpInput writes each client message to the child's stdin, followed by
@@ -57,9 +115,13 @@ func (s *session) pumpInput() error {
 func (s *session) writeMessage(r *countingReader) error {
 	s.writing.Store(true)
 	defer s.writing.Store(false)
-	_, err := io.Copy(s.stdin.w, r)
+	err := s.stdin.readFrom(r)
+	if r.err != nil {
+		// The client's error, not stdin's: pumpInput returns it.
+		err = nil
+	}
 	if err == nil && r.err == nil && !s.cfg.Binary {
-		err = s.stdin.w.WriteByte('\n')
+		err = s.stdin.writeByte('\n')
 	}
 	if err != nil && r.err == nil {
 		io.Copy(io.Discard, r)
@@ -75,11 +137,11 @@ func (s *session) flushStdin() {
 		return
 	}
 	defer s.stdin.mu.Unlock()
-	if s.stdin.broken || s.stdin.w.Buffered() == 0 {
+	if s.stdin.broken || s.stdin.buf == nil {
 		return
 	}
 	s.writing.Store(true)
-	s.stdin.broken = s.stdin.w.Flush() != nil
+	s.stdin.broken = s.stdin.flush() != nil
 	s.writing.Store(false)
 }
 

@@ -5,16 +5,17 @@ import (
 	"unicode/utf8"
 )
 
-// maxPending is how much of an unterminated line is held before it is sent
-// on as a fragment of a longer message.
+// maxPending is how much of an unterminated line is held, by default,
+// before it is sent on as a fragment of a longer message.
 const maxPending = 64 << 10
 
 // lineSplitter cuts a byte stream into lines. Each line goes to emit
 // without its "\n" or "\r\n" and repaired to valid UTF-8. A line longer
-// than maxPending goes out in several pieces, each ending on a whole rune;
-// the last piece of a line is marked final.
+// than max (maxPending when zero) goes out in several pieces, each ending
+// on a whole rune; the last piece of a line is marked final.
 type lineSplitter struct {
 	emit    func(p []byte, final bool) error
+	max     int
 	pending []byte // the start of a line not yet terminated
 	open    bool   // pieces of the current line were emitted already
 }
@@ -26,7 +27,7 @@ func (s *lineSplitter) write(p []byte) error {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			s.pending = append(s.pending, p...)
-			if len(s.pending) >= maxPending {
+			if len(s.pending) >= s.limit() {
 				return s.emitPiece()
 			}
 			return nil
@@ -41,10 +42,26 @@ func (s *lineSplitter) write(p []byte) error {
 		if err := s.emit(validUTF8(line), true); err != nil {
 			return err
 		}
-		s.pending = s.pending[:0]
-		s.open = false
+		s.release()
 	}
 	return nil
+}
+
+// limit is how much of a line is held before a piece is emitted.
+func (s *lineSplitter) limit() int {
+	if s.max > 0 {
+		return s.max
+	}
+	return maxPending
+}
+
+// release empties pending, and lets go of a buffer a long line grew.
+func (s *lineSplitter) release() {
+	s.pending = s.pending[:0]
+	if cap(s.pending) > textReadSize {
+		s.pending = nil
+	}
+	s.open = false
 }
 
 // flush emits what is left of an unterminated last line.
@@ -53,8 +70,7 @@ func (s *lineSplitter) flush() error {
 		return nil
 	}
 	err := s.emit(validUTF8(s.pending), true)
-	s.pending = s.pending[:0]
-	s.open = false
+	s.release()
 	return err
 }
 

@@ -91,12 +91,12 @@ func TestLineSplitterBoundedMemory(t *testing.T) {
 		pieces++
 		return nil
 	}}
-	chunk := bytes.Repeat([]byte("y"), stdoutBufferSize)
+	chunk := bytes.Repeat([]byte("y"), binaryReadSize)
 	for i := 0; i < 10<<20/len(chunk); i++ {
 		if err := s.write(chunk); err != nil {
 			t.Fatal(err)
 		}
-		if cap(s.pending) > 2*maxPending+stdoutBufferSize {
+		if cap(s.pending) > 2*maxPending+binaryReadSize {
 			t.Fatalf("pending grew to %d bytes", cap(s.pending))
 		}
 	}

@@ -7,8 +7,13 @@ import (
 	"github.com/coder/websocket"
 )
 
-// stdoutBufferSize is how much of the child's stdout is read at once.
-const stdoutBufferSize = 32 << 10
+// How much of the child's stdout is read at once. In text mode stdout is
+// usually a pseudo-terminal, which hands out at most about 4 KiB a read
+// anyway; a small buffer keeps an idle session small.
+const (
+	textReadSize   = 4 << 10
+	binaryReadSize = 32 << 10
+)
 
 // pumpOutput sends what the child writes on stdout to the client until
 // stdout reaches EOF: one text message per line, or in binary mode one
@@ -21,16 +26,18 @@ func (s *session) pumpOutput() error {
 	stdout := s.child.Stdout()
 	var send func([]byte) error
 	var flush func() error
+	size := textReadSize
 	if s.cfg.Binary {
 		send = func(p []byte) error { return s.send(ctx, websocket.MessageBinary, p) }
 		flush = func() error { return nil }
+		size = binaryReadSize
 	} else {
 		m := &messageWriter{s: s, ctx: ctx}
 		lines := &lineSplitter{emit: m.emit}
 		send, flush = lines.write, lines.flush
 	}
 
-	buf := make([]byte, stdoutBufferSize)
+	buf := make([]byte, size)
 	for {
 		n, err := stdout.Read(buf)
 		if n > 0 {

@@ -1,16 +1,18 @@
 package bridge
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"io"
 
 	"github.com/coder/websocket"
 )
 
+// stderrReadSize is how much of the child's stderr is read at once: it is
+// read for the log, where little goes, and small keeps a session small.
+const stderrReadSize = 512
+
 // maxStderrLine is the longest stderr line passed on whole; longer ones
-// are passed on in pieces of this size.
+// are passed on in pieces of about this size.
 const maxStderrLine = 4 << 10
 
 // pumpStderr passes each line of the child's stderr to Config.Stderr until
@@ -22,26 +24,35 @@ func (s *session) pumpStderr() {
 		io.Copy(io.Discard, stderr)
 		return
 	}
-	r := bufio.NewReaderSize(stderr, maxStderrLine)
 	var msg []byte
 	sending := s.cfg.PassStderr
-	for {
-		line, err := r.ReadSlice('\n')
-		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte{'\n'}), []byte{'\r'})
-		if len(line) > 0 || err == nil {
-			if s.cfg.Stderr != nil {
-				s.cfg.Stderr(line)
-			}
-			if sending {
-				msg = append(msg[:0], stderrPrefix...)
-				msg = appendJSONString(msg, validUTF8(line))
-				msg = append(msg, jsonSuffix...)
-				s.errOut.messages++
-				s.errOut.bytes += int64(len(msg))
-				sending = s.conn.Write(context.Background(), websocket.MessageText, msg) == nil
-			}
+	pieces := false // pieces of the current line went out already
+	lines := &lineSplitter{max: maxStderrLine, emit: func(line []byte, final bool) error {
+		if final && len(line) == 0 && pieces {
+			// The end of a long line that was all passed on.
+			pieces = false
+			return nil
 		}
-		if err != nil && err != bufio.ErrBufferFull {
+		pieces = !final
+		if s.cfg.Stderr != nil {
+			s.cfg.Stderr(line)
+		}
+		if sending {
+			msg = append(msg[:0], stderrPrefix...)
+			msg = appendJSONString(msg, line)
+			msg = append(msg, jsonSuffix...)
+			s.errOut.messages++
+			s.errOut.bytes += int64(len(msg))
+			sending = s.conn.Write(context.Background(), websocket.MessageText, msg) == nil
+		}
+		return nil
+	}}
+	buf := make([]byte, stderrReadSize)
+	for {
+		n, err := stderr.Read(buf)
+		lines.write(buf[:n])
+		if err != nil {
+			lines.flush()
 			return
 		}
 	}

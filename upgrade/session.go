@@ -89,6 +89,9 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	}
 	pid := child.Pid()
 	access.Log().Int("pid", pid).Msg("connected")
+	if pcfg.PTY && !child.PTY() {
+		s.cfg.Log.Warn().Str("id", id).Int("pid", pid).Msg("no pseudo-terminal to be had: the program's stdout is a pipe")
+	}
 
 	bcfg := s.cfg.Bridge
 	stderrLog := s.cfg.Log.With().Str("id", id).Int("pid", pid).Logger()
