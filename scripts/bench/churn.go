@@ -1,0 +1,84 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// churnTimeout bounds one connect→echo→close of the churn scenario.
+const churnTimeout = 10 * time.Second
+
+// churn measures short connections one after the other: connect, one round
+// trip to cat, close.
+func churn(n int) scenario {
+	rate := figure{name: "connections per second", format: formatRate("conn/s"), agg: median, ratio: true}
+	p50 := figure{name: "p50 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
+	p99 := figure{name: "p99 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
+	failures := figure{name: "failures (all runs)", format: formatCount, agg: sum}
+	return scenario{
+		group:   group{name: "churn", figures: []figure{rate, p50, p99, failures}},
+		about:   fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame", plural(n, "connection")),
+		command: []string{"cat"},
+		ceiling: true,
+		timeout: 3 * time.Minute,
+		run: func(ctx context.Context, p *process) (measurement, error) {
+			msg := textPayload(messageSize)
+			times := make([]float64, 0, n)
+			var first error
+			start := time.Now()
+			for range n {
+				t := time.Now()
+				if err := connectEchoClose(ctx, p.addr, msg); err != nil {
+					if first == nil {
+						first = err
+					}
+					if ctx.Err() != nil {
+						break
+					}
+					continue
+				}
+				times = append(times, time.Since(t).Seconds())
+			}
+			elapsed := time.Since(start)
+			// Connections not tried before the deadline count as failed.
+			m := measurement{
+				rate.name:     math.NaN(),
+				p50.name:      percentile(times, 50),
+				p99.name:      percentile(times, 99),
+				failures.name: float64(n - len(times)),
+			}
+			if len(times) > 0 {
+				m[rate.name] = float64(len(times)) / elapsed.Seconds()
+			}
+			if first != nil {
+				return m, fmt.Errorf("%d of %d connections failed, the first: %w", n-len(times), n, first)
+			}
+			return m, nil
+		},
+	}
+}
+
+// connectEchoClose connects to addr, makes one round trip and closes the
+// connection with the closing handshake.
+func connectEchoClose(ctx context.Context, addr string, msg []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, churnTimeout)
+	defer cancel()
+	c, err := dial(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer c.CloseNow()
+	if err := roundTrip(ctx, c, msg); err != nil {
+		return err
+	}
+	if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
+		return fmt.Errorf("closing: %w", err)
+	}
+	return nil
+}

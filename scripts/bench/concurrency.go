@@ -1,0 +1,169 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+const (
+	// dialers is how many connections the concurrency scenario opens at
+	// once.
+	dialers = 64
+	// heldTimeout bounds each connect and each round trip of the
+	// concurrency scenario.
+	heldTimeout = 30 * time.Second
+)
+
+// concurrency measures n connections to cat held at once: all connect,
+// then all make a few round trips at the same time.
+func concurrency(n, trips int) scenario {
+	failures := figure{name: "failures (all runs)", format: formatCount, agg: sum}
+	p99 := figure{name: "p99 round trip", format: formatSeconds, agg: median, ratio: true}
+	rss := figure{name: "server RSS per connection", format: formatBytes, agg: median, ratio: true}
+	files := figure{name: "server open files per connection", format: formatDecimal, agg: median, ratio: true}
+	return scenario{
+		group: group{name: "concurrency " + thousands(int64(n)), figures: []figure{failures, p99, rss, files}},
+		about: fmt.Sprintf("%s to `cat` opened %d at a time and held; once all are open, each makes %s at the same time as the others; RSS and open files per connection are the server process's VmRSS and entries in /proc/PID/fd with all held less those before, divided by the connections held; a failure is a connection refused, broken or timed out; the flag lifts wsbridge's default cap of 1,024 children, which websocketd does not have",
+			plural(n, "connection"), dialers, plural(trips, "round trip")),
+		flags:   []string{"--maxforks=0"},
+		command: []string{"cat"},
+		ceiling: true,
+		timeout: 4 * time.Minute,
+		run: func(ctx context.Context, p *process) (measurement, error) {
+			idle, err := memory(p.pid, "VmRSS")
+			if err != nil {
+				return nil, err
+			}
+			idleFiles, err := openFiles(p.pid)
+			if err != nil {
+				return nil, err
+			}
+			var errs errorCounter
+			conns := openAll(ctx, p.addr, n, &errs)
+			defer func() {
+				for _, c := range conns {
+					if c != nil {
+						c.CloseNow()
+					}
+				}
+			}()
+			rtts := roundTripAll(ctx, conns, trips, &errs)
+			held, err := memory(p.pid, "VmRSS")
+			if err != nil {
+				return nil, err
+			}
+			heldFiles, err := openFiles(p.pid)
+			if err != nil {
+				return nil, err
+			}
+			open := 0
+			for _, c := range conns {
+				if c != nil {
+					open++
+				}
+			}
+			m := measurement{
+				failures.name: float64(errs.n),
+				p99.name:      percentile(rtts, 99),
+				rss.name:      math.NaN(),
+				files.name:    math.NaN(),
+			}
+			if open > 0 {
+				m[rss.name] = float64(held-idle) / float64(open)
+				m[files.name] = float64(heldFiles-idleFiles) / float64(open)
+			}
+			if errs.n > 0 {
+				return m, fmt.Errorf("%d of %d connections failed, the first: %w", errs.n, n, errs.first)
+			}
+			return m, nil
+		},
+	}
+}
+
+// openAll opens n connections to addr, dialers at a time. A connection
+// that fails is counted in errs and left nil.
+func openAll(ctx context.Context, addr string, n int, errs *errorCounter) []*websocket.Conn {
+	conns := make([]*websocket.Conn, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range dialers {
+		wg.Go(func() {
+			for i := range next {
+				dctx, cancel := context.WithTimeout(ctx, heldTimeout)
+				c, err := dial(dctx, addr)
+				cancel()
+				if err != nil {
+					errs.add(fmt.Errorf("connection %d: %w", i+1, err))
+					continue
+				}
+				conns[i] = c
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return conns
+}
+
+// roundTripAll makes trips round trips on every open connection, all
+// connections at once, and returns the time each took. A connection whose
+// round trip fails is counted in errs, closed and set to nil.
+func roundTripAll(ctx context.Context, conns []*websocket.Conn, trips int, errs *errorCounter) []float64 {
+	msg := textPayload(messageSize)
+	rtts := make([][]float64, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		if c == nil {
+			continue
+		}
+		wg.Go(func() {
+			for range trips {
+				tctx, cancel := context.WithTimeout(ctx, heldTimeout)
+				start := time.Now()
+				err := roundTrip(tctx, c, msg)
+				cancel()
+				if err != nil {
+					errs.add(fmt.Errorf("connection %d: %w", i+1, err))
+					c.CloseNow()
+					conns[i] = nil
+					return
+				}
+				rtts[i] = append(rtts[i], time.Since(start).Seconds())
+			}
+		})
+	}
+	wg.Wait()
+	var all []float64
+	for _, r := range rtts {
+		all = append(all, r...)
+	}
+	return all
+}
+
+// An errorCounter counts errors from several goroutines and keeps the
+// first.
+type errorCounter struct {
+	mu    sync.Mutex
+	n     int
+	first error
+}
+
+// add counts err.
+func (e *errorCounter) add(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.n++
+	if e.first == nil {
+		e.first = err
+	}
+}
