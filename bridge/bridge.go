@@ -115,7 +115,6 @@ func (s *session) run(ctx context.Context) Result {
 	// The pumps read and write without a context that can end: a
 	// cancelled read or write would close the connection without a close
 	// frame, and a context that can end costs an allocation per call.
-
 	inDone := make(chan error, 1)
 	outDone := make(chan error, 1)
 	exited := s.child.Done()
