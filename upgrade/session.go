@@ -60,7 +60,16 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusTooManyRequests, "--maxforks children already running")
 		return
 	}
-	defer s.limit.Release()
+	// The slot is given back as soon as the child is gone, before the
+	// session is logged as ended.
+	held := true
+	release := func() {
+		if held {
+			held = false
+			s.limit.Release()
+		}
+	}
+	defer release()
 	if s.cfg.ReverseLookup {
 		info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 	}
@@ -99,6 +108,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		stderrLog.Error().Bytes("stderr", line).Msg("child wrote to stderr")
 	}
 	res := bridge.Run(s.sessions, conn, child, bcfg)
+	release()
 
 	ev := access.Log().
 		Int("pid", pid).
