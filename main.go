@@ -89,6 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		kong.Vars{"version": "wsbridge " + version()},
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
+		kong.Help(printHelp),
 	)
 	if err != nil {
 		panic(err)
@@ -160,6 +161,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info().Msg("stopped")
 	return code
+}
+
+// printHelp prints kong's help with a usage line that puts the flags
+// where they go: before COMMAND, after which everything is the program's.
+func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
+	var b strings.Builder
+	out := ctx.Stdout
+	ctx.Stdout = &b
+	err := kong.DefaultHelpPrinter(options, ctx)
+	ctx.Stdout = out
+	help, _ := strings.CutPrefix(b.String(), "Usage: wsbridge [<command> ...] [flags]\n")
+	fmt.Fprint(out, "Usage: wsbridge [flags] COMMAND [ARGS...]\n       wsbridge [flags] --dir=DIR\n"+help)
+	return err
 }
 
 // exitCode is what kong's exit function panics with, so that parse can

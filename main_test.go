@@ -549,7 +549,8 @@ func TestPortInUse(t *testing.T) {
 
 func TestHelpAndVersion(t *testing.T) {
 	var stdout, stderr strings.Builder
-	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "--maxframesize") {
+	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "--maxframesize") ||
+		!strings.HasPrefix(stdout.String(), "Usage: wsbridge [flags] COMMAND [ARGS...]\n       wsbridge [flags] --dir=DIR\n\n") {
 		t.Errorf("--help: exit %d, output %q", code, stdout.String())
 	}
 	stdout.Reset()
