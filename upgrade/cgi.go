@@ -22,10 +22,10 @@ import (
 // programs get defaultCGIPath). Every run takes a slot from limit, when
 // limit is not nil; with none free the answer is 429.
 //
-// A path that names no program is answered with 404, one that is not
-// allowed with 403. The programs' stderr lines and net/http/cgi's
+// A path that names no program goes on to next; one that is not allowed
+// is answered with 403. The programs' stderr lines and net/http/cgi's
 // complaints go to log.
-func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, log zerolog.Logger) http.Handler {
+func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, log zerolog.Logger, next http.Handler) http.Handler {
 	env = append(env[:len(env):len(env)], shadowedEnv(env)...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := resolveScript(root, dir, r.URL.EscapedPath())
@@ -36,7 +36,7 @@ func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter,
 				return
 			}
 			log.Debug().Str("remote", r.RemoteAddr).Err(err).Msg("no CGI program")
-			http.Error(w, "404 page not found", http.StatusNotFound)
+			next.ServeHTTP(w, r)
 			return
 		}
 		if !limit.TryAcquire() {

@@ -4,6 +4,7 @@ package upgrade
 
 import (
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ printf 'a last line with no newline' >&2
 	}
 	t.Cleanup(func() { root.Close() })
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(cgiHandler(root, dir, env, limit, zerolog.New(logs)))
+	srv := httptest.NewServer(cgiHandler(root, dir, env, limit, zerolog.New(logs), http.HandlerFunc(notFound)))
 	t.Cleanup(srv.Close)
 	return srv, logs, dir
 }

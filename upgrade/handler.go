@@ -1,7 +1,6 @@
 package upgrade
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -27,21 +26,11 @@ func (s *Server) servePlain(w http.ResponseWriter, r *http.Request) {
 		devConsole(w, r)
 		return
 	}
-	if s.cgi != nil {
-		_, err := resolveScript(s.cgi, s.cfg.CGIDir, r.URL.EscapedPath())
-		switch {
-		case err == nil:
-			s.cgiRun.ServeHTTP(w, r)
-			return
-		case errors.Is(err, errForbidden):
-			http.Error(w, "403 forbidden", http.StatusForbidden)
-			return
-		}
-	}
-	if s.static != nil {
-		s.static.ServeHTTP(w, r)
-		return
-	}
+	s.plain.ServeHTTP(w, r)
+}
+
+// notFound answers 404 as websocketd does.
+func notFound(w http.ResponseWriter, _ *http.Request) {
 	http.Error(w, "404 page not found", http.StatusNotFound)
 }
 

@@ -59,7 +59,8 @@ type Config struct {
 	// Headers go on every answer, UpgradeHeaders on upgrade answers and
 	// HTTPHeaders on plain HTTP answers.
 	Headers, UpgradeHeaders, HTTPHeaders http.Header
-	// TLS, when set, serves TCP listeners with TLS.
+	// TLS, when set, serves TCP listeners with TLS. Like LoadTLS's, it
+	// should offer only HTTP/1.1, the protocol a WebSocket upgrades from.
 	TLS *tls.Config
 	// Software is SERVER_SOFTWARE in the child's environment.
 	Software string
@@ -88,9 +89,7 @@ type Server struct {
 	origins []originPattern
 	limit   *process.Limiter
 	dir     *os.Root     // --dir
-	cgi     *os.Root     // --cgidir
-	cgiRun  http.Handler // runs a program of cgi
-	static  http.Handler // --staticdir
+	plain   http.Handler // CGI, then static files, then 404
 	roots   []*os.Root   // every directory opened, closed on Shutdown
 
 	// sessions is done when the server shuts down: every session then
@@ -120,18 +119,20 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	if cfg.CGIDir != "" {
-		if s.cgi, err = s.openRoot("--cgidir", cfg.CGIDir); err != nil {
-			return nil, err
-		}
-		s.cgiRun = cgiHandler(s.cgi, cfg.CGIDir, cfg.Process.Env, s.limit, cfg.Log)
-	}
+	s.plain = http.HandlerFunc(notFound)
 	if cfg.StaticDir != "" {
 		root, err := s.openRoot("--staticdir", cfg.StaticDir)
 		if err != nil {
 			return nil, err
 		}
-		s.static = staticHandler(root)
+		s.plain = staticHandler(root)
+	}
+	if cfg.CGIDir != "" {
+		root, err := s.openRoot("--cgidir", cfg.CGIDir)
+		if err != nil {
+			return nil, err
+		}
+		s.plain = cgiHandler(root, cfg.CGIDir, cfg.Process.Env, s.limit, cfg.Log, s.plain)
 	}
 	s.sessions, s.shutdown = context.WithCancel(context.Background())
 	s.http = s.newHTTPServer(s)
@@ -184,14 +185,14 @@ func (s *Server) trackFresh(c net.Conn, state http.ConnState) {
 // TCP listeners when the Config has it. It returns http.ErrServerClosed
 // after a Shutdown, or the first other error.
 func (s *Server) Serve(listeners ...net.Listener) error {
+	served := make([]net.Listener, len(listeners))
 	for i, ln := range listeners {
 		if s.cfg.TLS != nil && ln.Addr().Network() == "tcp" {
-			cfg := s.cfg.TLS.Clone()
-			cfg.NextProtos = []string{"http/1.1"} // WebSocket needs HTTP/1.1
-			listeners[i] = tls.NewListener(ln, cfg)
+			ln = tls.NewListener(ln, s.cfg.TLS)
 		}
+		served[i] = ln
 	}
-	return serveAll(s.http, listeners)
+	return serveAll(s.http, served)
 }
 
 // ServeRedirect answers every request on ln with a redirect to the same
