@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -58,13 +59,11 @@ func parseOrigin(value string) (o origin, ok bool) {
 	}
 	o.scheme = strings.ToLower(u.Scheme)
 	o.host, o.port = strings.ToLower(u.Hostname()), u.Port()
-	switch {
-	case o.scheme != "http" && o.scheme != "https":
+	if o.scheme != "http" && o.scheme != "https" {
 		return origin{}, false
-	case o.port == "" && o.scheme == "https":
-		o.port = "443"
-	case o.port == "":
-		o.port = "80"
+	}
+	if o.port == "" {
+		o.port = strconv.Itoa(schemePort(o.scheme))
 	}
 	return o, true
 }
