@@ -313,15 +313,15 @@ func parseHeaders(lines []string) (http.Header, error) {
 
 // listen opens the listeners the command line asks for: TCP on the port
 // for each address, the unix socket, and the redirect port.
-func (c *cli) listen() (main []net.Listener, redirect net.Listener, err error) {
+func (c *cli) listen() (listeners []net.Listener, redirect net.Listener, err error) {
 	closeAll := func() {
-		for _, ln := range main {
+		for _, ln := range listeners {
 			ln.Close()
 		}
 	}
 	unixOnly := c.UnixSocket != "" && c.Port == nil && len(c.Address) == 0 && c.RedirPort == 0
 	if !unixOnly {
-		if main, err = upgrade.Listen(c.Address, c.port()); err != nil {
+		if listeners, err = upgrade.Listen(c.Address, c.port()); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -331,7 +331,7 @@ func (c *cli) listen() (main []net.Listener, redirect net.Listener, err error) {
 			closeAll()
 			return nil, nil, err
 		}
-		main = append(main, ln)
+		listeners = append(listeners, ln)
 	}
 	if c.RedirPort != 0 {
 		lns, err := upgrade.Listen(c.Address[:min(len(c.Address), 1)], c.RedirPort)
@@ -341,7 +341,7 @@ func (c *cli) listen() (main []net.Listener, redirect net.Listener, err error) {
 		}
 		redirect = lns[0]
 	}
-	return main, redirect, nil
+	return listeners, redirect, nil
 }
 
 // port is the TCP port to listen on: --port, or 8080, or 8443 with --ssl.
