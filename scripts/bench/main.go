@@ -6,7 +6,7 @@
 // table on stdout, ready to paste into a README, and what it is doing on
 // stderr.
 //
-//	go run ./scripts/bench [-quick] [-runs N] [-wsbridge PATH] [-vs 'COMMAND LINE']...
+//	go run ./scripts/bench [-quick] [-runs N] [-only NAME,...] [-wsbridge PATH] [-vs 'COMMAND LINE']...
 //
 // wsbridge is built from the working tree unless -wsbridge names a binary.
 // Each -vs server is started as its command line followed by
@@ -74,6 +74,7 @@ func run(args []string) error {
 	quick := fs.Bool("quick", false, "a short run, for smoke testing: fewer messages and connections, a 10 MB line, 1 run")
 	runs := fs.Int("runs", 3, "how many times each server runs each scenario; figures are medians")
 	wsbridge := fs.String("wsbridge", "", "the wsbridge binary to measure (default: built from the working tree)")
+	only := fs.String("only", "", "run only the scenarios whose names start with one of these comma-separated words, such as `churn,latency`")
 	var vs commandLines
 	fs.Var(&vs, "vs", "the command line of a server taking websocketd's flags to compare with, such as `websocketd`; repeatable; words split at spaces")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -93,6 +94,11 @@ func run(args []string) error {
 	}
 	if *runs < 1 {
 		return fmt.Errorf("-runs=%d: want at least 1", *runs)
+	}
+
+	scs, err := pick(scenarios(sz), *only)
+	if err != nil {
+		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -124,7 +130,7 @@ func run(args []string) error {
 	if len(vs) > 0 {
 		refs = append(refs, vs[0])
 	}
-	rep.scenarios = scenarios(sz)
+	rep.scenarios = scs
 	rep.table = newTable(groups(rep.scenarios), names(rep.servers), refs)
 	measureAll(ctx, prog, dir, rep)
 	prog.clear()

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -73,4 +75,33 @@ func scenarios(sz sizes) []scenario {
 		s = append(s, concurrency(n, sz.heldTrips))
 	}
 	return append(s, longLine(sz.longLine), binary(sz.binary))
+}
+
+// pick returns the scenarios whose names start with one of the
+// comma-separated words of only, in table order; all of them when only is
+// empty.
+func pick(scs []scenario, only string) ([]scenario, error) {
+	if only == "" {
+		return scs, nil
+	}
+	words := strings.Split(only, ",")
+	used := make([]bool, len(words))
+	var picked []scenario
+	for _, sc := range scs {
+		matched := false
+		for i, w := range words {
+			if w != "" && strings.HasPrefix(sc.name, w) {
+				used[i], matched = true, true
+			}
+		}
+		if matched {
+			picked = append(picked, sc)
+		}
+	}
+	for i, w := range words {
+		if !used[i] {
+			return nil, fmt.Errorf("-only: no scenario's name starts with %q", w)
+		}
+	}
+	return picked, nil
 }

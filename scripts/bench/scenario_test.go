@@ -1,0 +1,43 @@
+//go:build linux
+
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestPick(t *testing.T) {
+	all := scenarios(quickSizes)
+	for _, tc := range []struct {
+		only string
+		want []string
+	}{
+		{"", []string{"latency", "throughput", "churn", "concurrency 200", "concurrency 500", "long line", "binary"}},
+		{"churn", []string{"churn"}},
+		{"concurrency,latency", []string{"latency", "concurrency 200", "concurrency 500"}},
+		{"concurrency 500", []string{"concurrency 500"}},
+	} {
+		got, err := pick(all, tc.only)
+		if err != nil {
+			t.Errorf("pick(%q): %v", tc.only, err)
+			continue
+		}
+		if names := groupNames(got); !slices.Equal(names, tc.want) {
+			t.Errorf("pick(%q) = %q, want %q", tc.only, names, tc.want)
+		}
+	}
+	for _, only := range []string{"nope", "churn,", "churn,nope"} {
+		if _, err := pick(all, only); err == nil {
+			t.Errorf("pick(%q): no error", only)
+		}
+	}
+}
+
+func groupNames(scs []scenario) []string {
+	var names []string
+	for _, sc := range scs {
+		names = append(names, sc.name)
+	}
+	return names
+}
