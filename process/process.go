@@ -54,6 +54,7 @@ type Process struct {
 	stderr *stream
 
 	cmd   *exec.Cmd
+	pid   int
 	pidfd int // the child's pidfd, or -1
 	grace time.Duration
 	drain time.Duration
@@ -137,6 +138,7 @@ func Start(cfg Config) (*Process, error) {
 		onPTY: onPTY,
 		stdin: stdinW,
 		cmd:   cmd,
+		pid:   cmd.Process.Pid,
 		pidfd: pidfd,
 		grace: cfg.Grace,
 		drain: drain,
@@ -146,6 +148,7 @@ func Start(cfg Config) (*Process, error) {
 	p.closed = make(chan struct{})
 	p.stdout = &stream{f: stdoutR, eof: p.streamEnded}
 	p.stderr = &stream{f: stderrR, eof: p.streamEnded}
+	p.keepPidFD()
 	go p.reap()
 	return p, nil
 }
@@ -173,14 +176,14 @@ func (p *Process) streamEnded() {
 func (p *Process) PTY() bool { return p.onPTY }
 
 // Pid returns the child's process id, which is also its process group id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) Pid() int { return p.pid }
 
 // Done returns a channel that is closed once the child has exited and been
 // reaped.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Wait blocks until the child has exited and returns how it exited: nil for
-// status 0, else an *exec.ExitError such as "exit status 3" or
+// status 0, else an error saying how, such as "exit status 3" or
 // "signal: killed".
 func (p *Process) Wait() error {
 	<-p.done

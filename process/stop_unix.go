@@ -27,7 +27,7 @@ func sysProcAttr() *syscall.SysProcAttr {
 
 func (p *Process) signalGroup(sig syscall.Signal) {
 	// ESRCH only means the group is already gone.
-	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
+	_ = syscall.Kill(-p.pid, sig)
 }
 
 func (p *Process) killGroup() {
