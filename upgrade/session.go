@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
 
 	"wsbridge/bridge"
 	"wsbridge/process"
@@ -24,7 +25,16 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.active.Done()
+	// Once the child runs, the session goes on in a goroutine of its
+	// own, which takes over the deferred calls: the request, the
+	// connection's buffers and the stack that accepting and spawning
+	// grew are then let go, and an idle session stays small.
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			s.active.Done()
+		}
+	}()
 	start := time.Now()
 	id := newID()
 	access := s.cfg.AccessLog.With().
@@ -69,7 +79,11 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 			s.limit.Release()
 		}
 	}
-	defer release()
+	defer func() {
+		if !handedOver {
+			release()
+		}
+	}()
 	if s.cfg.ReverseLookup {
 		info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 	}
@@ -102,6 +116,17 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Warn().Str("id", id).Int("pid", pid).Msg("no pseudo-terminal to be had: the program's stdout is a pipe")
 	}
 
+	handedOver = true
+	go func() {
+		defer s.active.Done()
+		s.runSession(conn, child, id, access, start, release)
+	}()
+}
+
+// runSession runs a session whose child has started, gives its --maxforks
+// slot back once the child is gone, and logs the end of the session.
+func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access zerolog.Logger, start time.Time, release func()) {
+	pid := child.Pid()
 	bcfg := s.cfg.Bridge
 	stderrLog := s.cfg.Log.With().Str("id", id).Int("pid", pid).Logger()
 	bcfg.Stderr = func(line []byte) {
