@@ -53,7 +53,7 @@ type Process struct {
 	stdout *stream
 	stderr *stream
 
-	cmd   *exec.Cmd
+	proc  *os.Process
 	pid   int
 	pidfd int // the child's pidfd, or -1
 	grace time.Duration
@@ -137,7 +137,7 @@ func Start(cfg Config) (*Process, error) {
 	p := &Process{
 		onPTY: onPTY,
 		stdin: stdinW,
-		cmd:   cmd,
+		proc:  cmd.Process,
 		pid:   cmd.Process.Pid,
 		pidfd: pidfd,
 		grace: cfg.Grace,
@@ -151,6 +151,18 @@ func Start(cfg Config) (*Process, error) {
 	p.keepPidFD()
 	go p.reap()
 	return p, nil
+}
+
+// waitProcess waits for the child the ordinary way and reaps it.
+func (p *Process) waitProcess() error {
+	state, err := p.proc.Wait()
+	if err != nil {
+		return err
+	}
+	if !state.Success() {
+		return &exec.ExitError{ProcessState: state}
+	}
+	return nil
 }
 
 // Stdin returns the child's standard input. Closing it sends EOF.

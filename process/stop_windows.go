@@ -20,7 +20,7 @@ var stopSteps = []struct {
 func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 func (p *Process) signalGroup(sig os.Signal) {
-	_ = p.cmd.Process.Signal(sig)
+	_ = p.proc.Signal(sig)
 }
 
 // killGroup does nothing: Windows processes have no group to kill.

@@ -16,11 +16,11 @@ func askPidFD(attr *syscall.SysProcAttr, pidfd *int) {
 }
 
 // keepPidFD leaves the waiting and the reaping to p's own pidfd. os/exec
-// keeps a duplicate of it for Cmd.Wait, one descriptor more for every
-// session; releasing the Cmd's process closes it.
+// keeps a duplicate of it for os.Process.Wait, one descriptor more for
+// every session; releasing the os.Process closes it.
 func (p *Process) keepPidFD() {
 	if p.pidfd >= 0 {
-		p.cmd.Process.Release()
+		p.proc.Release()
 	}
 }
 
@@ -29,7 +29,7 @@ func (p *Process) keepPidFD() {
 // each of thousands of sessions would cost thousands of threads.
 func (p *Process) waitExit() error {
 	if p.pidfd < 0 {
-		return p.cmd.Wait()
+		return p.waitProcess()
 	}
 	waitPidFD(p.pidfd)
 	var ws unix.WaitStatus

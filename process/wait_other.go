@@ -12,5 +12,5 @@ func (p *Process) keepPidFD() {}
 
 // waitExit waits for the child to exit and reaps it.
 func (p *Process) waitExit() error {
-	return p.cmd.Wait()
+	return p.waitProcess()
 }
