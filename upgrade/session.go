@@ -37,14 +37,15 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	}()
 	start := time.Now()
 	id := newID()
-	access := s.cfg.AccessLog.With().
-		Str("id", id).
-		Str("remote", r.RemoteAddr).
-		Str("path", r.URL.Path).
-		Logger()
+	// The events of a session are built afresh each time: a logger with
+	// these fields would keep a buffer for as long as the session runs.
+	remote, path := r.RemoteAddr, r.URL.Path
+	access := func() *zerolog.Event {
+		return s.cfg.AccessLog.Log().Str("id", id).Str("remote", remote).Str("path", path)
+	}
 	refuse := func(status int, why string) {
 		http.Error(w, http.StatusText(status), status)
-		access.Log().Int("status", status).Str("reason", why).Msg("refused")
+		access().Int("status", status).Str("reason", why).Msg("refused")
 	}
 
 	if why := allowedOrigin(r, s.origins, s.cfg.SameOrigin); why != "" {
@@ -94,7 +95,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		// Accept has answered with the status the handshake deserves.
-		access.Log().Err(err).Msg("refused handshake")
+		access().Err(err).Msg("refused handshake")
 		return
 	}
 	if s.cfg.MaxMessageSize > 0 {
@@ -111,7 +112,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pid := child.Pid()
-	access.Log().Int("pid", pid).Msg("connected")
+	access().Int("pid", pid).Msg("connected")
 	if pcfg.PTY && !child.PTY() {
 		s.cfg.Log.Warn().Str("id", id).Int("pid", pid).Msg("no pseudo-terminal to be had: the program's stdout is a pipe")
 	}
@@ -125,17 +126,16 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 
 // runSession runs a session whose child has started, gives its --maxforks
 // slot back once the child is gone, and logs the end of the session.
-func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access zerolog.Logger, start time.Time, release func()) {
+func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release func()) {
 	pid := child.Pid()
 	bcfg := s.cfg.Bridge
-	stderrLog := s.cfg.Log.With().Str("id", id).Int("pid", pid).Logger()
 	bcfg.Stderr = func(line []byte) {
-		stderrLog.Error().Bytes("stderr", line).Msg("child wrote to stderr")
+		s.cfg.Log.Error().Str("id", id).Int("pid", pid).Bytes("stderr", line).Msg("child wrote to stderr")
 	}
 	res := bridge.Run(s.sessions, conn, child, bcfg)
 	release()
 
-	ev := access.Log().
+	ev := access().
 		Int("pid", pid).
 		Str("exit", exitStatus(res.Exit)).
 		Dur("duration_ms", time.Since(start)).
