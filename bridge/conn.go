@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"bufio"
+	"bytes"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -43,14 +45,26 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.wire = &wire{Conn: c}
-	// The wire gathers the frames of a burst itself: a small buffer in
-	// front of it is enough, and keeps an idle session small.
-	return h.wire, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(h.wire, frameBufferSize)), nil
+	// The wire gathers the frames of a burst itself: small buffers in
+	// front of it are enough, and keep an idle session small. net/http's
+	// reader may hold the start of the first frames already: they are
+	// moved into the new reader's buffer, where the library looks for
+	// them.
+	early, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(early), h.wire), max(frameReadBufferSize, len(early)))
+	if _, err := br.Peek(len(early)); err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return h.wire, bufio.NewReadWriter(br, bufio.NewWriterSize(h.wire, frameBufferSize)), nil
 }
 
 // frameBufferSize is the size of the buffer the library writes frames
-// into.
-const frameBufferSize = 512
+// into, and frameReadBufferSize that of the buffer it reads them from.
+const (
+	frameBufferSize     = 512
+	frameReadBufferSize = 1 << 10
+)
 
 // maxHeld bounds what a wire holds back before writing it anyway.
 const maxHeld = 64 << 10
