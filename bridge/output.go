@@ -9,7 +9,7 @@ import (
 
 // How much of the child's stdout is read at once. In text mode stdout is
 // usually a pseudo-terminal, which hands out at most about 4 KiB a read
-// anyway; a small buffer keeps an idle session small.
+// anyway. The buffers are pooled (see readChunks).
 const (
 	textReadSize   = 4 << 10
 	binaryReadSize = 32 << 10
@@ -26,38 +26,32 @@ func (s *session) pumpOutput() error {
 	stdout := s.child.Stdout()
 	var send func([]byte) error
 	var flush func() error
-	size := textReadSize
+	buffers := textReadBuffers
 	if s.cfg.Binary {
 		send = func(p []byte) error { return s.send(ctx, websocket.MessageBinary, p) }
 		flush = func() error { return nil }
-		size = binaryReadSize
+		buffers = binaryReadBuffers
 	} else {
 		m := &messageWriter{s: s, ctx: ctx}
 		lines := &lineSplitter{emit: m.emit}
 		send, flush = lines.write, lines.flush
 	}
 
-	buf := make([]byte, size)
-	for {
-		n, err := stdout.Read(buf)
-		if n > 0 {
-			// The lines of one read leave in one write.
-			s.conn.wire.holdWrites()
-			werr := send(buf[:n])
-			if rerr := s.conn.wire.release(); werr == nil {
-				werr = rerr
-			}
-			if werr != nil {
-				s.clientLost()
-				io.Copy(io.Discard, stdout)
-				return werr
-			}
+	err := readChunks(stdout, buffers, func(p []byte) error {
+		// The lines of one read leave in one write.
+		s.conn.wire.holdWrites()
+		err := send(p)
+		if rerr := s.conn.wire.release(); err == nil {
+			err = rerr
 		}
-		if err != nil {
-			// EOF, or an error that ends the stream all the same.
-			return flush()
-		}
+		return err
+	})
+	if err != nil {
+		s.clientLost()
+		io.Copy(io.Discard, stdout)
+		return err
 	}
+	return flush()
 }
 
 // send sends p as one message.

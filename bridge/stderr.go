@@ -8,7 +8,7 @@ import (
 )
 
 // stderrReadSize is how much of the child's stderr is read at once: it is
-// read for the log, where little goes, and small keeps a session small.
+// read for the log, where little goes.
 const stderrReadSize = 512
 
 // maxStderrLine is the longest stderr line passed on whole; longer ones
@@ -47,13 +47,6 @@ func (s *session) pumpStderr() {
 		}
 		return nil
 	}}
-	buf := make([]byte, stderrReadSize)
-	for {
-		n, err := stderr.Read(buf)
-		lines.write(buf[:n])
-		if err != nil {
-			lines.flush()
-			return
-		}
-	}
+	readChunks(stderr, stderrReadBuffers, lines.write)
+	lines.flush()
 }
