@@ -113,7 +113,7 @@ func run(args []string) error {
 	if err != nil {
 		rep.note(prog, err.Error())
 	} else if n := slices.Max(sz.held); limit < filesNeeded(n) {
-		rep.note(prog, fmt.Sprintf("the open-files hard limit is %s: holding %s may take %s in a server (up to six for each) and %s in the harness, so expect failures in the concurrency scenario; raise it with `ulimit -Hn` as root",
+		rep.note(prog, fmt.Sprintf("the open-files hard limit is %s: holding %s may take %s in a server (up to five for each) and %s in the harness, so expect failures in the concurrency scenario; raise it with `ulimit -Hn` as root",
 			thousands(int64(limit)), plural(n, "connection"), thousands(int64(filesNeeded(n))), thousands(int64(n))))
 	}
 

@@ -23,9 +23,9 @@ func raiseOpenFiles() (uint64, error) {
 }
 
 // filesNeeded returns how many open files a server may need to hold n
-// connections to cat: up to six each (the socket, the child's stdin,
+// connections to cat: up to five each (the socket, the child's stdin,
 // stdout and stderr, and such as a pidfd to wait for it), and some to
 // spare.
 func filesNeeded(n int) uint64 {
-	return 6*uint64(n) + 100
+	return 5*uint64(n) + 100
 }
