@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 		runHelper(mode, os.Args[1:])
 		os.Exit(0)
 	}
-	goleak.VerifyTestMain(m)
+	// The goroutine that waits for the exits of all children lives as long
+	// as the process.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"))
 }
 
 func runHelper(mode string, args []string) {

@@ -148,21 +148,8 @@ func Start(cfg Config) (*Process, error) {
 	p.closed = make(chan struct{})
 	p.stdout = &stream{f: stdoutR, eof: p.streamEnded}
 	p.stderr = &stream{f: stderrR, eof: p.streamEnded}
-	p.keepPidFD()
-	go p.reap()
+	p.watchExit()
 	return p, nil
-}
-
-// waitProcess waits for the child the ordinary way and reaps it.
-func (p *Process) waitProcess() error {
-	state, err := p.proc.Wait()
-	if err != nil {
-		return err
-	}
-	if !state.Success() {
-		return &exec.ExitError{ProcessState: state}
-	}
-	return nil
 }
 
 // Stdin returns the child's standard input. Closing it sends EOF.

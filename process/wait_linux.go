@@ -3,6 +3,7 @@ package process
 import (
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -15,23 +16,21 @@ func askPidFD(attr *syscall.SysProcAttr, pidfd *int) {
 	attr.PidFD = pidfd
 }
 
-// keepPidFD leaves the waiting and the reaping to p's own pidfd. os/exec
-// keeps a duplicate of it for os.Process.Wait, one descriptor more for
-// every session; releasing the os.Process closes it.
-func (p *Process) keepPidFD() {
-	if p.pidfd >= 0 {
-		p.proc.Release()
+// watchExit has p reaped once the child exits. The child is reaped by p
+// alone: os/exec's own pidfd for it, one descriptor more for every
+// session, is closed at once. Children with a pidfd are waited for all
+// together by one goroutine (see exitWatcher); without one, a goroutine
+// waits for each, which holds a thread as long as the child runs.
+func (p *Process) watchExit() {
+	p.proc.Release()
+	if p.pidfd < 0 || exits.add(p) != nil {
+		go p.reap()
 	}
 }
 
-// waitExit waits for the child to exit, then reaps it. With a pidfd the
-// waiting is done by the network poller: a thread blocked in waitid for
-// each of thousands of sessions would cost thousands of threads.
+// waitExit reaps the child, waiting for it to exit if it has not yet, and
+// returns how it exited.
 func (p *Process) waitExit() error {
-	if p.pidfd < 0 {
-		return p.waitProcess()
-	}
-	waitPidFD(p.pidfd)
 	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(p.pid, &ws, 0, nil)
@@ -39,34 +38,95 @@ func (p *Process) waitExit() error {
 			break
 		}
 	}
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+	}
 	return exitError(syscall.WaitStatus(ws))
 }
 
-// waitPidFD waits until the process of pidfd has exited, leaving it to be
-// reaped, and closes pidfd. On any error it returns at once: the reaping
-// then waits the ordinary way.
-func waitPidFD(pidfd int) {
-	if err := unix.SetNonblock(pidfd, true); err != nil {
-		unix.Close(pidfd)
-		return
-	}
-	f := os.NewFile(uintptr(pidfd), "pidfd")
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Read(func(fd uintptr) bool {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
-		// Signo stays 0 while the process runs.
-		return err != nil || info.Signo != 0
-	})
+// exits is the process's one exitWatcher.
+var exits exitWatcher
+
+// exitWatcher watches the pidfds of running children in an epoll instance
+// of its own, which the network poller waits on: however many children
+// run, their exits are waited for by one goroutine, parked, and a child
+// costs no goroutine and no thread until it exits.
+type exitWatcher struct {
+	once sync.Once
+	ep   int   // the epoll instance
+	err  error // why there is none
+
+	mu      sync.Mutex
+	running map[int32]*Process // by pidfd
 }
 
-// exitError is how a child reaped through its pidfd ended: nil for status
-// 0, else an error worded as *exec.ExitError words it ("exit status 3",
-// "signal: killed").
+// add has p reaped once its child exits.
+func (w *exitWatcher) add(p *Process) error {
+	w.once.Do(w.start)
+	if w.err != nil {
+		return w.err
+	}
+	w.mu.Lock()
+	w.running[int32(p.pidfd)] = p
+	w.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p.pidfd)}
+	if err := unix.EpollCtl(w.ep, unix.EPOLL_CTL_ADD, p.pidfd, &ev); err != nil {
+		w.mu.Lock()
+		delete(w.running, int32(p.pidfd))
+		w.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (w *exitWatcher) start() {
+	w.ep, w.err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if w.err != nil {
+		return
+	}
+	if w.err = unix.SetNonblock(w.ep, true); w.err != nil {
+		unix.Close(w.ep)
+		return
+	}
+	f := os.NewFile(uintptr(w.ep), "exits")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		w.err = err
+		return
+	}
+	w.running = make(map[int32]*Process)
+	go w.run(rc)
+}
+
+// run reaps each child that exits, for as long as the process runs.
+func (w *exitWatcher) run(rc syscall.RawConn) {
+	events := make([]unix.EpollEvent, 64)
+	for {
+		var n int
+		err := rc.Read(func(fd uintptr) bool {
+			n, _ = unix.EpollWait(int(fd), events, 0)
+			return n > 0
+		})
+		if err != nil {
+			// The epoll instance is never closed: this cannot be.
+			panic("process: waiting for children to exit: " + err.Error())
+		}
+		for _, ev := range events[:n] {
+			unix.EpollCtl(w.ep, unix.EPOLL_CTL_DEL, int(ev.Fd), nil)
+			w.mu.Lock()
+			p := w.running[ev.Fd]
+			delete(w.running, ev.Fd)
+			w.mu.Unlock()
+			if p != nil {
+				go p.reap()
+			}
+		}
+	}
+}
+
+// exitError is how a child ended: nil for status 0, else an error worded
+// as *exec.ExitError words it ("exit status 3", "signal: killed").
 func exitError(ws syscall.WaitStatus) error {
 	var s string
 	switch {

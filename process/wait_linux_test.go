@@ -8,6 +8,9 @@ import (
 )
 
 func TestDescriptorsPerChild(t *testing.T) {
+	// What waits for the exits of all children holds one descriptor
+	// whatever their number.
+	exits.once.Do(exits.start)
 	before := openFiles(t)
 	p := startHelper(t, Config{PTY: true}, "cat")
 	// stdin, stdout, stderr and the pidfd the child is waited through.

@@ -2,15 +2,28 @@
 
 package process
 
-import "syscall"
+import (
+	"os/exec"
+	"syscall"
+)
 
 // askPidFD does nothing: pidfds are Linux's.
 func askPidFD(*syscall.SysProcAttr, *int) {}
 
-// keepPidFD does nothing: the child is waited for through os/exec.
-func (p *Process) keepPidFD() {}
+// watchExit has p reaped once the child exits.
+func (p *Process) watchExit() {
+	go p.reap()
+}
 
-// waitExit waits for the child to exit and reaps it.
+// waitExit waits for the child to exit, reaps it and returns how it
+// exited.
 func (p *Process) waitExit() error {
-	return p.waitProcess()
+	state, err := p.proc.Wait()
+	if err != nil {
+		return err
+	}
+	if !state.Success() {
+		return &exec.ExitError{ProcessState: state}
+	}
+	return nil
 }

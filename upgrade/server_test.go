@@ -21,7 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	// The goroutine that waits for the exits of all children lives as long
+	// as the process.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"))
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
