@@ -55,7 +55,6 @@ type Process struct {
 
 	proc  *os.Process
 	pid   int
-	pidfd int // the child's pidfd, or -1
 	grace time.Duration
 	drain time.Duration
 
@@ -79,10 +78,6 @@ func Start(cfg Config) (*Process, error) {
 	}
 	cmd.Dir = cfg.Dir
 	cmd.SysProcAttr = sysProcAttr()
-	pidfd := -1
-	if cmd.SysProcAttr != nil {
-		askPidFD(cmd.SysProcAttr, &pidfd)
-	}
 
 	var parentEnds, childEnds []*os.File
 	closeAll := func(files []*os.File) {
@@ -139,7 +134,6 @@ func Start(cfg Config) (*Process, error) {
 		stdin: stdinW,
 		proc:  cmd.Process,
 		pid:   cmd.Process.Pid,
-		pidfd: pidfd,
 		grace: cfg.Grace,
 		drain: drain,
 		done:  make(chan struct{}),
@@ -189,12 +183,12 @@ func (p *Process) Wait() error {
 	return p.waitErr
 }
 
-// reap waits for the child, then gives whatever still holds its output
-// streams (a background grandchild) the drain time to finish before the
-// child's process group is killed, so that nothing it started is left
-// behind and the streams reach EOF.
-func (p *Process) reap() {
-	p.waitErr = p.waitExit()
+// reap records how the child exited, then gives whatever still holds its
+// output streams (a background grandchild) the drain time to finish
+// before the child's process group is killed, so that nothing it started
+// is left behind and the streams reach EOF.
+func (p *Process) reap(exit error) {
+	p.waitErr = exit
 	close(p.done)
 	closed := p.waitClosed()
 	p.killGroup()

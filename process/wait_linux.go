@@ -2,128 +2,126 @@ package process
 
 import (
 	"os"
+	"os/signal"
 	"strconv"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// askPidFD has the child's pidfd stored in *pidfd when it starts, or -1
-// where the kernel has none.
-func askPidFD(attr *syscall.SysProcAttr, pidfd *int) {
-	*pidfd = -1
-	attr.PidFD = pidfd
-}
-
-// watchExit has p reaped once the child exits. The child is reaped by p
-// alone: os/exec's own pidfd for it, one descriptor more for every
-// session, is closed at once. Children with a pidfd are waited for all
-// together by one goroutine (see exitWatcher); without one, a goroutine
-// waits for each, which holds a thread as long as the child runs.
+// watchExit has p reaped once the child exits, by the exitWatcher. The
+// child is reaped by this package alone: os/exec's handle on it (a pidfd,
+// one descriptor more for every session) is released at once.
 func (p *Process) watchExit() {
 	p.proc.Release()
-	if p.pidfd < 0 || exits.add(p) != nil {
-		go p.reap()
-	}
-}
-
-// waitExit reaps the child, waiting for it to exit if it has not yet, and
-// returns how it exited.
-func (p *Process) waitExit() error {
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(p.pid, &ws, 0, nil)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if p.pidfd >= 0 {
-		unix.Close(p.pidfd)
-	}
-	return exitError(syscall.WaitStatus(ws))
+	exits.add(p)
 }
 
 // exits is the process's one exitWatcher.
 var exits exitWatcher
 
-// exitWatcher watches the pidfds of running children in an epoll instance
-// of its own, which the network poller waits on: however many children
-// run, their exits are waited for by one goroutine, parked, and a child
-// costs no goroutine and no thread until it exits.
+// exitWatcher reaps the children of this package as they exit. On each
+// SIGCHLD it asks the kernel which child has exited, without reaping it,
+// and reaps it if it is one of its own; children started otherwise (CGI
+// programs, through os/exec) are left to whoever waits for them. However
+// many children run, one parked goroutine waits for all of them, and a
+// child costs no descriptor, goroutine or thread for it.
 type exitWatcher struct {
 	once sync.Once
-	ep   int   // the epoll instance
-	err  error // why there is none
+	sigs chan os.Signal // SIGCHLD, or a nudge to look
 
 	mu      sync.Mutex
-	running map[int32]*Process // by pidfd
+	running map[int]*Process // by pid
 }
 
 // add has p reaped once its child exits.
-func (w *exitWatcher) add(p *Process) error {
+func (w *exitWatcher) add(p *Process) {
 	w.once.Do(w.start)
-	if w.err != nil {
-		return w.err
-	}
 	w.mu.Lock()
-	w.running[int32(p.pidfd)] = p
+	w.running[p.pid] = p
 	w.mu.Unlock()
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(p.pidfd)}
-	if err := unix.EpollCtl(w.ep, unix.EPOLL_CTL_ADD, p.pidfd, &ev); err != nil {
-		w.mu.Lock()
-		delete(w.running, int32(p.pidfd))
-		w.mu.Unlock()
-		return err
+	// The child may have exited before it was added: look again.
+	select {
+	case w.sigs <- syscall.SIGCHLD:
+	default:
 	}
-	return nil
 }
 
 func (w *exitWatcher) start() {
-	w.ep, w.err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if w.err != nil {
-		return
-	}
-	if w.err = unix.SetNonblock(w.ep, true); w.err != nil {
-		unix.Close(w.ep)
-		return
-	}
-	f := os.NewFile(uintptr(w.ep), "exits")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		w.err = err
-		return
-	}
-	w.running = make(map[int32]*Process)
-	go w.run(rc)
+	w.running = make(map[int]*Process)
+	w.sigs = make(chan os.Signal, 1)
+	signal.Notify(w.sigs, syscall.SIGCHLD)
+	go w.run()
 }
 
 // run reaps each child that exits, for as long as the process runs.
-func (w *exitWatcher) run(rc syscall.RawConn) {
-	events := make([]unix.EpollEvent, 64)
+func (w *exitWatcher) run() {
+	for range w.sigs {
+		w.reapExited()
+	}
+}
+
+// reapExited reaps every child of this package that has exited and hands
+// how it exited to its Process. Signals merge, so one SIGCHLD may stand
+// for many exits.
+func (w *exitWatcher) reapExited() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for {
-		var n int
-		err := rc.Read(func(fd uintptr) bool {
-			n, _ = unix.EpollWait(int(fd), events, 0)
-			return n > 0
-		})
-		if err != nil {
-			// The epoll instance is never closed: this cannot be.
-			panic("process: waiting for children to exit: " + err.Error())
+		pid := exitedChild()
+		if pid == 0 {
+			return
 		}
-		for _, ev := range events[:n] {
-			unix.EpollCtl(w.ep, unix.EPOLL_CTL_DEL, int(ev.Fd), nil)
-			w.mu.Lock()
-			p := w.running[ev.Fd]
-			delete(w.running, ev.Fd)
-			w.mu.Unlock()
-			if p != nil {
-				go p.reap()
+		if !w.reap(pid) {
+			// Another's child, not reaped yet, hides the others that
+			// exited: ask after each of ours.
+			for pid := range w.running {
+				w.reap(pid)
 			}
+			return
 		}
 	}
 }
+
+// reap reaps the child pid if it is one of this package's and has exited,
+// and reports whether it did.
+func (w *exitWatcher) reap(pid int) bool {
+	p := w.running[pid]
+	if p == nil {
+		return false
+	}
+	var ws unix.WaitStatus
+	got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	for err == unix.EINTR {
+		got, err = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	}
+	if got != pid {
+		return false
+	}
+	delete(w.running, pid)
+	go p.reap(exitError(syscall.WaitStatus(ws)))
+	return true
+}
+
+// exitedChild returns the pid of a child of the process that has exited
+// and is waiting to be reaped, leaving it so, or 0 if there is none.
+func exitedChild() int {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	for err == unix.EINTR {
+		err = unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	}
+	if err != nil {
+		return 0
+	}
+	return int(*(*int32)(unsafe.Add(unsafe.Pointer(&info), siginfoPidOffset)))
+}
+
+// siginfoPidOffset is where a siginfo_t holds si_pid: after three ints, at
+// the first address aligned for a pointer.
+const siginfoPidOffset = (3*4 + unsafe.Sizeof(uintptr(0)) - 1) &^ (unsafe.Sizeof(uintptr(0)) - 1)
 
 // exitError is how a child ended: nil for status 0, else an error worded
 // as *exec.ExitError words it ("exit status 3", "signal: killed").

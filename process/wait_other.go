@@ -2,17 +2,11 @@
 
 package process
 
-import (
-	"os/exec"
-	"syscall"
-)
-
-// askPidFD does nothing: pidfds are Linux's.
-func askPidFD(*syscall.SysProcAttr, *int) {}
+import "os/exec"
 
 // watchExit has p reaped once the child exits.
 func (p *Process) watchExit() {
-	go p.reap()
+	go func() { p.reap(p.waitExit()) }()
 }
 
 // waitExit waits for the child to exit, reaps it and returns how it
