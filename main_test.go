@@ -522,6 +522,10 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--header=NoColon", "cat"}, exitBadArguments, "NoColon"},
 		{[]string{"--origin=ftp://example.com", "cat"}, exitBadArguments, "--origin"},
 		{[]string{"--redirport=70000", "cat"}, exitBadArguments, "--redirport"},
+		{[]string{"--trusted-proxy=10.0.0.0/33", "cat"}, exitBadArguments, `--trusted-proxy "10.0.0.0/33"`},
+		{[]string{"--trusted-proxy=proxy.example", "cat"}, exitBadArguments, `--trusted-proxy "proxy.example"`},
+		{[]string{"--metrics-address=9100", "cat"}, exitBadArguments, "--metrics-address=9100: want HOST:PORT"},
+		{[]string{"--metrics-address=:70000", "cat"}, exitBadArguments, "--metrics-address=:70000"},
 		{[]string{"--devconsole", "--staticdir=.", "cat"}, exitConsoleConflict, "--devconsole"},
 		{[]string{"--devconsole", "--cgidir=.", "cat"}, exitConsoleConflict, "--devconsole"},
 		{[]string{"no-such-program-anywhere"}, exitBadArguments, "no-such-program-anywhere"},
@@ -544,6 +548,12 @@ func TestPortInUse(t *testing.T) {
 	code := run([]string{"--address=127.0.0.1", "--port=" + port, "cat"}, &stdout, &stderr)
 	if code != exitCannotStart || !strings.Contains(stderr.String(), "address already in use") {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
+	code = run([]string{"--address=127.0.0.1", "--port=0", "--metrics-address=" + s.addr, "cat"}, &stdout, &stderr)
+	if code != exitCannotStart || !strings.HasPrefix(stderr.String(), "wsbridge: error: --metrics-address: ") ||
+		!strings.Contains(stderr.String(), "address already in use") {
+		t.Fatalf("metrics port in use: exit %d, stderr %q", code, stderr.String())
 	}
 }
 
