@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/coder/websocket"
 )
 
@@ -601,4 +602,27 @@ func TestExamples(t *testing.T) {
 			t.Errorf("counter ran to its end: %v", ev)
 		}
 	})
+}
+
+func TestPingsOnByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"cat"}, 30 * time.Second},
+		{[]string{"--pingms=0", "cat"}, 0},
+		{[]string{"--pingms=500", "cat"}, 500 * time.Millisecond},
+	} {
+		var c cli
+		if _, err := kong.Must(&c).Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := c.config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Bridge.PingInterval; got != tc.want {
+			t.Errorf("%q: pings every %v, want %v", tc.args, got, tc.want)
+		}
+	}
 }
