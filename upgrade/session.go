@@ -96,7 +96,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	child, err := process.Start(pcfg)
 	if err != nil {
 		s.metrics.failed()
-		s.cfg.Log.Error().Str("id", id).Err(err).Msg("could not start program")
+		s.cfg.Log.Error().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("could not start program")
 		conn.Close(websocket.StatusInternalError, "could not start program")
 		return
 	}
