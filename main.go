@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -51,12 +52,13 @@ type cli struct {
 	PTY          *bool `name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
 	MaxFrameSize int64 `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
 	CloseMs      int   `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
-	PingMs       int   `name:"pingms" default:"0" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
+	PingMs       int   `name:"pingms" default:"30000" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
 	MaxForks     int   `name:"maxforks" default:"1024" placeholder:"N" help:"Most programs (WebSocket and CGI) running at once; past it requests get 429; 0 or less means no limit (default: ${default})."`
 
 	PassEnv       []string `name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR,..." help:"The only variables of wsbridge's environment the programs get; empty ones are skipped (default: ${default})."`
 	PassStderr    bool     `name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
 	ReverseLookup bool     `name:"reverselookup" help:"Set REMOTE_HOST from reverse DNS instead of the IP address (default: off)."`
+	TrustedProxy  []string `name:"trusted-proxy" placeholder:"CIDR" help:"Take the client's address from X-Forwarded-For or X-Real-IP when the peer is in one of these ranges or addresses; repeatable (default: none)."`
 
 	Dir        string `name:"dir" placeholder:"DIR" help:"Serve a directory of programs, each its own endpoint at its path, instead of COMMAND (default: none)."`
 	StaticDir  string `name:"staticdir" placeholder:"DIR" help:"Serve the files of DIR to plain HTTP requests (default: none)."`
@@ -68,6 +70,8 @@ type cli struct {
 	Header     []string `name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
 	HeaderWS   []string `name:"header-ws" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to upgrade answers; repeatable (default: none)."`
 	HeaderHTTP []string `name:"header-http" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to plain HTTP answers; repeatable (default: none)."`
+
+	MetricsAddress string `name:"metrics-address" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address (default: none)."`
 
 	LogLevel  string           `name:"loglevel" default:"access" enum:"debug,trace,access,info,error,fatal" help:"Least important log events shown: debug, trace, access, info, error or fatal (default: ${default})."`
 	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
@@ -128,12 +132,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitCannotStart, err)
 	}
+	var metrics net.Listener
+	if c.MetricsAddress != "" {
+		if metrics, err = net.Listen("tcp", c.MetricsAddress); err != nil {
+			for _, ln := range append(listeners, redirect) {
+				if ln != nil {
+					ln.Close()
+				}
+			}
+			return fail(exitCannotStart, fmt.Errorf("--metrics-address: %w", err))
+		}
+	}
 	for _, ln := range listeners {
 		log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp").
 			Strs("command", c.Command).Str("dir", c.Dir).Msg("listening")
 	}
-	served := make(chan error, 2)
+	served := make(chan error, 3)
 	go func() { served <- srv.Serve(listeners...) }()
+	if metrics != nil {
+		log.Info().Str("address", metrics.Addr().String()).Msg("serving metrics")
+		go func() { served <- srv.ServeMetrics(metrics) }()
+	}
 	if redirect != nil {
 		scheme := "http"
 		if c.SSL {
@@ -253,6 +272,8 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, fmt.Errorf("--closems=%d: must be 0 or more", c.CloseMs)
 	case c.PingMs < 0:
 		return cfg, fmt.Errorf("--pingms=%d: must be 0 or more", c.PingMs)
+	case c.MetricsAddress != "" && !isHostPort(c.MetricsAddress):
+		return cfg, fmt.Errorf("--metrics-address=%s: want HOST:PORT", c.MetricsAddress)
 	case c.PassStderr && c.Binary:
 		return cfg, errors.New("--passstderr cannot be used with --binary")
 	case c.SSL && (c.SSLCert == "" || c.SSLKey == ""):
@@ -291,6 +312,7 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.MaxMessageSize = c.MaxFrameSize
 	cfg.MaxForks = c.MaxForks
 	cfg.ReverseLookup = c.ReverseLookup
+	cfg.TrustedProxies = c.TrustedProxy
 	cfg.Origins, cfg.SameOrigin = c.Origin, c.SameOrigin
 	cfg.Headers, cfg.UpgradeHeaders, cfg.HTTPHeaders = headers[0], headers[1], headers[2]
 	cfg.Software = "wsbridge/" + version()
@@ -342,6 +364,17 @@ func (c *cli) listen() (listeners []net.Listener, redirect net.Listener, err err
 		redirect = lns[0]
 	}
 	return listeners, redirect, nil
+}
+
+// isHostPort reports whether s is HOST:PORT with a TCP port, HOST possibly
+// empty for every interface.
+func isHostPort(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // port is the TCP port to listen on: --port, or 8080, or 8443 with --ssl.

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/coder/websocket"
 )
 
@@ -522,6 +523,10 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--header=NoColon", "cat"}, exitBadArguments, "NoColon"},
 		{[]string{"--origin=ftp://example.com", "cat"}, exitBadArguments, "--origin"},
 		{[]string{"--redirport=70000", "cat"}, exitBadArguments, "--redirport"},
+		{[]string{"--trusted-proxy=10.0.0.0/33", "cat"}, exitBadArguments, `--trusted-proxy "10.0.0.0/33"`},
+		{[]string{"--trusted-proxy=proxy.example", "cat"}, exitBadArguments, `--trusted-proxy "proxy.example"`},
+		{[]string{"--metrics-address=9100", "cat"}, exitBadArguments, "--metrics-address=9100: want HOST:PORT"},
+		{[]string{"--metrics-address=:70000", "cat"}, exitBadArguments, "--metrics-address=:70000"},
 		{[]string{"--devconsole", "--staticdir=.", "cat"}, exitConsoleConflict, "--devconsole"},
 		{[]string{"--devconsole", "--cgidir=.", "cat"}, exitConsoleConflict, "--devconsole"},
 		{[]string{"no-such-program-anywhere"}, exitBadArguments, "no-such-program-anywhere"},
@@ -544,6 +549,12 @@ func TestPortInUse(t *testing.T) {
 	code := run([]string{"--address=127.0.0.1", "--port=" + port, "cat"}, &stdout, &stderr)
 	if code != exitCannotStart || !strings.Contains(stderr.String(), "address already in use") {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	stderr.Reset()
+	code = run([]string{"--address=127.0.0.1", "--port=0", "--metrics-address=" + s.addr, "cat"}, &stdout, &stderr)
+	if code != exitCannotStart || !strings.HasPrefix(stderr.String(), "wsbridge: error: --metrics-address: ") ||
+		!strings.Contains(stderr.String(), "address already in use") {
+		t.Fatalf("metrics port in use: exit %d, stderr %q", code, stderr.String())
 	}
 }
 
@@ -591,4 +602,27 @@ func TestExamples(t *testing.T) {
 			t.Errorf("counter ran to its end: %v", ev)
 		}
 	})
+}
+
+func TestPingsOnByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{
+		{[]string{"cat"}, 30 * time.Second},
+		{[]string{"--pingms=0", "cat"}, 0},
+		{[]string{"--pingms=500", "cat"}, 500 * time.Millisecond},
+	} {
+		var c cli
+		if _, err := kong.Must(&c).Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := c.config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Bridge.PingInterval; got != tc.want {
+			t.Errorf("%q: pings every %v, want %v", tc.args, got, tc.want)
+		}
+	}
 }

@@ -176,8 +176,7 @@ func (p *Process) Pid() int { return p.pid }
 func (p *Process) Done() <-chan struct{} { return p.done }
 
 // Wait blocks until the child has exited and returns how it exited: nil for
-// status 0, else an error saying how, such as "exit status 3" or
-// "signal: killed".
+// status 0, else an *ExitError ("exit status 3", "signal: killed").
 func (p *Process) Wait() error {
 	<-p.done
 	return p.waitErr

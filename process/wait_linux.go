@@ -3,7 +3,6 @@ package process
 import (
 	"os"
 	"os/signal"
-	"strconv"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -122,28 +121,3 @@ func exitedChild() int {
 // siginfoPidOffset is where a siginfo_t holds si_pid: after three ints, at
 // the first address aligned for a pointer.
 const siginfoPidOffset = (3*4 + unsafe.Sizeof(uintptr(0)) - 1) &^ (unsafe.Sizeof(uintptr(0)) - 1)
-
-// exitError is how a child ended: nil for status 0, else an error worded
-// as *exec.ExitError words it ("exit status 3", "signal: killed").
-func exitError(ws syscall.WaitStatus) error {
-	var s string
-	switch {
-	case ws.Exited() && ws.ExitStatus() == 0:
-		return nil
-	case ws.Exited():
-		s = "exit status " + strconv.Itoa(ws.ExitStatus())
-	case ws.Signaled():
-		s = "signal: " + ws.Signal().String()
-	default:
-		s = "wait status " + strconv.Itoa(int(ws))
-	}
-	if ws.CoreDump() {
-		s += " (core dumped)"
-	}
-	return exitStatusError(s)
-}
-
-// exitStatusError says how a child ended.
-type exitStatusError string
-
-func (e exitStatusError) Error() string { return string(e) }

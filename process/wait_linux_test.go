@@ -4,7 +4,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -35,30 +34,6 @@ func openFiles(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(fds)
-}
-
-func TestExitError(t *testing.T) {
-	for _, tc := range []struct {
-		ws   syscall.WaitStatus
-		want string
-	}{
-		{0, ""},
-		{3 << 8, "exit status 3"},
-		{syscall.WaitStatus(syscall.SIGKILL), "signal: killed"},
-		{syscall.WaitStatus(syscall.SIGSEGV) | 0x80, "signal: segmentation fault (core dumped)"},
-	} {
-		err := exitError(tc.ws)
-		if got := errText(err); got != tc.want {
-			t.Errorf("exitError(%#x) = %q, want %q", int(tc.ws), got, tc.want)
-		}
-	}
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 func TestExitedChild(t *testing.T) {

@@ -2,7 +2,7 @@
 
 package process
 
-import "os/exec"
+import "syscall"
 
 // watchExit has p reaped once the child exits.
 func (p *Process) watchExit() {
@@ -16,8 +16,5 @@ func (p *Process) waitExit() error {
 	if err != nil {
 		return err
 	}
-	if !state.Success() {
-		return &exec.ExitError{ProcessState: state}
-	}
-	return nil
+	return exitError(state.Sys().(syscall.WaitStatus))
 }

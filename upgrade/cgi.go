@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"wsbridge/process"
@@ -20,12 +21,13 @@ import (
 // added to each program's environment (the --passenv variables); nothing
 // else of the server's environment is inherited (without a PATH in env,
 // programs get defaultCGIPath). Every run takes a slot from limit, when
-// limit is not nil; with none free the answer is 429.
+// limit is not nil; with none free the answer is 429. running counts the
+// programs running.
 //
 // A path that names no program goes on to next; one that is not allowed
 // is answered with 403. The programs' stderr lines and net/http/cgi's
 // complaints go to log.
-func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, log zerolog.Logger, next http.Handler) http.Handler {
+func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, running prometheus.Gauge, log zerolog.Logger, next http.Handler) http.Handler {
 	env = append(env[:len(env):len(env)], shadowedEnv(env)...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, err := resolveScript(root, dir, r.URL.EscapedPath())
@@ -58,7 +60,9 @@ func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter,
 		}
 		// ServeHTTP returns once the program is reaped and its stderr
 		// read to the end.
+		running.Inc()
 		h.ServeHTTP(w, r)
+		running.Dec()
 		stderr.flush()
 	})
 }

@@ -11,7 +11,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
 	"wsbridge/process"
@@ -20,8 +23,9 @@ import (
 // cgiServer serves a --cgidir directory holding a/b/echo.sh, which prints
 // PATH_INFO, QUERY_STRING and SCRIPT_NAME, env.sh, which prints its
 // environment and working directory and writes to stderr, and a plain
-// file. It returns the server, its log and the directory.
-func cgiServer(t *testing.T, env []string, limit *process.Limiter) (*httptest.Server, *syncBuffer, string) {
+// file, and read.sh, which answers once it has read a line of the request
+// body. It returns the server, its log and the directory.
+func cgiServer(t *testing.T, env []string, limit *process.Limiter, running prometheus.Gauge) (*httptest.Server, *syncBuffer, string) {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "a", "b", "echo.sh"), `#!/bin/sh
@@ -37,6 +41,12 @@ echo "cwd=$(pwd -P)"
 echo "a line for the log" >&2
 printf 'a last line with no newline' >&2
 `, 0o755)
+	writeFile(t, filepath.Join(dir, "read.sh"), `#!/bin/sh
+read line
+echo "Content-Type: text/plain"
+echo
+echo "$line"
+`, 0o755)
 	writeFile(t, filepath.Join(dir, "plain.txt"), "text\n", 0o644)
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -44,7 +54,7 @@ printf 'a last line with no newline' >&2
 	}
 	t.Cleanup(func() { root.Close() })
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(cgiHandler(root, dir, env, limit, zerolog.New(logs), http.HandlerFunc(notFound)))
+	srv := httptest.NewServer(cgiHandler(root, dir, env, limit, running, zerolog.New(logs), http.HandlerFunc(notFound)))
 	t.Cleanup(srv.Close)
 	return srv, logs, dir
 }
@@ -65,7 +75,7 @@ func get(t *testing.T, srv *httptest.Server, path string) (int, string) {
 }
 
 func TestCGIHandler(t *testing.T) {
-	srv, _, _ := cgiServer(t, []string{"PATH=/usr/bin:/bin"}, nil)
+	srv, _, _ := cgiServer(t, []string{"PATH=/usr/bin:/bin"}, nil, newGauge())
 	for _, tc := range []struct {
 		path   string
 		status int
@@ -104,7 +114,7 @@ func TestCGIHandlerEnv(t *testing.T) {
 		{"none", nil,
 			[]string{"PATH=" + defaultCGIPath, "LD_LIBRARY_PATH="}},
 	} {
-		srv, logs, dir := cgiServer(t, tc.env, nil)
+		srv, logs, dir := cgiServer(t, tc.env, nil, newGauge())
 		status, body := get(t, srv, "/a/env.sh/more?q=1")
 		if status != 200 {
 			t.Fatalf("%s: %d %q", tc.name, status, body)
@@ -134,7 +144,7 @@ func TestCGIHandlerEnv(t *testing.T) {
 
 func TestCGIHandlerLimit(t *testing.T) {
 	limit := process.NewLimiter(1)
-	srv, logs, _ := cgiServer(t, nil, limit)
+	srv, logs, _ := cgiServer(t, nil, limit, newGauge())
 	if !limit.TryAcquire() {
 		t.Fatal("the only slot is taken")
 	}
@@ -157,6 +167,50 @@ func TestCGIHandlerLimit(t *testing.T) {
 	if !limit.TryAcquire() {
 		t.Error("the slot was not given back")
 	}
+}
+
+func TestCGIHandlerCountsRunning(t *testing.T) {
+	running := newGauge()
+	srv, _, _ := cgiServer(t, nil, nil, running)
+	body, write := io.Pipe()
+	answered := make(chan string, 1)
+	// CGI takes no chunked body: the length is told ahead.
+	req, err := http.NewRequest("POST", srv.URL+"/read.sh", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = int64(len("hello\n"))
+	defer write.Close()
+	go func() {
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			answered <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answered <- string(b)
+	}()
+	// The program waits for its line: it is running.
+	for deadline := time.Now().Add(10 * time.Second); testutil.ToFloat64(running) != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("running = %v while the program waits, want 1", testutil.ToFloat64(running))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	write.Write([]byte("hello\n"))
+	write.Close()
+	if got := <-answered; got != "hello\n" {
+		t.Fatalf("answer %q", got)
+	}
+	if v := testutil.ToFloat64(running); v != 0 {
+		t.Errorf("running = %v after the program ended, want 0", v)
+	}
+}
+
+// newGauge returns a gauge registered nowhere.
+func newGauge() prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Name: "running"})
 }
 
 func TestLineLogger(t *testing.T) {

@@ -51,6 +51,12 @@ type Config struct {
 	MaxForks int
 	// ReverseLookup sets REMOTE_HOST from reverse DNS.
 	ReverseLookup bool
+	// TrustedProxies lists the peers, as IP addresses or CIDR ranges,
+	// whose X-Forwarded-For or X-Real-IP header names the client: for
+	// their requests the client that header names is the remote address
+	// everywhere (the child's environment, CGI, the logs). Empty means
+	// none: the remote address is always the peer's.
+	TrustedProxies []string
 	// Origins lists the origins upgrades may come from, as
 	// [scheme://]host[:port]; empty means any.
 	Origins []string
@@ -85,8 +91,11 @@ type Server struct {
 	cfg      Config
 	http     *http.Server
 	redirect *http.Server
+	observer *http.Server // metrics and health, shut down last
+	metrics  *metrics
 
 	origins []originPattern
+	proxies trustedProxies
 	limit   *process.Limiter
 	dir     *os.Root     // --dir
 	plain   http.Handler // CGI, then static files, then 404
@@ -109,9 +118,12 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
-	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks)}
+	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks), metrics: newMetrics()}
 	var err error
 	if s.origins, err = parseOrigins(cfg.Origins); err != nil {
+		return nil, err
+	}
+	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
 	if cfg.Dir != "" {
@@ -132,7 +144,7 @@ func NewServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.plain = cgiHandler(root, cfg.CGIDir, cfg.Process.Env, s.limit, cfg.Log, s.plain)
+		s.plain = cgiHandler(root, cfg.CGIDir, cfg.Process.Env, s.limit, s.metrics.processes, cfg.Log, s.plain)
 	}
 	s.sessions, s.shutdown = context.WithCancel(context.Background())
 	s.http = s.newHTTPServer(s)
@@ -154,12 +166,24 @@ func (s *Server) openRoot(flag, dir string) (*os.Root, error) {
 
 func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           s.fromClient(h),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          newErrorLog(s.cfg.Log),
 		ConnState:         s.trackFresh,
 	}
+}
+
+// fromClient wraps h so that each request's RemoteAddr is its client's,
+// as a trusted proxy names it.
+func (s *Server) fromClient(h http.Handler) http.Handler {
+	if len(s.proxies) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = s.proxies.clientAddr(r)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // trackFresh keeps the set of connections that have not sent a request
@@ -230,15 +254,23 @@ func serveAll(srv *http.Server, listeners []net.Listener) error {
 
 // Shutdown stops accepting connections, stops every child (delivering what
 // it still writes) and closes every session with 1001, then waits for them
-// to end or for ctx to be done, whichever comes first.
+// to end or for ctx to be done, whichever comes first. The metrics
+// listener answers until then, with /readyz saying 503.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
-	redirect := s.redirect
+	redirect, observer := s.redirect, s.observer
 	for c := range s.fresh {
 		c.Close()
 	}
 	s.mu.Unlock()
+	if observer != nil {
+		defer func() {
+			if observer.Shutdown(ctx) != nil {
+				observer.Close()
+			}
+		}()
+	}
 	s.shutdown()
 	if redirect != nil {
 		redirect.Shutdown(ctx)

@@ -22,6 +22,7 @@ import (
 // --maxforks.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if !s.begin() {
+		s.metrics.refused(refusedShutdown)
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
@@ -43,13 +44,14 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	access := func() *zerolog.Event {
 		return s.cfg.AccessLog.Log().Str("id", id).Str("remote", remote).Str("path", path)
 	}
-	refuse := func(status int, why string) {
+	refuse := func(status int, reason, why string) {
+		s.metrics.refused(reason)
 		http.Error(w, http.StatusText(status), status)
 		access().Int("status", status).Str("reason", why).Msg("refused")
 	}
 
 	if why := allowedOrigin(r, s.origins, s.cfg.SameOrigin); why != "" {
-		refuse(http.StatusForbidden, why)
+		refuse(http.StatusForbidden, refusedOrigin, why)
 		return
 	}
 	pcfg := s.cfg.Process
@@ -58,17 +60,17 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		sc, err := resolveScript(s.dir, s.cfg.Dir, r.URL.EscapedPath())
 		switch {
 		case errors.Is(err, errForbidden):
-			refuse(http.StatusForbidden, err.Error())
+			refuse(http.StatusForbidden, refusedForbidden, err.Error())
 			return
 		case err != nil:
-			refuse(http.StatusNotFound, err.Error())
+			refuse(http.StatusNotFound, refusedNotFound, err.Error())
 			return
 		}
 		pcfg.Path, pcfg.Args, pcfg.Dir = sc.Path, nil, filepath.Dir(sc.Path)
 		info.ScriptName, info.PathInfo, info.PathTranslated = sc.Name, sc.PathInfo, sc.Path
 	}
 	if !s.limit.TryAcquire() {
-		refuse(http.StatusTooManyRequests, "--maxforks children already running")
+		refuse(http.StatusTooManyRequests, refusedMaxForks, "--maxforks children already running")
 		return
 	}
 	// The slot is given back as soon as the child is gone, before the
@@ -95,6 +97,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		// Accept has answered with the status the handshake deserves.
+		s.metrics.refused(refusedHandshake)
 		access().Err(err).Msg("refused handshake")
 		return
 	}
@@ -107,11 +110,13 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	pcfg.Env = childEnv(r, s.cfg.Process.Env, info)
 	child, err := process.Start(pcfg)
 	if err != nil {
-		s.cfg.Log.Error().Str("id", id).Err(err).Msg("could not start program")
+		s.metrics.failed()
+		s.cfg.Log.Error().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("could not start program")
 		conn.Close(websocket.StatusInternalError, "could not start program")
 		return
 	}
 	pid := child.Pid()
+	s.metrics.started()
 	access().Int("pid", pid).Msg("connected")
 	if pcfg.PTY && !child.PTY() {
 		s.cfg.Log.Warn().Str("id", id).Int("pid", pid).Msg("no pseudo-terminal to be had: the program's stdout is a pipe")
@@ -134,11 +139,14 @@ func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string
 	}
 	res := bridge.Run(s.sessions, conn, child, bcfg)
 	release()
+	s.metrics.exited(res.Exit)
+	duration := time.Since(start)
+	s.metrics.ended(res, duration)
 
 	ev := access().
 		Int("pid", pid).
 		Str("exit", exitStatus(res.Exit)).
-		Dur("duration_ms", time.Since(start)).
+		Dur("duration_ms", duration).
 		Int64("messages_in", res.MessagesIn).
 		Int64("messages_out", res.MessagesOut).
 		Int64("bytes_in", res.BytesIn).

@@ -14,10 +14,13 @@ import { chromium } from "playwright-core";
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const pageURL = pathToFileURL(join(repo, "examples", "index.html")).href;
 const wait = 5000; // deadline for any one thing to happen, in ms
+// Screenshots of the pages, kept after the run as test artefacts.
+const artifacts = join(repo, "scripts", "browser", "artifacts");
 
 let tmp, bin, context;
 
 before(async () => {
+  mkdirSync(artifacts, { recursive: true });
   tmp = mkdtempSync(join(tmpdir(), "wsbridge-browser-"));
   bin = join(tmp, "wsbridge");
   execFileSync("go", ["build", "-o", bin, "."], { cwd: repo, stdio: "inherit" });
@@ -152,7 +155,7 @@ test("rev answers each line, and HTML comes back as text", { timeout: 20000 }, a
   await send(page, "<b>x</b>");
   await waitForLine(page, "received", "← >b/<x>b<");
   assert.equal(await page.locator("#log b").count(), 0, "the log must not render HTML");
-  await page.screenshot({ path: "/tmp/console.png" });
+  await page.screenshot({ path: join(artifacts, "index-html.png") });
 
   assert.deepEqual(await logText(page), [
     `connecting to ${server.url}`,
@@ -253,7 +256,7 @@ test("devconsole: rev answers, and HTML comes back as text", { timeout: 20000 },
   await waitForLine(page, "received", "← >)1(trela=rorreno x=crs gmi<");
   assert.equal(await page.locator("img").count(), 0, "no img element may be created");
   assert.equal(await page.locator("#message").inputValue(), "", "the send box is cleared");
-  await page.screenshot({ path: "/tmp/devconsole.png" });
+  await page.screenshot({ path: join(artifacts, "devconsole.png") });
 
   const connected = await server.waitForLog((e) => e.message === "connected");
   assert.equal(connected.path, "/some/path");

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// nginxBinary is the nginx the tests run; scripts/test installs it.
+const nginxBinary = "/usr/sbin/nginx"
+
+// startNginx runs real nginx with examples/nginx/nginx.conf, its listening
+// port, its two upstream servers and its proxy_read_timeout changed to
+// these, and returns the address it listens on. nginx is stopped at the
+// end of the test.
+func startNginx(t *testing.T, upstreamA, upstreamB string, readTimeout time.Duration) string {
+	t.Helper()
+	if _, err := os.Stat(nginxBinary); err != nil {
+		t.Fatalf("nginx is needed at %s (apt-get install nginx-light; scripts/test installs it): %v", nginxBinary, err)
+	}
+	conf, err := os.ReadFile("examples/nginx/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	text := string(conf)
+	for _, r := range []struct{ old, new string }{
+		{"listen 8080;", "listen " + addr + ";"},
+		{"server 127.0.0.1:8081;", "server " + upstreamA + ";"},
+		{"server 127.0.0.1:8082;", "server " + upstreamB + ";"},
+		{"proxy_read_timeout 60s;", fmt.Sprintf("proxy_read_timeout %dms;", readTimeout.Milliseconds())},
+		// Everything nginx writes goes to the test's directory.
+		{"http {", "http {\n" + strings.Join([]string{
+			"access_log " + filepath.Join(dir, "access.log") + ";",
+			"client_body_temp_path " + filepath.Join(dir, "body") + ";",
+			"proxy_temp_path " + filepath.Join(dir, "proxy") + ";",
+			"fastcgi_temp_path " + filepath.Join(dir, "fastcgi") + ";",
+			"uwsgi_temp_path " + filepath.Join(dir, "uwsgi") + ";",
+			"scgi_temp_path " + filepath.Join(dir, "scgi") + ";",
+		}, "\n")},
+	} {
+		if n := strings.Count(text, r.old); n != 1 {
+			t.Fatalf("examples/nginx/nginx.conf has %q %d times, want once", r.old, n)
+		}
+		text = strings.Replace(text, r.old, r.new, 1)
+	}
+	confFile := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	errorLog := filepath.Join(dir, "error.log")
+	cmd := exec.Command(nginxBinary, "-p", dir, "-e", errorLog, "-c", confFile,
+		"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+";")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Error("nginx did not stop")
+		}
+		if t.Failed() {
+			if b, err := os.ReadFile(errorLog); err == nil {
+				t.Logf("nginx's error log:\n%s", b)
+			}
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(errorLog)
+			t.Fatalf("nginx exited: %v\n%s", err, b)
+		default:
+		}
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nginx did not start listening")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// messages reads every message of c in the background, which also answers
+// the pings that come.
+type messages struct {
+	c    *websocket.Conn
+	msgs chan string
+	err  chan error
+}
+
+func readAll(c *websocket.Conn) *messages {
+	m := &messages{c: c, msgs: make(chan string, 100), err: make(chan error, 1)}
+	go func() {
+		for {
+			_, msg, err := c.Read(context.Background())
+			if err != nil {
+				m.err <- err
+				return
+			}
+			m.msgs <- string(msg)
+		}
+	}()
+	return m
+}
+
+// next returns the next message.
+func (m *messages) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case msg := <-m.msgs:
+		return msg
+	case err := <-m.err:
+		t.Fatalf("connection ended: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no message")
+	}
+	return ""
+}
+
+// env reads the environment the session's program prints, up to "--".
+func (m *messages) env(t *testing.T) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for {
+		line := m.next(t)
+		if line == "--" {
+			return env
+		}
+		name, value, _ := strings.Cut(line, "=")
+		env[name] = value
+	}
+}
+
+// dialFrom connects to url from the local address local, with header.
+func dialFrom(t *testing.T, url, local string, header http.Header) *websocket.Conn {
+	t.Helper()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+	c, _, err := websocket.Dial(ctx(t), url, &websocket.DialOptions{
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}},
+		HTTPHeader: header,
+	})
+	if err != nil {
+		t.Fatalf("dialling %s from %s: %v", url, local, err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+// envThenRev prints its environment and "--", then is rev.
+var envThenRev = []string{"sh", "-c", "env; echo --; exec rev"}
+
+func TestBehindNginx(t *testing.T) {
+	const readTimeout = time.Second
+	args := append([]string{"--trusted-proxy=127.0.0.1", "--pingms=300"}, envThenRev...)
+	a, b := startServer(t, args...), startServer(t, args...)
+	proxy := startNginx(t, a.addr, b.addr, readTimeout)
+	url := "ws://" + proxy + "/ws/room?x=1"
+
+	// A client on 127.0.0.2 that claims to be 6.6.6.6 is seen as itself.
+	c1 := dialFrom(t, url, "127.0.0.2", http.Header{"X-Forwarded-For": {"6.6.6.6"}})
+	m1 := readAll(c1)
+	env := m1.env(t)
+	for name, want := range map[string]string{
+		"REMOTE_ADDR":          "127.0.0.2",
+		"REMOTE_HOST":          "127.0.0.2",
+		"REMOTE_PORT":          "",
+		"HTTP_X_FORWARDED_FOR": "6.6.6.6, 127.0.0.2",
+		"HTTP_X_REAL_IP":       "127.0.0.2",
+		"PATH_INFO":            "/room",
+		"QUERY_STRING":         "x=1",
+	} {
+		if got, ok := env[name]; !ok || got != want {
+			t.Errorf("%s=%q, want %q", name, got, want)
+		}
+	}
+	send(t, c1, websocket.MessageText, "hello")
+	if got := m1.next(t); got != "olleh" {
+		t.Fatalf("rev through nginx answered %q", got)
+	}
+
+	// The second session, while the first is open, goes to the other
+	// instance.
+	c2 := dialFrom(t, url, "127.0.0.1", nil)
+	m2 := readAll(c2)
+	if env := m2.env(t); env["REMOTE_ADDR"] != "127.0.0.1" {
+		t.Errorf("second client: REMOTE_ADDR=%q", env["REMOTE_ADDR"])
+	}
+	send(t, c2, websocket.MessageText, "abc")
+	if got := m2.next(t); got != "cba" {
+		t.Fatalf("second session: rev answered %q", got)
+	}
+	remotes := map[string]bool{}
+	for _, s := range []*server{a, b} {
+		ev := s.event("connected")
+		remotes[ev["remote"].(string)] = true
+	}
+	if !remotes["127.0.0.2"] {
+		t.Errorf("the access logs show %v, not the client 127.0.0.2", remotes)
+	}
+
+	// Quiet for three times nginx's read timeout, the session is still
+	// there: the pings kept nginx from closing it.
+	select {
+	case err := <-m1.err:
+		t.Fatalf("quiet session ended: %v", err)
+	case <-time.After(3 * readTimeout):
+	}
+	send(t, c1, websocket.MessageText, "still here")
+	if got := m1.next(t); got != "ereh llits" {
+		t.Fatalf("after a quiet while, rev answered %q", got)
+	}
+}
+
+func TestBehindNginxWithoutPings(t *testing.T) {
+	// Without pings nginx drops a quiet session after its read timeout:
+	// what TestBehindNginx shows the pings prevent.
+	const readTimeout = time.Second
+	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1", "--pingms=0"}, envThenRev...)...)
+	proxy := startNginx(t, s.addr, s.addr, readTimeout)
+	c := dialFrom(t, "ws://"+proxy+"/ws/", "127.0.0.1", nil)
+	m := readAll(c)
+	m.env(t)
+	start := time.Now()
+	select {
+	case err := <-m.err:
+		if d := time.Since(start); d < readTimeout/2 {
+			t.Fatalf("session ended after %v, before nginx's timeout: %v", d, err)
+		}
+		var ce websocket.CloseError
+		if errors.As(err, &ce) {
+			t.Fatalf("nginx sent a close frame %v; want the connection dropped", ce)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nginx kept a quiet session open without pings")
+	}
+	if ev := s.event("disconnected"); ev["remote"] != "127.0.0.1" {
+		t.Errorf("disconnected event %v", ev)
+	}
+}

@@ -1,0 +1,184 @@
+package upgrade
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"wsbridge/bridge"
+	"wsbridge/process"
+)
+
+// Refusal reasons, the reason label of wsbridge_upgrade_refusals_total.
+const (
+	refusedOrigin    = "origin"    // --origin or --sameorigin
+	refusedForbidden = "forbidden" // a path escaping --dir
+	refusedNotFound  = "notfound"  // no program at the path in --dir
+	refusedMaxForks  = "maxforks"  // --maxforks children already running
+	refusedShutdown  = "shutdown"  // the server is shutting down
+	refusedHandshake = "handshake" // not a valid WebSocket handshake
+)
+
+// metrics are a server's Prometheus metrics, in a registry of their own
+// that also holds the Go runtime's and the process's standard metrics.
+type metrics struct {
+	registry *prometheus.Registry
+
+	connections *prometheus.CounterVec // by outcome: accepted, refused, failed
+	active      prometheus.Gauge       // sessions in progress
+	processes   prometheus.Gauge       // children running, WebSocket and CGI
+	messages    *prometheus.CounterVec // by direction: in (from clients), out
+	bytes       *prometheus.CounterVec // by direction
+	exits       *prometheus.CounterVec // by status: the exit code or the signal
+	refusals    *prometheus.CounterVec // by reason
+	duration    prometheus.Histogram   // of sessions, in seconds
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		connections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsbridge_connections_total",
+			Help: "WebSocket upgrade requests, by outcome: accepted (a session ran), refused (answered with an HTTP error) or failed (the program could not start).",
+		}, []string{"outcome"}),
+		active: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wsbridge_active_connections",
+			Help: "WebSocket sessions in progress.",
+		}),
+		processes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wsbridge_active_processes",
+			Help: "Programs running, for WebSocket sessions and CGI requests.",
+		}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsbridge_messages_total",
+			Help: "Messages of ended sessions, by direction: in from clients, out to them.",
+		}, []string{"direction"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsbridge_message_bytes_total",
+			Help: "Bytes of the messages of ended sessions, by direction: in from clients, out to them.",
+		}, []string{"direction"}),
+		exits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsbridge_process_exits_total",
+			Help: "Session programs that exited, by status: the exit code, or the signal that ended them.",
+		}, []string{"status"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsbridge_upgrade_refusals_total",
+			Help: "WebSocket upgrades refused, by reason: origin, forbidden, notfound, maxforks, shutdown or handshake.",
+		}, []string{"reason"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "wsbridge_session_duration_seconds",
+			Help:    "How long WebSocket sessions lasted.",
+			Buckets: []float64{0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 4 * 3600, 24 * 3600},
+		}),
+	}
+	m.registry.MustRegister(m.connections, m.active, m.processes, m.messages, m.bytes,
+		m.exits, m.refusals, m.duration,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every series that can be known ahead is there from the start, at 0.
+	for _, o := range []string{"accepted", "refused", "failed"} {
+		m.connections.WithLabelValues(o)
+	}
+	for _, d := range []string{"in", "out"} {
+		m.messages.WithLabelValues(d)
+		m.bytes.WithLabelValues(d)
+	}
+	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedMaxForks, refusedShutdown, refusedHandshake} {
+		m.refusals.WithLabelValues(r)
+	}
+	return m
+}
+
+// refused counts an upgrade refused for reason.
+func (m *metrics) refused(reason string) {
+	m.connections.WithLabelValues("refused").Inc()
+	m.refusals.WithLabelValues(reason).Inc()
+}
+
+// failed counts a session whose program could not start.
+func (m *metrics) failed() {
+	m.connections.WithLabelValues("failed").Inc()
+}
+
+// started counts a session in, with its running program.
+func (m *metrics) started() {
+	m.connections.WithLabelValues("accepted").Inc()
+	m.active.Inc()
+	m.processes.Inc()
+}
+
+// exited counts a session's program out.
+func (m *metrics) exited(err error) {
+	m.processes.Dec()
+	m.exits.WithLabelValues(exitLabel(err)).Inc()
+}
+
+// ended counts a session out, with what it moved.
+func (m *metrics) ended(res bridge.Result, d time.Duration) {
+	m.active.Dec()
+	m.messages.WithLabelValues("in").Add(float64(res.MessagesIn))
+	m.messages.WithLabelValues("out").Add(float64(res.MessagesOut))
+	m.bytes.WithLabelValues("in").Add(float64(res.BytesIn))
+	m.bytes.WithLabelValues("out").Add(float64(res.BytesOut))
+	m.duration.Observe(d.Seconds())
+}
+
+// exitLabel is the status label of a program's exit: "0" and the like for
+// an exit code, "killed" and the like for a signal, "error" for a wait
+// that failed.
+func exitLabel(err error) string {
+	var ee *process.ExitError
+	switch {
+	case err == nil:
+		return "0"
+	case !errors.As(err, &ee):
+		return "error"
+	case ee.Code >= 0:
+		return strconv.Itoa(ee.Code)
+	}
+	return ee.Signal.String()
+}
+
+// ServeMetrics serves, on ln, /metrics (the server's metrics in
+// Prometheus's text format), /healthz (200 while the process runs) and
+// /readyz (200 while the server accepts sessions, 503 once Shutdown has
+// begun), until Shutdown has let the sessions end. It returns
+// http.ErrServerClosed after that, or the error that stopped it.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
+		ErrorLog: newErrorLog(s.cfg.Log),
+	}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		s.mu.Lock()
+		closing := s.closing
+		s.mu.Unlock()
+		if closing {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ErrorLog:          newErrorLog(s.cfg.Log),
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.observer = srv
+	s.mu.Unlock()
+	return srv.Serve(ln)
+}
