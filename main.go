@@ -71,10 +71,15 @@ type cli struct {
 
 	LogLevel  string           `name:"loglevel" default:"access" enum:"debug,trace,access,info,error,fatal" help:"Least important log events shown: debug, trace, access, info, error or fatal (default: ${default})."`
 	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
-	License   licenseFlag      `name:"license" help:"Print the licence and exit."`
-	Version   kong.VersionFlag `help:"Print the version and exit."`
+	License   licenseFlag      `name:"license" env:"-" help:"Print the licence and exit."`
+	Version   kong.VersionFlag `env:"-" help:"Print the version and exit."`
+
+	Config     string         `name:"config" placeholder:"FILE" help:"Read flags from this TOML file, keyed by their long names (default: none)."`
+	Completion completionFlag `name:"completion" env:"-" placeholder:"SHELL" help:"Print the completion script for bash, zsh or fish and exit."`
 
 	Command []string `arg:"" optional:"" passthrough:"partial" placeholder:"COMMAND [ARGS...]" help:"The program every client gets, with its arguments; everything from here on goes to it untouched."`
+
+	file configFile // the --config file
 }
 
 func main() {
@@ -83,17 +88,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("wsbridge"),
-		kong.Description("Turn a program that reads stdin and writes stdout into a WebSocket service."),
-		kong.Vars{"version": "wsbridge " + version()},
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(exitCode(code)) }),
-		kong.Help(printHelp),
-	)
-	if err != nil {
-		panic(err)
-	}
+	parser := newParser(&c, stdout, stderr)
 	if code, exited := parse(parser, websocketdArgs(parser, args)); exited {
 		return code
 	}
@@ -163,6 +158,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// newParser returns the parser that fills c, writing help and errors to
+// stdout and stderr.
+func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
+	parser, err := kong.New(c,
+		kong.Name("wsbridge"),
+		kong.Description("Turn a program that reads stdin and writes stdout into a WebSocket service."),
+		kong.Vars{"version": "wsbridge " + version()},
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
+		kong.Help(printHelp),
+		kong.DefaultEnvars(envPrefix),
+		kong.Resolvers(&c.file),
+		kong.ValueFormatter(func(v *kong.Value) string { return v.Help }),
+	)
+	if err != nil {
+		panic(err)
+	}
+	return parser
+}
+
 // printHelp prints kong's help with a usage line that puts the flags
 // where they go: before COMMAND, after which everything is the program's.
 func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
@@ -173,6 +188,14 @@ func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
 	ctx.Stdout = out
 	help, _ := strings.CutPrefix(b.String(), "Usage: wsbridge [<command> ...] [flags]\n")
 	fmt.Fprint(out, "Usage: wsbridge [flags] COMMAND [ARGS...]\n       wsbridge [flags] --dir=DIR\n"+help)
+	fmt.Fprint(out, `
+Every flag but --help, --version, --license and --completion can also be
+set by an environment variable, WSBRIDGE_ and the flag's name in upper case
+with dashes as underscores (WSBRIDGE_PORT, WSBRIDGE_LOG_FORMAT), and by a
+key of the --config file (port = 8080, origin = ["example.com"]); the file
+may also give the program (command = ["rev"]). The command line comes
+first, then the environment, then the file.
+`)
 	return err
 }
 
@@ -237,6 +260,9 @@ func (c *cli) config() (upgrade.Config, error) {
 	var cfg upgrade.Config
 	if len(c.Command) > 0 && c.Command[0] == "--" {
 		c.Command = c.Command[1:]
+	}
+	if len(c.Command) == 0 {
+		c.Command = c.file.command
 	}
 	switch {
 	case c.Dir == "" && len(c.Command) == 0:

@@ -66,11 +66,17 @@ func startServer(t *testing.T, args ...string) *server {
 // listens; addr is the address of its first listener.
 func startServerArgs(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, nil, args...)
+}
+
+// startServerEnv is startServerArgs with env added to the environment.
+func startServerEnv(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, done: make(chan struct{})}
 	s.cmd = exec.Command(binary, args...)
 	// The server is built with the race detector: report races as a
 	// failing exit status, and exit without the detector's pause.
-	s.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	s.cmd.Env = append(append(os.Environ(), env...), "GORACE=atexit_sleep_ms=0 exitcode=66")
 	s.cmd.Stderr = os.Stderr
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
