@@ -96,6 +96,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsbridge: error: %v\n", err)
 		return code
 	}
+	// Take the sockets systemd may have passed, and their variables out of
+	// the environment, before anything reads it.
+	activated, names, err := activatedListeners()
+	if err != nil {
+		return fail(exitCannotStart, err)
+	}
 	if c.DevConsole && (c.StaticDir != "" || c.CGIDir != "") {
 		return fail(exitConsoleConflict, errors.New("--devconsole cannot be used with --staticdir or --cgidir"))
 	}
@@ -119,13 +125,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	listeners, redirect, err := c.listen()
+	listeners, redirect, err := c.listen(activated)
 	if err != nil {
 		return fail(exitCannotStart, err)
 	}
-	for _, ln := range listeners {
-		log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp").
-			Strs("command", c.Command).Str("dir", c.Dir).Msg("listening")
+	for i, ln := range listeners {
+		ev := log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp")
+		if i < len(names) {
+			ev = ev.Str("socket", names[i])
+		}
+		ev.Strs("command", c.Command).Str("dir", c.Dir).Msg("listening")
 	}
 	served := make(chan error, 2)
 	go func() { served <- srv.Serve(listeners...) }()
@@ -338,20 +347,22 @@ func parseHeaders(lines []string) (http.Header, error) {
 }
 
 // listen opens the listeners the command line asks for: TCP on the port
-// for each address, the unix socket, and the redirect port.
-func (c *cli) listen() (listeners []net.Listener, redirect net.Listener, err error) {
+// for each address, the unix socket, and the redirect port. Sockets
+// passed by socket activation take the place of the first two.
+func (c *cli) listen(activated []net.Listener) (listeners []net.Listener, redirect net.Listener, err error) {
+	listeners = activated
 	closeAll := func() {
 		for _, ln := range listeners {
 			ln.Close()
 		}
 	}
 	unixOnly := c.UnixSocket != "" && c.Port == nil && len(c.Address) == 0 && c.RedirPort == 0
-	if !unixOnly {
+	if len(activated) == 0 && !unixOnly {
 		if listeners, err = upgrade.Listen(c.Address, c.port()); err != nil {
 			return nil, nil, err
 		}
 	}
-	if c.UnixSocket != "" {
+	if len(activated) == 0 && c.UnixSocket != "" {
 		ln, err := upgrade.ListenUnix(c.UnixSocket)
 		if err != nil {
 			closeAll()

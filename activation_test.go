@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// startActivated runs wsbridge with args under systemd's
+// systemd-socket-activate, given wrapperArgs (--listen=ADDR for each
+// socket, --fdname=...), and returns once every socket listens. wsbridge
+// itself starts at the first connection, as under systemd.
+func startActivated(t *testing.T, wrapperArgs []string, args ...string) *server {
+	t.Helper()
+	tool, err := exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		t.Fatalf("systemd-socket-activate (Debian's systemd package, which ./scripts/test installs) is needed: %v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tool, append(append(wrapperArgs, binary), args...)...)
+	cmd.Stderr = w
+	s := launch(t, cmd, nil)
+	w.Close()
+	sockets := 0
+	for _, a := range wrapperArgs {
+		if strings.HasPrefix(a, "--listen=") {
+			sockets++
+		}
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			fmt.Fprintln(os.Stderr, sc.Text())
+			if strings.HasPrefix(sc.Text(), "Listening on ") {
+				if sockets--; sockets == 0 {
+					close(ready)
+				}
+			}
+		}
+		r.Close()
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("systemd-socket-activate exited: %v", s.err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("systemd-socket-activate did not listen")
+	}
+	return s
+}
+
+func TestSocketActivationTCP(t *testing.T) {
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	s := startActivated(t, []string{"--listen=" + addr, "--fdname=web"}, "rev")
+	c := dialWith(t, "ws://"+addr+"/", nil)
+	send(t, c, websocket.MessageText, "hello")
+	expect(t, c, websocket.MessageText, "olleh")
+	if ev := s.event("listening"); ev["address"] != addr || ev["socket"] != "web" || ev["tls"] != false {
+		t.Errorf("listening event %v", ev)
+	}
+	s.mu.Lock()
+	for _, ev := range s.logs {
+		if ev["message"] == "listening" && ev["address"] != addr {
+			t.Errorf("listening on a socket of its own: %v", ev)
+		}
+	}
+	s.mu.Unlock()
+
+	// SIGTERM stops it as it stops a server that bound its own sockets.
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
+	if err := s.wait(); err != nil {
+		t.Fatalf("exited with %v, want status 0", err)
+	}
+}
+
+func TestSocketActivationUnix(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "ws.sock")
+	// The program shows whether it inherited the activation variables,
+	// and the descriptors it has.
+	startActivated(t, []string{"--listen=" + sock},
+		"--passenv=PATH,LISTEN_PID,LISTEN_FDS,LISTEN_FDNAMES",
+		"sh", "-c", `echo "${LISTEN_PID-unset} ${LISTEN_FDS-unset} ${LISTEN_FDNAMES-unset}"; ls -l /proc/$$/fd`)
+	c := dialWith(t, "ws://localhost/", unixDial(sock))
+	expect(t, c, websocket.MessageText, "unset unset unset")
+	var fds []string
+	for {
+		_, line, err := c.Read(ctx(t))
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+				t.Fatal(err)
+			}
+			break
+		}
+		fds = append(fds, string(line))
+	}
+	if list := strings.Join(fds, "\n"); !strings.Contains(list, "/dev/pts/") || strings.Contains(list, "socket:") {
+		t.Errorf("the program's descriptors:\n%s", list)
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("the socket file is systemd's to remove: %v", err)
+	}
+}
+
+func TestSocketActivationTLS(t *testing.T) {
+	p := newTestPKI(t)
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	s := startActivated(t, []string{"--listen=" + addr}, "--ssl", "--sslcert="+p.certFile, "--sslkey="+p.keyFile, "cat")
+	c := dialWith(t, "wss://"+addr+"/", tlsDial(p))
+	send(t, c, websocket.MessageText, "secret")
+	expect(t, c, websocket.MessageText, "secret")
+	if ev := s.event("listening"); ev["tls"] != true || ev["socket"] != "fd 3" {
+		t.Errorf("listening event %v", ev)
+	}
+}
