@@ -245,3 +245,14 @@ func TestListensWhereConfigFileSays(t *testing.T) {
 	send(t, c, websocket.MessageText, "abc")
 	expect(t, c, websocket.MessageText, "cba")
 }
+
+func TestConfigWithWebsocketdFlags(t *testing.T) {
+	file := writeConfig(t, "port = 9007\npingms = 100\n")
+	c, code, stderr := parseCLI(t, "-config", file, "-port", "9008", "-binary", "cat")
+	if c == nil {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if *c.Port != 9008 || c.PingMs != 100 || !c.Binary || !slices.Equal(c.Command, []string{"cat"}) {
+		t.Errorf("port %d, pingms %d, binary %v, command %q", *c.Port, c.PingMs, c.Binary, c.Command)
+	}
+}
