@@ -18,6 +18,20 @@ import (
 // --log-format is WSBRIDGE_LOG_FORMAT.
 const envPrefix = "WSBRIDGE"
 
+// BeforeReset drops the flags' variables that are set but empty, so
+// that WSBRIDGE_SSL= means what leaving it out means, as it does for a
+// shell or a systemd unit that sets it from something empty.
+func (c *cli) BeforeReset(k *kong.Kong) error {
+	for _, f := range k.Model.Node.Flags {
+		for _, env := range f.Envs {
+			if v, ok := os.LookupEnv(env); ok && v == "" {
+				os.Unsetenv(env)
+			}
+		}
+	}
+	return nil
+}
+
 // BeforeResolve loads the --config file, if there is one, into c.file,
 // the resolver of the flags that neither the command line nor the
 // environment sets.

@@ -161,6 +161,20 @@ func TestConfigFileErrors(t *testing.T) {
 	}
 }
 
+func TestEmptyVariableIsUnset(t *testing.T) {
+	file := writeConfig(t, "ssl = false\nloglevel = \"error\"\n")
+	t.Setenv("WSBRIDGE_SSL", "")
+	t.Setenv("WSBRIDGE_LOGLEVEL", "")
+	t.Setenv("WSBRIDGE_HEADER", "")
+	c, code, stderr := parseCLI(t, "--config="+file, "cat")
+	if c == nil {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if c.SSL || c.LogLevel != "error" || c.Header != nil {
+		t.Errorf("ssl %v, loglevel %q, header %q", c.SSL, c.LogLevel, c.Header)
+	}
+}
+
 func TestBadEnvironmentValue(t *testing.T) {
 	t.Setenv("WSBRIDGE_PORT", "abc")
 	_, code, stderr := parseCLI(t, "cat")
