@@ -62,26 +62,39 @@ func startActivated(t *testing.T, wrapperArgs []string, args ...string) *server 
 	return s
 }
 
-func TestSocketActivationTCP(t *testing.T) {
+func TestSocketActivation(t *testing.T) {
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	s := startActivated(t, []string{"--listen=" + addr, "--fdname=web"}, "rev")
+	sock := filepath.Join(t.TempDir(), "ws.sock")
+	s := startActivated(t, []string{"--listen=" + addr, "--listen=" + sock, "--fdname=web:local"}, "rev")
 	c := dialWith(t, "ws://"+addr+"/", nil)
 	send(t, c, websocket.MessageText, "hello")
 	expect(t, c, websocket.MessageText, "olleh")
-	if ev := s.event("listening"); ev["address"] != addr || ev["socket"] != "web" || ev["tls"] != false {
-		t.Errorf("listening event %v", ev)
-	}
+	local := dialWith(t, "ws://localhost/", unixDial(sock))
+	send(t, local, websocket.MessageText, "unix")
+	expect(t, local, websocket.MessageText, "xinu")
+
+	s.event("connected") // logged after every listening event
+	want := map[string]string{addr: "web", sock: "local"}
 	s.mu.Lock()
 	for _, ev := range s.logs {
-		if ev["message"] == "listening" && ev["address"] != addr {
-			t.Errorf("listening on a socket of its own: %v", ev)
+		if ev["message"] != "listening" {
+			continue
 		}
+		address, _ := ev["address"].(string)
+		if name, ok := want[address]; !ok || ev["socket"] != name || ev["tls"] != false {
+			t.Errorf("listening event %v", ev)
+		}
+		delete(want, address)
 	}
 	s.mu.Unlock()
+	if len(want) != 0 {
+		t.Errorf("no listening event for %v", want)
+	}
 
 	// SIGTERM stops it as it stops a server that bound its own sockets.
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
+	expectClose(t, local, websocket.StatusGoingAway, "server shutting down")
 	if err := s.wait(); err != nil {
 		t.Fatalf("exited with %v, want status 0", err)
 	}

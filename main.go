@@ -97,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	// Take the sockets systemd may have passed, and their variables out of
-	// the environment, before anything reads it.
+	// the environment before the programs' environment is made from it.
 	activated, names, err := activatedListeners()
 	if err != nil {
 		return fail(exitCannotStart, err)
