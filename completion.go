@@ -85,38 +85,57 @@ func quote(s string) string {
 }
 
 // bashCompletion is the bash script: flags and their values, then COMMAND
-// from the commands on PATH, then file names for its arguments.
+// from the commands on PATH, then file names for its arguments. It uses
+// neither associative arrays nor negative indexes, which macOS's bash 3.2
+// lacks.
 func bashCompletion(flags []flagSpec) string {
-	var names, kinds []string
+	var names []string
+	byKind := map[string][]string{}
+	var enums strings.Builder
 	for _, f := range flags {
 		names = append(names, f.names...)
 		switch f.value {
 		case "":
 		case "enum":
-			kinds = append(kinds, fmt.Sprintf("[%s]=%s", f.names[0], quote("enum:"+strings.Join(f.enum, " "))))
+			fmt.Fprintf(&enums, "\t%s) echo %s ;;\n", f.names[0], quote("enum:"+strings.Join(f.enum, " ")))
 		default:
-			kinds = append(kinds, fmt.Sprintf("[%s]=%s", f.names[0], f.value))
+			byKind[f.value] = append(byKind[f.value], f.names[0])
 		}
 	}
+	var cases strings.Builder
+	for _, kind := range []string{"word", "file", "dir"} {
+		if len(byKind[kind]) > 0 {
+			fmt.Fprintf(&cases, "\t%s) echo %s ;;\n", strings.Join(byKind[kind], "|"), kind)
+		}
+	}
+	cases.WriteString(enums.String())
 	return fmt.Sprintf(`# bash completion for wsbridge. Install it with
 #   wsbridge --completion=bash > /etc/bash_completion.d/wsbridge
 # or load it in the running shell with
 #   source <(wsbridge --completion=bash)
 
+# _wsbridge_value prints what a flag's value is: word, file, dir, or
+# enum: and the values; nothing for a switch.
+_wsbridge_value() {
+	case $1 in
+%s	esac
+}
+
 _wsbridge() {
-	local -A kind=(%s)
 	local flags=%s
-	local words=() w i
+	local words=() w i last
 	# Put back together the "--flag=value" words that readline splits at "=".
 	for ((i = 1; i <= COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
-		if [[ ${#words[@]} -gt 0 && ( $w == = && ${words[-1]} == -* || ${COMP_WORDS[i-1]} == = && ${words[-1]} == *= ) ]]; then
-			words[-1]+=$w
+		last=$((${#words[@]} - 1))
+		if ((last >= 0)) && [[ $w == = && ${words[last]} == -* || ${COMP_WORDS[i-1]} == = && ${words[last]} == *= ]]; then
+			words[last]=${words[last]}$w
 		else
 			words+=("$w")
 		fi
 	done
-	local n=${#words[@]} cur=${words[-1]} flag= prefix= program=
+	local n=${#words[@]}
+	local cur=${words[n-1]} flag= prefix= program=
 	# Skip the flags and their values: the first other word is COMMAND.
 	for ((i = 0; i < n - 1; i++)); do
 		w=${words[i]}
@@ -127,7 +146,7 @@ _wsbridge() {
 			break
 		fi
 		[[ $w == -* ]] || break
-		if [[ $w != *=* && -n ${kind[$w]+set} ]]; then
+		if [[ $w != *=* && -n $(_wsbridge_value "$w") ]]; then
 			((i++))
 			((i == n - 1)) && flag=$w
 		fi
@@ -143,10 +162,11 @@ _wsbridge() {
 		cur=${cur#*=}
 	fi
 	if [[ -n $flag ]]; then
-		case ${kind[$flag]} in
+		local value=$(_wsbridge_value "$flag")
+		case $value in
 		file) COMPREPLY=($(compgen -f -- "$cur")) ;;
 		dir) COMPREPLY=($(compgen -d -- "$cur")) ;;
-		enum:*) COMPREPLY=($(compgen -W "${kind[$flag]#enum:}" -- "$cur")) ;;
+		enum:*) COMPREPLY=($(compgen -W "${value#enum:}" -- "$cur")) ;;
 		esac
 		COMPREPLY=("${COMPREPLY[@]/#/$prefix}")
 	elif [[ -z $program && $cur == -* ]]; then
@@ -156,7 +176,7 @@ _wsbridge() {
 	fi
 }
 complete -o filenames -F _wsbridge wsbridge
-`, strings.Join(kinds, " "), quote(strings.Join(names, " ")))
+`, cases.String(), quote(strings.Join(names, " ")))
 }
 
 // zshCompletion is the zsh script, an _arguments spec.
