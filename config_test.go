@@ -270,3 +270,29 @@ func TestConfigWithWebsocketdFlags(t *testing.T) {
 		t.Errorf("port %d, pingms %d, binary %v, command %q", *c.Port, c.PingMs, c.Binary, c.Command)
 	}
 }
+
+func TestREADMEConfigExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "with `wsbridge.toml`:\n\n")
+	if !ok {
+		t.Fatal("README.md has no wsbridge.toml example")
+	}
+	var example strings.Builder
+	for _, line := range strings.Split(rest, "\n") {
+		code, ok := strings.CutPrefix(line, "    ")
+		if !ok {
+			break
+		}
+		example.WriteString(code + "\n")
+	}
+	c, code, stderr := parseCLI(t, "--config="+writeConfig(t, example.String()))
+	if c == nil {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, example.String())
+	}
+	if *c.Port != 9000 || len(c.Header) != 2 || !slices.Equal(c.file.command, []string{"python3", "-u", "bot.py", "--verbose"}) {
+		t.Errorf("port %d, header %q, command %q", *c.Port, c.Header, c.file.command)
+	}
+}
