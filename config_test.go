@@ -296,3 +296,17 @@ func TestREADMEConfigExample(t *testing.T) {
 		t.Errorf("port %d, header %q, command %q", *c.Port, c.Header, c.file.command)
 	}
 }
+
+func TestHelpStatesTheVariablesAndTheFile(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	help := stdout.String()
+	for _, want := range []string{"--config=FILE", "--completion=SHELL", "WSBRIDGE_PORT", "WSBRIDGE_LOG_FORMAT",
+		"The command line comes\nfirst, then the environment, then the file."} {
+		if !strings.Contains(help, want) {
+			t.Errorf("--help does not say %q:\n%s", want, help)
+		}
+	}
+}
