@@ -34,7 +34,7 @@ func activatedListeners() (listeners []net.Listener, names []string, err error) 
 		fd := listenFDsStart + i
 		name := "fd " + strconv.Itoa(fd)
 		if i < len(given) && given[i] != "" {
-			name = given[i]
+			name = given[i] // FileDescriptorName=, or the socket unit's name
 		}
 		f := os.NewFile(uintptr(fd), name)
 		ln, err := net.FileListener(f)
@@ -43,7 +43,11 @@ func activatedListeners() (listeners []net.Listener, names []string, err error) 
 		case err == nil:
 			listeners, names = append(listeners, ln), append(names, name)
 		case first == nil:
-			first = fmt.Errorf("socket activation: fd %d (%s): %w", fd, name, err)
+			what := "fd " + strconv.Itoa(fd)
+			if name != what {
+				what += " (" + name + ")"
+			}
+			first = fmt.Errorf("socket activation: %s: %w", what, err)
 		}
 	}
 	if first != nil {
