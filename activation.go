@@ -47,7 +47,7 @@ func activatedListeners() (listeners []net.Listener, names []string, err error) 
 			if name != what {
 				what += " (" + name + ")"
 			}
-			first = fmt.Errorf("socket activation: %s: %w", what, err)
+			first = fmt.Errorf("socket activation: %s is not a listening TCP or unix stream socket: %w", what, err)
 		}
 	}
 	if first != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,5 +163,45 @@ func TestActivationVariables(t *testing.T) {
 				t.Errorf("LISTEN_PID=%s LISTEN_FDS=%s: %s=%q left in the environment", tc.pid, tc.fds, name, v)
 			}
 		}
+	}
+}
+
+func TestSocketActivationOfDatagramSocket(t *testing.T) {
+	tool, err := exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		t.Fatalf("systemd-socket-activate (Debian's systemd package, which ./scripts/test installs) is needed: %v", err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd := exec.Command(tool, "--datagram", "--listen="+addr, binary, "rev")
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var reported []string
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Listening on ") {
+			// A datagram starts wsbridge.
+			conn, err := net.Dial("udp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.Write([]byte("x"))
+			conn.Close()
+		}
+		if strings.HasPrefix(line, "wsbridge: ") {
+			reported = append(reported, line)
+		}
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitCannotStart || len(reported) != 1 ||
+		!strings.HasPrefix(reported[0], "wsbridge: error: socket activation: fd 3 is not a listening TCP or unix stream socket: ") {
+		t.Fatalf("exit %v, errors %q; want exit %d and one error about fd 3", err, reported, exitCannotStart)
 	}
 }
