@@ -75,10 +75,15 @@ type cli struct {
 
 	LogLevel  string           `name:"loglevel" default:"access" enum:"debug,trace,access,info,error,fatal" help:"Least important log events shown: debug, trace, access, info, error or fatal (default: ${default})."`
 	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
-	License   licenseFlag      `name:"license" help:"Print the licence and exit."`
-	Version   kong.VersionFlag `help:"Print the version and exit."`
+	License   licenseFlag      `name:"license" env:"-" help:"Print the licence and exit."`
+	Version   kong.VersionFlag `env:"-" help:"Print the version and exit."`
+
+	Config     string         `name:"config" placeholder:"FILE" help:"Read flags from this TOML file, keyed by their long names (default: none)."`
+	Completion completionFlag `name:"completion" env:"-" placeholder:"SHELL" help:"Print the completion script for bash, zsh or fish and exit."`
 
 	Command []string `arg:"" optional:"" passthrough:"partial" placeholder:"COMMAND [ARGS...]" help:"The program every client gets, with its arguments; everything from here on goes to it untouched."`
+
+	file configFile // the --config file
 }
 
 func main() {
@@ -87,23 +92,19 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("wsbridge"),
-		kong.Description("Turn a program that reads stdin and writes stdout into a WebSocket service."),
-		kong.Vars{"version": "wsbridge " + version()},
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(exitCode(code)) }),
-		kong.Help(printHelp),
-	)
-	if err != nil {
-		panic(err)
-	}
+	parser := newParser(&c, stdout, stderr)
 	if code, exited := parse(parser, websocketdArgs(parser, args)); exited {
 		return code
 	}
 	fail := func(code int, err error) int {
 		fmt.Fprintf(stderr, "wsbridge: error: %v\n", err)
 		return code
+	}
+	// Take the sockets systemd may have passed, and their variables out of
+	// the environment before the programs' environment is made from it.
+	activated, names, err := activatedListeners()
+	if err != nil {
+		return fail(exitCannotStart, err)
 	}
 	if c.DevConsole && (c.StaticDir != "" || c.CGIDir != "") {
 		return fail(exitConsoleConflict, errors.New("--devconsole cannot be used with --staticdir or --cgidir"))
@@ -128,7 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	listeners, redirect, err := c.listen()
+	listeners, redirect, err := c.listen(activated)
 	if err != nil {
 		return fail(exitCannotStart, err)
 	}
@@ -143,9 +144,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(exitCannotStart, fmt.Errorf("--metrics-address: %w", err))
 		}
 	}
-	for _, ln := range listeners {
-		log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp").
-			Strs("command", c.Command).Str("dir", c.Dir).Msg("listening")
+	for i, ln := range listeners {
+		ev := log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp")
+		if i < len(names) {
+			ev = ev.Str("socket", names[i])
+		}
+		ev.Strs("command", c.Command).Str("dir", c.Dir).Msg("listening")
 	}
 	served := make(chan error, 3)
 	go func() { served <- srv.Serve(listeners...) }()
@@ -182,6 +186,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// newParser returns the parser that fills c, writing help and errors to
+// stdout and stderr.
+func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
+	parser, err := kong.New(c,
+		kong.Name("wsbridge"),
+		kong.Description("Turn a program that reads stdin and writes stdout into a WebSocket service."),
+		kong.Vars{"version": "wsbridge " + version()},
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitCode(code)) }),
+		kong.Help(printHelp),
+		kong.DefaultEnvars(envPrefix),
+		kong.Resolvers(&c.file),
+		kong.ValueFormatter(func(v *kong.Value) string { return v.Help }),
+	)
+	if err != nil {
+		panic(err)
+	}
+	return parser
+}
+
 // printHelp prints kong's help with a usage line that puts the flags
 // where they go: before COMMAND, after which everything is the program's.
 func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
@@ -192,6 +216,14 @@ func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
 	ctx.Stdout = out
 	help, _ := strings.CutPrefix(b.String(), "Usage: wsbridge [<command> ...] [flags]\n")
 	fmt.Fprint(out, "Usage: wsbridge [flags] COMMAND [ARGS...]\n       wsbridge [flags] --dir=DIR\n"+help)
+	fmt.Fprint(out, `
+Every flag but --help, --version, --license and --completion can also be
+set by an environment variable, WSBRIDGE_ and the flag's name in upper case
+with dashes as underscores (WSBRIDGE_PORT, WSBRIDGE_LOG_FORMAT), and by a
+key of the --config file (port = 8080, origin = ["example.com"]); the file
+may also give the program (command = ["rev"]). The command line comes
+first, then the environment, then the file.
+`)
 	return err
 }
 
@@ -256,6 +288,9 @@ func (c *cli) config() (upgrade.Config, error) {
 	var cfg upgrade.Config
 	if len(c.Command) > 0 && c.Command[0] == "--" {
 		c.Command = c.Command[1:]
+	}
+	if len(c.Command) == 0 {
+		c.Command = c.file.command
 	}
 	switch {
 	case c.Dir == "" && len(c.Command) == 0:
@@ -334,20 +369,22 @@ func parseHeaders(lines []string) (http.Header, error) {
 }
 
 // listen opens the listeners the command line asks for: TCP on the port
-// for each address, the unix socket, and the redirect port.
-func (c *cli) listen() (listeners []net.Listener, redirect net.Listener, err error) {
+// for each address, the unix socket, and the redirect port. Sockets
+// passed by socket activation take the place of the first two.
+func (c *cli) listen(activated []net.Listener) (listeners []net.Listener, redirect net.Listener, err error) {
+	listeners = activated
 	closeAll := func() {
 		for _, ln := range listeners {
 			ln.Close()
 		}
 	}
 	unixOnly := c.UnixSocket != "" && c.Port == nil && len(c.Address) == 0 && c.RedirPort == 0
-	if !unixOnly {
+	if len(activated) == 0 && !unixOnly {
 		if listeners, err = upgrade.Listen(c.Address, c.port()); err != nil {
 			return nil, nil, err
 		}
 	}
-	if c.UnixSocket != "" {
+	if len(activated) == 0 && c.UnixSocket != "" {
 		ln, err := upgrade.ListenUnix(c.UnixSocket)
 		if err != nil {
 			closeAll()

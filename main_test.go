@@ -52,6 +52,8 @@ type server struct {
 	done chan struct{}
 	err  error
 
+	listening chan string // the address of the first listener
+
 	mu   sync.Mutex
 	logs []map[string]any // its JSON log events
 }
@@ -67,12 +69,29 @@ func startServer(t *testing.T, args ...string) *server {
 // listens; addr is the address of its first listener.
 func startServerArgs(t *testing.T, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, done: make(chan struct{})}
-	s.cmd = exec.Command(binary, args...)
+	return startServerEnv(t, nil, args...)
+}
+
+// startServerEnv is startServerArgs with env added to the environment.
+func startServerEnv(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	s := launch(t, exec.Command(binary, args...), env)
+	s.waitListening()
+	return s
+}
+
+// launch starts cmd, a wsbridge or a program that runs one, with env
+// added to its environment, and collects wsbridge's log events; it is
+// stopped with SIGTERM at the end of the test and must exit with status 0.
+func launch(t *testing.T, cmd *exec.Cmd, env []string) *server {
+	t.Helper()
+	s := &server{t: t, cmd: cmd, done: make(chan struct{}), listening: make(chan string, 1)}
 	// The server is built with the race detector: report races as a
 	// failing exit status, and exit without the detector's pause.
-	s.cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
-	s.cmd.Stderr = os.Stderr
+	s.cmd.Env = append(append(os.Environ(), env...), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	if s.cmd.Stderr == nil {
+		s.cmd.Stderr = os.Stderr
+	}
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +99,6 @@ func startServerArgs(t *testing.T, args ...string) *server {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	listening := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -94,7 +112,7 @@ func startServerArgs(t *testing.T, args ...string) *server {
 			s.mu.Unlock()
 			if ev["message"] == "listening" {
 				select {
-				case listening <- ev["address"].(string):
+				case s.listening <- ev["address"].(string):
 				default: // not the first listener
 				}
 			}
@@ -108,14 +126,20 @@ func startServerArgs(t *testing.T, args ...string) *server {
 			t.Errorf("wsbridge exited with %v", err)
 		}
 	})
-	select {
-	case s.addr = <-listening:
-	case <-s.done:
-		t.Fatalf("wsbridge exited before listening: %v", s.err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("wsbridge did not start listening")
-	}
 	return s
+}
+
+// waitListening waits until the server listens and sets addr to the
+// address of its first listener.
+func (s *server) waitListening() {
+	s.t.Helper()
+	select {
+	case s.addr = <-s.listening:
+	case <-s.done:
+		s.t.Fatalf("wsbridge exited before listening: %v", s.err)
+	case <-time.After(20 * time.Second):
+		s.t.Fatal("wsbridge did not start listening")
+	}
 }
 
 // wait waits for the server to exit and returns how it did.

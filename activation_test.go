@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// startActivated runs wsbridge with args under systemd's
+// systemd-socket-activate, given wrapperArgs (--listen=ADDR for each
+// socket, --fdname=...), and returns once every socket listens. wsbridge
+// itself starts at the first connection, as under systemd.
+func startActivated(t *testing.T, wrapperArgs []string, args ...string) *server {
+	t.Helper()
+	tool, err := exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		t.Fatalf("systemd-socket-activate (Debian's systemd package, which ./scripts/test installs) is needed: %v", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tool, append(append(wrapperArgs, binary), args...)...)
+	cmd.Stderr = w
+	s := launch(t, cmd, nil)
+	w.Close()
+	sockets := 0
+	for _, a := range wrapperArgs {
+		if strings.HasPrefix(a, "--listen=") {
+			sockets++
+		}
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			fmt.Fprintln(os.Stderr, sc.Text())
+			if strings.HasPrefix(sc.Text(), "Listening on ") {
+				if sockets--; sockets == 0 {
+					close(ready)
+				}
+			}
+		}
+		r.Close()
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("systemd-socket-activate exited: %v", s.err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("systemd-socket-activate did not listen")
+	}
+	return s
+}
+
+func TestSocketActivation(t *testing.T) {
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	sock := filepath.Join(t.TempDir(), "ws.sock")
+	s := startActivated(t, []string{"--listen=" + addr, "--listen=" + sock, "--fdname=web:local"}, "rev")
+	c := dialWith(t, "ws://"+addr+"/", nil)
+	send(t, c, websocket.MessageText, "hello")
+	expect(t, c, websocket.MessageText, "olleh")
+	local := dialWith(t, "ws://localhost/", unixDial(sock))
+	send(t, local, websocket.MessageText, "unix")
+	expect(t, local, websocket.MessageText, "xinu")
+
+	s.event("connected") // logged after every listening event
+	want := map[string]string{addr: "web", sock: "local"}
+	s.mu.Lock()
+	for _, ev := range s.logs {
+		if ev["message"] != "listening" {
+			continue
+		}
+		address, _ := ev["address"].(string)
+		if name, ok := want[address]; !ok || ev["socket"] != name || ev["tls"] != false {
+			t.Errorf("listening event %v", ev)
+		}
+		delete(want, address)
+	}
+	s.mu.Unlock()
+	if len(want) != 0 {
+		t.Errorf("no listening event for %v", want)
+	}
+
+	// SIGTERM stops it as it stops a server that bound its own sockets.
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
+	expectClose(t, local, websocket.StatusGoingAway, "server shutting down")
+	if err := s.wait(); err != nil {
+		t.Fatalf("exited with %v, want status 0", err)
+	}
+}
+
+func TestSocketActivationUnix(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "ws.sock")
+	// The program shows whether it inherited the activation variables,
+	// and the descriptors it has.
+	startActivated(t, []string{"--listen=" + sock},
+		"--passenv=PATH,LISTEN_PID,LISTEN_FDS,LISTEN_FDNAMES",
+		"sh", "-c", `echo "${LISTEN_PID-unset} ${LISTEN_FDS-unset} ${LISTEN_FDNAMES-unset}"; ls -l /proc/$$/fd`)
+	c := dialWith(t, "ws://localhost/", unixDial(sock))
+	expect(t, c, websocket.MessageText, "unset unset unset")
+	var fds []string
+	for {
+		_, line, err := c.Read(ctx(t))
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+				t.Fatal(err)
+			}
+			break
+		}
+		fds = append(fds, string(line))
+	}
+	if list := strings.Join(fds, "\n"); !strings.Contains(list, "/dev/pts/") || strings.Contains(list, "socket:") {
+		t.Errorf("the program's descriptors:\n%s", list)
+	}
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("the socket file is systemd's to remove: %v", err)
+	}
+}
+
+func TestSocketActivationTLS(t *testing.T) {
+	p := newTestPKI(t)
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	s := startActivated(t, []string{"--listen=" + addr}, "--ssl", "--sslcert="+p.certFile, "--sslkey="+p.keyFile, "cat")
+	c := dialWith(t, "wss://"+addr+"/", tlsDial(p))
+	send(t, c, websocket.MessageText, "secret")
+	expect(t, c, websocket.MessageText, "secret")
+	if ev := s.event("listening"); ev["tls"] != true || ev["socket"] != "fd 3" {
+		t.Errorf("listening event %v", ev)
+	}
+}
+
+func TestActivationVariables(t *testing.T) {
+	self := strconv.Itoa(os.Getpid())
+	for _, tc := range []struct {
+		pid, fds string
+		err      string
+	}{
+		{"1", "2", ""}, // another process's sockets: not ours to take
+		{self, "0", ""},
+		{self, "two", `socket activation: LISTEN_FDS="two" is not a number of sockets`},
+	} {
+		t.Setenv("LISTEN_PID", tc.pid)
+		t.Setenv("LISTEN_FDS", tc.fds)
+		t.Setenv("LISTEN_FDNAMES", "web")
+		lns, _, err := activatedListeners()
+		if len(lns) != 0 || (err == nil) != (tc.err == "") || err != nil && err.Error() != tc.err {
+			t.Errorf("LISTEN_PID=%s LISTEN_FDS=%s: %d listeners, error %v; want none and %q", tc.pid, tc.fds, len(lns), err, tc.err)
+		}
+		for _, name := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
+			if v, ok := os.LookupEnv(name); ok {
+				t.Errorf("LISTEN_PID=%s LISTEN_FDS=%s: %s=%q left in the environment", tc.pid, tc.fds, name, v)
+			}
+		}
+	}
+}
+
+func TestSocketActivationOfDatagramSocket(t *testing.T) {
+	tool, err := exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		t.Fatalf("systemd-socket-activate (Debian's systemd package, which ./scripts/test installs) is needed: %v", err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cmd := exec.Command(tool, "--datagram", "--listen="+addr, binary, "rev")
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var reported []string
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Listening on ") {
+			// A datagram starts wsbridge.
+			conn, err := net.Dial("udp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.Write([]byte("x"))
+			conn.Close()
+		}
+		if strings.HasPrefix(line, "wsbridge: ") {
+			reported = append(reported, line)
+		}
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitCannotStart || len(reported) != 1 ||
+		!strings.HasPrefix(reported[0], "wsbridge: error: socket activation: fd 3 is not a listening TCP or unix stream socket: ") {
+		t.Fatalf("exit %v, errors %q; want exit %d and one error about fd 3", err, reported, exitCannotStart)
+	}
+}
