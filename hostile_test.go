@@ -115,22 +115,32 @@ type rawConn struct {
 // rawDial upgrades a new connection to addr by hand.
 func rawDial(t *testing.T, addr string) *rawConn {
 	t.Helper()
+	c, err := dialRaw(addr, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// dialRaw upgrades a new connection to addr by hand, asking for path.
+func dialRaw(addr, path string) (*rawConn, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(conn, upgradeRequest("/", ""))
+	io.WriteString(conn, upgradeRequest(path, ""))
 	r := bufio.NewReader(conn)
 	resp, err := http.ReadResponse(r, nil)
+	if err == nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		err = fmt.Errorf("upgrade answered with %d", resp.StatusCode)
+	}
 	if err != nil {
-		t.Fatal(err)
+		conn.Close()
+		return nil, err
 	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade answered with %d", resp.StatusCode)
-	}
-	return &rawConn{Conn: conn, r: r}
+	return &rawConn{Conn: conn, r: r}, nil
 }
 
 // frame encodes one frame: first is the first byte (FIN, RSV bits,
