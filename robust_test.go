@@ -408,3 +408,20 @@ func TestHalfOpenRequestsTimeOut(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseWhileChildFloods(t *testing.T) {
+	t.Parallel()
+	// The server answers a client's close frame even while its program
+	// writes as fast as it can and the frames of its output are held
+	// back to leave together.
+	s := startServer(t, "yes")
+	for range 2 {
+		c := s.dial("/")
+		for range 10 {
+			expect(t, c, websocket.MessageText, "y")
+		}
+		if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
+			t.Fatalf("close handshake: %v", err)
+		}
+	}
+}
