@@ -22,7 +22,9 @@ import (
 // programs get defaultCGIPath). Every run takes a slot from limit, when
 // limit is not nil; with none free the answer is 429.
 //
-// A path that names no program goes on to next; one that is not allowed
+// Headers whose names hold anything but letters, digits and "-" are not
+// passed on, as with a session's child. A path that names no program goes
+// on to next; one that is not allowed
 // is answered with 403. The programs' stderr lines and net/http/cgi's
 // complaints go to log.
 func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, log zerolog.Logger, next http.Handler) http.Handler {
@@ -58,7 +60,7 @@ func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter,
 		}
 		// ServeHTTP returns once the program is reaped and its stderr
 		// read to the end.
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, withPlainHeaders(r))
 		stderr.flush()
 	})
 }

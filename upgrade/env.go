@@ -130,3 +130,21 @@ func plainHeaderName(name string) bool {
 	}
 	return name != ""
 }
+
+// withPlainHeaders returns r, or when it has headers that plainHeaderName
+// refuses, a copy of r without them: net/http/cgi would make variables of
+// them.
+func withPlainHeaders(r *http.Request) *http.Request {
+	for name := range r.Header {
+		if !plainHeaderName(name) {
+			r = r.Clone(r.Context())
+			for name := range r.Header {
+				if !plainHeaderName(name) {
+					delete(r.Header, name)
+				}
+			}
+			return r
+		}
+	}
+	return r
+}
