@@ -472,3 +472,26 @@ func (c *rawConn) readTexts(t *testing.T) []string {
 		texts = append(texts, string(p))
 	}
 }
+
+func TestCGIHeadersCannotInjectIntoEnvironment(t *testing.T) {
+	t.Parallel()
+	cgi := t.TempDir()
+	writeScript(t, filepath.Join(cgi, "env.cgi"), "printf 'Content-Type: text/plain\\n\\n'; env")
+	s := startServer(t, "--cgidir="+cgi, "cat")
+	conn, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(conn, "GET /env.cgi HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"+
+		"X-Forwarded-For: good\r\nX_Forwarded_For: forged\r\nX.Forwarded.For: forged\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "HTTP_X_FORWARDED_FOR=good\n") || strings.Contains(string(body), "forged") {
+		t.Errorf("CGI environment: %d\n%s", resp.StatusCode, body)
+	}
+}
