@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 
@@ -84,7 +85,8 @@ func (in *stdin) flush() error {
 // a newline in text mode, until the client goes; it returns why. While the
 // child does not read, the buffer is not written out, the socket is not
 // read, and the client is slowed by TCP rather than buffered. A text
-// message that is not valid UTF-8 ends the session. Once stdin is broken, messages are read and dropped, so that control frames are still
+// message that is not valid UTF-8 ends the session. Once stdin is broken,
+// messages are read and dropped, so that control frames are still
 // answered.
 func (s *session) pumpInput() error {
 	for {
@@ -107,7 +109,7 @@ func (s *session) pumpInput() error {
 		}
 		s.stdin.mu.Unlock()
 		s.in.bytes += r.n
-		if r.err == errInvalidUTF8 {
+		if errors.Is(r.err, errInvalidUTF8) {
 			// Read the message to its end, so that the close
 			// handshake can read the client's answer.
 			io.Copy(io.Discard, msg)
