@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,7 @@ type session struct {
 	cfg   Config
 	stdin stdin
 	msg   countingReader // the message the input pump is reading
+	text  utf8Checker    // checks msg when it is a text message
 
 	writing    atomic.Bool // the input pump waits on the child's stdin
 	pongMissed atomic.Bool // the client was dropped for not answering pings
@@ -181,7 +183,11 @@ func (s *session) run(ctx context.Context) Result {
 		// input pump may be waiting on the child's stdin inside a read
 		// of the connection, which closing the connection waits for.
 		stop()
-		s.conn.CloseNow()
+		if violated(r.ClientErr) {
+			s.conn.Close(r.Code, r.Reason)
+		} else {
+			s.conn.CloseNow()
+		}
 	} else {
 		r.Code, r.Reason = websocket.StatusNormalClosure, ""
 		switch {
@@ -257,8 +263,28 @@ func clientStatus(err error) (websocket.StatusCode, string) {
 		return ce.Code, ce.Reason
 	case errors.Is(err, websocket.ErrMessageTooBig):
 		return websocket.StatusMessageTooBig, "message too big"
+	case errors.Is(err, errInvalidUTF8):
+		return websocket.StatusInvalidFramePayloadData, "invalid UTF-8"
+	case violated(err):
+		return websocket.StatusProtocolError, "protocol error"
 	}
 	return websocket.StatusAbnormalClosure, ""
+}
+
+// violated reports whether a client's read error is a breach of the
+// protocol (invalid UTF-8, an unmasked frame, reserved bits, a bad
+// opcode...) rather than the connection ending or a close frame. Such a
+// client is sent a close frame that says so; the library sends one itself
+// for some of them, but not for all.
+func violated(err error) bool {
+	var netErr net.Error
+	return err != nil &&
+		websocket.CloseStatus(err) == -1 &&
+		!errors.Is(err, websocket.ErrMessageTooBig) &&
+		!errors.Is(err, io.EOF) &&
+		!errors.Is(err, io.ErrUnexpectedEOF) &&
+		!errors.Is(err, net.ErrClosed) &&
+		!errors.As(err, &netErr)
 }
 
 // closeReason cuts a reason to the 123 bytes a close frame can carry,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -107,6 +108,25 @@ func (w *wire) Write(p []byte) (int, error) {
 	}
 	w.held = append(w.held, p...)
 	return len(p), nil
+}
+
+// closeFlushTime bounds how long closing a wire may spend writing what it
+// held back.
+const closeFlushTime = time.Second
+
+// Close writes out what is held back, then closes the connection: the
+// library writes a close frame and closes the connection at once, and the
+// frame must not be left behind. A client that does not read is given
+// closeFlushTime, and a write already blocked is not waited for.
+func (w *wire) Close() error {
+	if w.mu.TryLock() {
+		if w.hold && w.err == nil && len(w.held) > 0 {
+			w.Conn.SetWriteDeadline(time.Now().Add(closeFlushTime))
+			w.flushLocked()
+		}
+		w.mu.Unlock()
+	}
+	return w.Conn.Close()
 }
 
 // holdWrites starts gathering writes.

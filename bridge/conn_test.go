@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // A client may send its first frames right behind the handshake, in the
@@ -62,6 +65,30 @@ func TestFramesRightBehindTheHandshake(t *testing.T) {
 	}
 	c.Close()
 	result(t, results)
+}
+
+func TestCloseAnsweredWhileChildFloods(t *testing.T) {
+	// The child writes without pause: the frames of its output are held
+	// back to leave together when the client's close frame comes, and
+	// the answer to it must not be dropped with them.
+	for range 3 {
+		child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+			line := append(bytes.Repeat([]byte("y"), 100), '\n')
+			for {
+				if _, err := stdout.Write(line); err != nil {
+					return err
+				}
+			}
+		})
+		c, results := serve(t, testCtx(t), child, Config{}, 0)
+		for range 10 {
+			expect(t, c, websocket.MessageText, string(bytes.Repeat([]byte("y"), 100)))
+		}
+		if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
+			t.Fatalf("close handshake: %v", err)
+		}
+		result(t, results)
+	}
 }
 
 // maskedText is a client's text frame carrying s, which must be short.

@@ -2,8 +2,11 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
+
+	"github.com/coder/websocket"
 )
 
 // stdinBufferSize is the size of the buffer between client messages and
@@ -81,18 +84,23 @@ func (in *stdin) flush() error {
 // pumpInput writes each client message to the child's stdin, followed by
 // a newline in text mode, until the client goes; it returns why. While the
 // child does not read, the buffer is not written out, the socket is not
-// read, and the client is slowed by TCP rather than buffered. Once stdin is
-// broken, messages are read and dropped, so that control frames are still
+// read, and the client is slowed by TCP rather than buffered. A text
+// message that is not valid UTF-8 ends the session. Once stdin is broken,
+// messages are read and dropped, so that control frames are still
 // answered.
 func (s *session) pumpInput() error {
 	for {
-		_, msg, err := s.conn.Reader(context.Background())
+		typ, msg, err := s.conn.Reader(context.Background())
 		if err != nil {
 			return err
 		}
 		s.in.messages++
 		r := &s.msg
 		*r = countingReader{r: msg}
+		if typ == websocket.MessageText {
+			s.text = utf8Checker{r: msg}
+			r.r = &s.text
+		}
 		s.stdin.mu.Lock()
 		if s.stdin.broken {
 			_, err = io.Copy(io.Discard, r)
@@ -101,6 +109,11 @@ func (s *session) pumpInput() error {
 		}
 		s.stdin.mu.Unlock()
 		s.in.bytes += r.n
+		if errors.Is(r.err, errInvalidUTF8) {
+			// Read the message to its end, so that the close
+			// handshake can read the client's answer.
+			io.Copy(io.Discard, msg)
+		}
 		if r.err != nil {
 			return r.err
 		}

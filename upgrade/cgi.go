@@ -24,8 +24,9 @@ import (
 // limit is not nil; with none free the answer is 429. running counts the
 // programs running.
 //
-// A path that names no program goes on to next; one that is not allowed
-// is answered with 403. The programs' stderr lines and net/http/cgi's
+// Headers whose names hold anything but letters, digits and "-" are not
+// passed on, as with a session's child. A path that names no program goes
+// on to next; one that is not allowed is answered with 403. The programs' stderr lines and net/http/cgi's
 // complaints go to log.
 func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, running prometheus.Gauge, log zerolog.Logger, next http.Handler) http.Handler {
 	env = append(env[:len(env):len(env)], shadowedEnv(env)...)
@@ -61,7 +62,7 @@ func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter,
 		// ServeHTTP returns once the program is reaped and its stderr
 		// read to the end.
 		running.Inc()
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, withPlainHeaders(r))
 		running.Dec()
 		stderr.flush()
 	})

@@ -10,7 +10,7 @@ import (
 )
 
 // symlink makes name a symbolic link to target.
-func symlink(t *testing.T, target, name string) {
+func symlink(t testing.TB, target, name string) {
 	t.Helper()
 	if err := os.Symlink(target, name); err != nil {
 		t.Fatal(err)
@@ -20,7 +20,7 @@ func symlink(t *testing.T, target, name string) {
 // scriptDir makes a --dir directory with programs, a plain file,
 // directories and symbolic links that lead in and out of it, and returns
 // it opened, with its path.
-func scriptDir(t *testing.T) (*os.Root, string) {
+func scriptDir(t testing.TB) (*os.Root, string) {
 	t.Helper()
 	tmp := t.TempDir()
 	outside := filepath.Join(tmp, "outside")

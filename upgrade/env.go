@@ -24,7 +24,10 @@ const unixSocketAddr = "unix-socket"
 // set: base (the variables passed on from the server, such as PATH), the
 // variables that describe the request and the server, then HTTP_<NAME> for
 // each request header (upper case, "-" turned to "_", several values joined
-// with ", "). Newlines and NUL bytes in values become spaces.
+// with ", "). Newlines and NUL bytes in values become spaces. A header whose
+// name holds anything but ASCII letters, digits and "-" is left out, as
+// Apache and nginx do: "X_Forwarded_For" would otherwise pass for the
+// X-Forwarded-For a proxy set.
 func childEnv(r *http.Request, base []string, info envInfo) []string {
 	env := make([]string, 0, len(base)+24+len(r.Header))
 	env = append(env, base...)
@@ -78,7 +81,7 @@ func childEnv(r *http.Request, base []string, info envInfo) []string {
 
 	add("HTTP_HOST", r.Host)
 	for name, values := range r.Header {
-		if strings.EqualFold(name, "Host") {
+		if strings.EqualFold(name, "Host") || !plainHeaderName(name) {
 			continue
 		}
 		add("HTTP_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")), strings.Join(values, ", "))
@@ -114,4 +117,34 @@ func clean(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// plainHeaderName reports whether name is made of ASCII letters, digits
+// and "-" only, and so maps to a variable name no other header maps to.
+func plainHeaderName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// withPlainHeaders returns r, or when it has headers that plainHeaderName
+// refuses, a copy of r without them: net/http/cgi would make variables of
+// them.
+func withPlainHeaders(r *http.Request) *http.Request {
+	for name := range r.Header {
+		if !plainHeaderName(name) {
+			r = r.Clone(r.Context())
+			for name := range r.Header {
+				if !plainHeaderName(name) {
+					delete(r.Header, name)
+				}
+			}
+			return r
+		}
+	}
+	return r
 }

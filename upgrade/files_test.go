@@ -8,7 +8,7 @@ import (
 
 // writeFile creates the file name with content and mode, and the
 // directories that lead to it.
-func writeFile(t *testing.T, name, content string, mode os.FileMode) {
+func writeFile(t testing.TB, name, content string, mode os.FileMode) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		t.Fatal(err)

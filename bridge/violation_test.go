@@ -1,0 +1,45 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+
+	"github.com/coder/websocket"
+)
+
+func TestInvalidUTF8Closes1007(t *testing.T) {
+	child := startFake(rev)
+	c, results := serve(t, testCtx(t), child, Config{}, 0)
+	send(t, c, "fine")
+	expect(t, c, websocket.MessageText, "enif")
+	send(t, c, "not \xff fine")
+	expectClose(t, c, websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
+	r := result(t, results)
+	if r.Code != websocket.StatusInvalidFramePayloadData || r.MessagesIn != 2 {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestViolated(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{errInvalidUTF8, true},
+		{errors.New("received unmasked frame from client"), true},
+		{fmt.Errorf("failed to read frame header: %w", io.EOF), false},
+		{fmt.Errorf("failed to get reader: %w", &net.OpError{Op: "read", Err: syscall.ECONNRESET}), false},
+		{fmt.Errorf("failed to get reader: %w", net.ErrClosed), false},
+		{websocket.CloseError{Code: websocket.StatusProtocolError}, false},
+		{websocket.ErrMessageTooBig, false},
+		{nil, false},
+	} {
+		if got := violated(tc.err); got != tc.want {
+			t.Errorf("violated(%v) = %v", tc.err, got)
+		}
+	}
+}

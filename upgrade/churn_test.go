@@ -1,0 +1,135 @@
+//go:build linux
+
+package upgrade
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestChurnReturnsToBaseline(t *testing.T) {
+	// Sessions that end every way a client can end them leave no
+	// goroutine, descriptor or child behind, while the server runs on.
+	_, addr, _ := startServer(t, catConfig())
+	session := func(i int) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var tcp *net.TCPConn
+		c, _, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{
+			HTTPClient: &http.Client{Transport: &http.Transport{
+				DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+					conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+					if err == nil {
+						tcp = conn.(*net.TCPConn)
+					}
+					return conn, err
+				},
+			}},
+		})
+		if err != nil {
+			return err
+		}
+		defer c.CloseNow()
+		msg := strconv.Itoa(i)
+		if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			return err
+		}
+		if _, got, err := c.Read(ctx); err != nil || string(got) != msg {
+			return fmt.Errorf("echo of %q: %q, %v", msg, got, err)
+		}
+		switch i % 3 {
+		case 0:
+			return c.Close(websocket.StatusNormalClosure, "")
+		case 1:
+			tcp.Close() // no close frame
+		case 2:
+			tcp.SetLinger(0) // a reset
+			tcp.Close()
+		}
+		return nil
+	}
+	// A first session starts what lives as long as the process: the
+	// goroutine that waits for the exits of all children.
+	if err := session(0); err != nil {
+		t.Fatal(err)
+	}
+	goroutines, fds := settled(t, -1, -1)
+
+	const n = 5000
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
+				if err := session(int(i)); err != nil {
+					t.Errorf("session %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The clients' idle connections are gone with their transports.
+	settled(t, goroutines, fds)
+}
+
+// settled waits until this process has no child, and its goroutines and
+// open descriptors are down to the given counts (or stay put, for -1),
+// and returns them.
+func settled(t *testing.T, goroutines, fds int) (int, int) {
+	t.Helper()
+	var g, f int
+	var kids []int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		kids = childProcesses(t)
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, f = runtime.NumGoroutine(), len(entries)
+		if len(kids) == 0 && (goroutines < 0 || g <= goroutines) && (fds < 0 || f <= fds) {
+			return g, f
+		}
+	}
+	t.Fatalf("children %v, %d goroutines (want %d), %d descriptors (want %d)", kids, g, goroutines, f, fds)
+	return 0, 0
+}
+
+// childProcesses returns the pids of this process's children, zombies
+// included.
+func childProcesses(t *testing.T) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := strconv.Itoa(os.Getpid())
+	var kids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) > 1 && f[1] == self {
+			kids = append(kids, pid)
+		}
+	}
+	return kids
+}
