@@ -7,87 +7,109 @@ import (
 	"time"
 )
 
-// probeInterval is how often a client is pinged, when pings are off, while
-// the input pump waits on the child's stdin: it is then the only way to
-// notice that the client has gone.
+// probeInterval is how often a client is probed with a ping while the
+// input pump waits on the child's stdin, whatever --pingms says: the pump
+// cannot see the client go then, but a ping that cannot be written can.
 var probeInterval = 5 * time.Second
 
 // pinger pings a session's client on a timer, so that no goroutine waits
 // between pings. It gives up on the client (clientLost) when a pong has
-// not come back within twice the interval or a ping cannot be sent.
+// not come back within twice the ping interval or a ping cannot be sent.
 //
 // Pongs are read by the input pump, so a pong that is late while the pump
 // waits on the child's stdin does not count: that client is slowed by the
 // child, not gone. A ping that cannot be written still shows a broken
-// connection then, which the blocked pump could not see; so with pings off
-// the client is still probed while the pump is blocked.
+// connection then, which the blocked pump could not see; so while the pump
+// is blocked the client is also probed every probeInterval, pings on or
+// off.
 type pinger struct {
 	s      *session
-	every  time.Duration
+	every  time.Duration   // the ping interval; 0 for no pings
+	tick   time.Duration   // how often the timer fires
 	ctx    context.Context // done when the pinger stops
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	stopped bool
 	t       *time.Timer
-	running sync.WaitGroup // a ping in flight
+	last    time.Time      // when the last ping was sent
+	pinging bool           // a ping waits for its pong
+	probing bool           // a probe waits for its pong
+	running sync.WaitGroup // pings and probes in flight
 }
 
 // startPings starts pinging the client of s.
 func (s *session) startPings() *pinger {
-	p := &pinger{s: s, every: s.cfg.PingInterval}
-	if p.every == 0 {
-		p.every = probeInterval
+	p := &pinger{s: s, every: s.cfg.PingInterval, tick: probeInterval}
+	if p.every > 0 && p.every < p.tick {
+		p.tick = p.every
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.mu.Lock()
-	p.t = time.AfterFunc(p.every, p.fire)
+	p.last = time.Now()
+	p.t = time.AfterFunc(p.tick, p.fire)
 	p.mu.Unlock()
 	return p
 }
 
-// fire pings once and sets the timer for the next ping.
+// fire sends the ping or probe that is due, if any, and sets the timer
+// for the next tick.
 func (p *pinger) fire() {
 	p.mu.Lock()
 	if p.stopped {
 		p.mu.Unlock()
 		return
 	}
+	p.t.Reset(p.tick)
+	var probe, ping bool
+	if p.s.writing.Load() && !p.probing {
+		probe, p.probing = true, true
+	}
+	if p.every > 0 && !p.pinging && time.Since(p.last) >= p.every {
+		ping, p.pinging = true, true
+		p.last = time.Now()
+	}
+	if !probe && !ping {
+		p.mu.Unlock()
+		return
+	}
 	p.running.Add(1)
 	p.mu.Unlock()
 	defer p.running.Done()
-	if !p.ping() {
-		return
+
+	if ping {
+		p.ping(2*p.every, true)
+	} else {
+		p.ping(p.tick, false)
 	}
 	p.mu.Lock()
-	if !p.stopped {
-		p.t.Reset(p.every)
+	if ping {
+		p.pinging = false
+	}
+	if probe {
+		p.probing = false
 	}
 	p.mu.Unlock()
 }
 
-// ping pings the client if a ping is due and reports whether to go on.
-func (p *pinger) ping() bool {
+// ping pings the client and waits up to wait for the pong. A ping that
+// cannot be sent loses the client; so does a pong that does not come in
+// time, when pongMatters and the input pump could read it.
+func (p *pinger) ping(wait time.Duration, pongMatters bool) {
 	s := p.s
-	if s.cfg.PingInterval == 0 && !s.writing.Load() {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(p.ctx, 2*p.every)
+	ctx, cancel := context.WithTimeout(p.ctx, wait)
 	err := s.conn.Ping(ctx)
 	cancel()
 	switch {
-	case err == nil:
-		return true
-	case p.ctx.Err() != nil:
-		return false
+	case err == nil, p.ctx.Err() != nil:
+		return
 	case errors.Is(err, context.DeadlineExceeded):
-		if s.writing.Load() || s.cfg.PingInterval == 0 {
-			return true
+		if !pongMatters || s.writing.Load() {
+			return
 		}
 		s.pongMissed.Store(true)
 	}
 	s.clientLost()
-	return false
 }
 
 // stop stops the pings and waits for one in flight to end.
