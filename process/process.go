@@ -185,13 +185,15 @@ func (p *Process) Wait() error {
 // reap records how the child exited, then gives whatever still holds its
 // output streams (a background grandchild) the drain time to finish
 // before the child's process group is killed, so that nothing it started
-// is left behind and the streams reach EOF.
+// is left behind. What the streams hold is kept for the reader, however
+// slow; only streams that something outside the group still holds open are
+// closed, a drain time after the kill.
 func (p *Process) reap(exit error) {
 	p.waitErr = exit
 	close(p.done)
-	closed := p.waitClosed()
+	released := p.waitReleased()
 	p.killGroup()
-	if !closed && !p.waitClosed() {
+	if !released && !p.waitReleased() {
 		// Something that left the group (setsid) still holds the
 		// streams: stop reading them.
 		p.stdout.Close()
@@ -200,16 +202,28 @@ func (p *Process) reap(exit error) {
 	p.stdin.Close()
 }
 
-// waitClosed waits up to the drain time for stdout and stderr to reach EOF
-// and reports whether they did.
-func (p *Process) waitClosed() bool {
-	t := time.NewTimer(p.drain)
-	defer t.Stop()
-	select {
-	case <-p.closed:
-		return true
-	case <-t.C:
-		return false
+// releaseCheck is how often waitReleased looks at the streams.
+const releaseCheck = 10 * time.Millisecond
+
+// waitReleased waits up to the drain time for nothing but the reader to
+// hold stdout and stderr, and reports whether that came.
+func (p *Process) waitReleased() bool {
+	deadline := time.Now().Add(p.drain)
+	for {
+		if p.stdout.hungUp() && p.stderr.hungUp() {
+			return true
+		}
+		wait := min(releaseCheck, time.Until(deadline))
+		if wait <= 0 {
+			return false
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-p.closed:
+			t.Stop()
+			return true
+		case <-t.C:
+		}
 	}
 }
 

@@ -151,3 +151,22 @@ func TestStopAfterExit(t *testing.T) {
 	p.Stop()
 	p.Stop()
 }
+
+// What an exited child wrote is kept for a reader that comes late: the
+// drain is for what holds the streams open, not for a slow reader.
+func TestLateReaderGetsEverything(t *testing.T) {
+	for _, pty := range []bool{false, true} {
+		t.Run("pty="+strconv.FormatBool(pty), func(t *testing.T) {
+			p := startHelper(t, Config{PTY: pty, Drain: 20 * time.Millisecond}, "tty")
+			if err := p.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			// A reader held up well past the drain, twice over.
+			time.Sleep(200 * time.Millisecond)
+			got, err := io.ReadAll(p.Stdout())
+			if want := "tty=" + strconv.FormatBool(pty) + "\na\r\nb\n"; err != nil || string(got) != want {
+				t.Fatalf("stdout %q, %v; want %q", got, err, want)
+			}
+		})
+	}
+}

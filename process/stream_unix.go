@@ -21,3 +21,21 @@ func (s *stream) WaitRead() {
 		return n != 0 || err != nil
 	})
 }
+
+// hungUp reports whether nothing but the reader holds the stream any more:
+// every writer has closed it, or it was closed. What is left in it can then
+// be read to EOF, however late.
+func (s *stream) hungUp() bool {
+	rc, err := s.f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	hup := false
+	rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+			hup = fds[0].Revents&unix.POLLHUP != 0
+		}
+	})
+	return hup
+}
