@@ -171,10 +171,11 @@ func frame(first byte, payload []byte, unmasked bool) []byte {
 }
 
 const (
-	opText   = 0x1
-	opBinary = 0x2
-	opClose  = 0x8
-	finBit   = 0x80
+	opContinuation = 0x0
+	opText         = 0x1
+	opBinary       = 0x2
+	opClose        = 0x8
+	finBit         = 0x80
 )
 
 // readClose reads frames from the server until its close frame, answers
@@ -446,18 +447,27 @@ var envName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 func (c *rawConn) readTexts(t *testing.T) []string {
 	t.Helper()
 	var texts []string
+	var msg []byte
+	fragmented := false // the frames of a message in pieces are coming
 	for {
 		first, p, err := c.readFrame()
 		if err != nil {
 			t.Fatalf("after %d messages: %v", len(texts), err)
 		}
-		if first&0x0f == opClose {
+		op := first & 0x0f
+		switch {
+		case op == opClose && !fragmented:
 			return texts
-		}
-		if first != finBit|opText {
+		case op == opText && !fragmented, op == opContinuation && fragmented:
+			msg = append(msg, p...)
+		default:
 			t.Fatalf("frame %#x", first)
 		}
-		texts = append(texts, string(p))
+		fragmented = first&finBit == 0
+		if !fragmented {
+			texts = append(texts, string(msg))
+			msg = msg[:0]
+		}
 	}
 }
 
