@@ -377,12 +377,14 @@ func TestMissedPongsDropClient(t *testing.T) {
 
 func TestPingsKeepReadingClient(t *testing.T) {
 	child := startFake(rev)
-	c, results := serve(t, context.Background(), child, Config{PingInterval: 10 * time.Millisecond}, 0)
+	// The interval leaves a busy machine time to answer; the session
+	// still lasts several of them.
+	c, results := serve(t, context.Background(), child, Config{PingInterval: 50 * time.Millisecond}, 0)
 	// A client that reads answers pings; it stays connected through many.
-	for i := 0; i < 20; i++ {
+	for i := 0; i < 30; i++ {
 		send(t, c, "abc")
 		expect(t, c, websocket.MessageText, "cba")
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.ClientErr == ErrPongMissed {
