@@ -346,14 +346,14 @@ func TestPathEscapesReachNothingOutside(t *testing.T) {
 	t.Run("cgidir", func(t *testing.T) {
 		s := startServer(t, "--cgidir="+cgi, "cat")
 		check(t, s.addr, false)
-		if status, body := getBody(t, "http://"+s.addr+"/sub/ok"); body != "fine\n" {
+		if status, body := scrape(t, s.addr, "/sub/ok"); body != "fine\n" {
 			t.Errorf("CGI inside the directory: %d %q", status, body)
 		}
 	})
 	t.Run("staticdir", func(t *testing.T) {
 		s := startServer(t, "--staticdir="+static, "cat")
 		check(t, s.addr, false)
-		if status, body := getBody(t, "http://"+s.addr+"/sub/ok"); !strings.Contains(body, "fine") {
+		if status, body := scrape(t, s.addr, "/sub/ok"); !strings.Contains(body, "fine") {
 			t.Errorf("file inside the directory: %d %q", status, body)
 		}
 	})
@@ -492,19 +492,4 @@ func TestCGIHeadersCannotInjectIntoEnvironment(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "HTTP_X_FORWARDED_FOR=good\n") || strings.Contains(string(body), "forged") {
 		t.Errorf("CGI environment: %d\n%s", resp.StatusCode, body)
 	}
-}
-
-// getBody gets url and returns the status and body of the answer.
-func getBody(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
 }

@@ -74,21 +74,6 @@ func serveMetrics(t *testing.T, srv *Server) string {
 	return ln.Addr().String()
 }
 
-// getPath requests http://addr/path and returns the status and body.
-func getPath(t *testing.T, addr, path string) (int, string) {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
-}
-
 func TestMetricsOfSessions(t *testing.T) {
 	cfg := catConfig()
 	cfg.Origins = []string{"example.com"}
@@ -145,7 +130,7 @@ func TestMetricsOfSessions(t *testing.T) {
 		}
 	}
 
-	status, body := getPath(t, maddr, "/metrics")
+	status, body := get(t, "http://"+maddr+"/metrics")
 	if status != http.StatusOK {
 		t.Fatalf("/metrics: %d %q", status, body)
 	}
@@ -203,7 +188,7 @@ func TestReadyzWhileDraining(t *testing.T) {
 	}})
 	maddr := serveMetrics(t, srv)
 	for _, path := range []string{"/healthz", "/readyz"} {
-		if status, body := getPath(t, maddr, path); status != http.StatusOK || body != "ok\n" {
+		if status, body := get(t, "http://"+maddr+path); status != http.StatusOK || body != "ok\n" {
 			t.Errorf("%s before shutdown: %d %q", path, status, body)
 		}
 	}
@@ -226,13 +211,13 @@ func TestReadyzWhileDraining(t *testing.T) {
 	go func() { shutdown <- srv.Shutdown(ctx) }()
 	expectMessage("draining")
 
-	if status, _ := getPath(t, maddr, "/readyz"); status != http.StatusServiceUnavailable {
+	if status, _ := get(t, "http://"+maddr+"/readyz"); status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz while draining: %d, want 503", status)
 	}
-	if status, _ := getPath(t, maddr, "/healthz"); status != http.StatusOK {
+	if status, _ := get(t, "http://"+maddr+"/healthz"); status != http.StatusOK {
 		t.Errorf("/healthz while draining: %d, want 200", status)
 	}
-	if status, body := getPath(t, maddr, "/metrics"); status != http.StatusOK || !strings.Contains(body, "wsbridge_active_connections 1\n") {
+	if status, body := get(t, "http://"+maddr+"/metrics"); status != http.StatusOK || !strings.Contains(body, "wsbridge_active_connections 1\n") {
 		t.Errorf("/metrics while draining: %d, active connections not 1", status)
 	}
 
