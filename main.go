@@ -102,7 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Take the sockets systemd may have passed, and their variables out of
 	// the environment before the programs' environment is made from it.
-	activated, names, err := activatedListeners()
+	activated, names, err := upgrade.ActivatedListeners()
 	if err != nil {
 		return fail(exitCannotStart, err)
 	}
