@@ -99,8 +99,9 @@ type session struct {
 	msg   countingReader // the message the input pump is reading
 	text  utf8Checker    // checks msg when it is a text message
 
-	writing    atomic.Bool // the input pump waits on the child's stdin
-	pongMissed atomic.Bool // the client was dropped for not answering pings
+	writing    atomic.Bool  // the input pump waits on the child's stdin
+	sentAt     atomic.Int64 // when output last left for the client, in Unix nanoseconds
+	pongMissed atomic.Bool  // the client was dropped for not answering pings
 
 	lost     chan struct{} // closed by clientLost
 	lostOnce sync.Once

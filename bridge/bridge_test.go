@@ -428,3 +428,48 @@ func TestPassStderr(t *testing.T) {
 		t.Errorf("result %+v", r)
 	}
 }
+
+func TestNoPingsWhileOutputFlows(t *testing.T) {
+	stop := make(chan struct{})
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return nil
+			case <-t.C:
+				io.WriteString(stdout, "tick\n")
+			}
+		}
+	})
+	var pings atomic.Int64
+	results := make(chan Result, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		results <- Run(context.Background(), conn, child, Config{PingInterval: 50 * time.Millisecond})
+	}))
+	t.Cleanup(srv.Close)
+	c, _, err := websocket.Dial(testCtx(t), "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// Output every 5 ms for 10 intervals: no ping.
+	for end := time.Now().Add(500 * time.Millisecond); time.Now().Before(end); {
+		expect(t, c, websocket.MessageText, "tick")
+	}
+	if n := pings.Load(); n != 0 {
+		t.Errorf("%d pings while output flowed", n)
+	}
+	// The program ends; the session closes as usual.
+	close(stop)
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	result(t, results)
+}

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -44,6 +45,7 @@ func (s *session) pumpOutput() error {
 		if rerr := s.conn.wire.release(); err == nil {
 			err = rerr
 		}
+		s.sentAt.Store(time.Now().UnixNano())
 		return err
 	})
 	if err != nil {

@@ -13,8 +13,9 @@ import (
 var probeInterval = 5 * time.Second
 
 // pinger pings a session's client on a timer, so that no goroutine waits
-// between pings. It gives up on the client (clientLost) when a pong has
-// not come back within twice the ping interval or a ping cannot be sent.
+// between pings, after each interval in which no output was sent. It gives
+// up on the client (clientLost) when a pong has not come back within twice
+// the ping interval or a ping cannot be sent.
 //
 // Pongs are read by the input pump, so a pong that is late while the pump
 // waits on the child's stdin does not count: that client is slowed by the
@@ -66,7 +67,12 @@ func (p *pinger) fire() {
 		probe, p.probing = true, true
 	}
 	if p.every > 0 && !p.pinging && time.Since(p.last) >= p.every {
-		ping, p.pinging = true, true
+		// While output flows the connection is not idle, and a ping
+		// would wait behind it: a client reading a long backlog
+		// answers it late, and an answer that comes after the
+		// connection closed resets it, losing the end of the backlog.
+		ping = !time.Unix(0, p.s.sentAt.Load()).After(p.last)
+		p.pinging = ping
 		p.last = time.Now()
 	}
 	if !probe && !ping {
