@@ -85,26 +85,19 @@ var ErrPongMissed = errors.New("client missed pongs")
 // and the client closed with 1001. Run returns once the child has been
 // reaped and every goroutine it started has ended.
 func Run(ctx context.Context, conn *Conn, child Child, cfg Config) Result {
-	s := &session{conn: conn, child: child, cfg: cfg, lost: make(chan struct{})}
+	s := &session{peer: peer{conn: conn, lost: make(chan struct{})}, child: child, cfg: cfg}
 	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
 	return s.run(ctx)
 }
 
 type session struct {
-	conn  *Conn
+	peer
 	child Child
 	cfg   Config
 	stdin stdin
 	msg   countingReader // the message the input pump is reading
 	text  utf8Checker    // checks msg when it is a text message
-
-	writing    atomic.Bool  // the input pump waits on the child's stdin
-	sentAt     atomic.Int64 // when output last left for the client, in Unix nanoseconds
-	pongMissed atomic.Bool  // the client was dropped for not answering pings
-
-	lost     chan struct{} // closed by clientLost
-	lostOnce sync.Once
 
 	// written by the pumps, read after they ended
 	in     counts
@@ -126,7 +119,7 @@ func (s *session) run(ctx context.Context) Result {
 	go func() { inDone <- s.pumpInput() }()
 	go func() { outDone <- s.pumpOutput() }()
 	go func() { s.pumpStderr(); close(stderrDone) }()
-	pings := s.startPings()
+	pings := s.startPings(s.cfg.PingInterval)
 
 	var (
 		r          Result
@@ -250,10 +243,23 @@ func (s *session) stop() {
 	<-flushed
 }
 
+// peer is the client's end of a session, or of a Group: its connection
+// and what the pings go by.
+type peer struct {
+	conn *Conn
+
+	writing    atomic.Bool  // the input pump waits on the child's stdin
+	sentAt     atomic.Int64 // when output last left for the client, in Unix nanoseconds
+	pongMissed atomic.Bool  // the client was dropped for not answering pings
+
+	lost     chan struct{} // closed by clientLost
+	lostOnce sync.Once
+}
+
 // clientLost tells the session that the client cannot be reached any
 // more.
-func (s *session) clientLost() {
-	s.lostOnce.Do(func() { close(s.lost) })
+func (c *peer) clientLost() {
+	c.lostOnce.Do(func() { close(c.lost) })
 }
 
 // clientStatus is the close status a client's read error stands for.

@@ -24,7 +24,7 @@ var probeInterval = 5 * time.Second
 // is blocked the client is also probed every probeInterval, pings on or
 // off.
 type pinger struct {
-	s      *session
+	s      *peer
 	every  time.Duration   // the ping interval; 0 for no pings
 	tick   time.Duration   // how often the timer fires
 	ctx    context.Context // done when the pinger stops
@@ -39,9 +39,10 @@ type pinger struct {
 	running sync.WaitGroup // pings and probes in flight
 }
 
-// startPings starts pinging the client of s.
-func (s *session) startPings() *pinger {
-	p := &pinger{s: s, every: s.cfg.PingInterval, tick: probeInterval}
+// startPings starts pinging the client every interval (0 for no pings),
+// and probing it while its input waits on the child.
+func (c *peer) startPings(every time.Duration) *pinger {
+	p := &pinger{s: c, every: every, tick: probeInterval}
 	if p.every > 0 && p.every < p.tick {
 		p.tick = p.every
 	}

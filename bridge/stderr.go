@@ -26,14 +26,7 @@ func (s *session) pumpStderr() {
 	}
 	var msg []byte
 	sending := s.cfg.PassStderr
-	pieces := false // pieces of the current line went out already
-	lines := &lineSplitter{max: maxStderrLine, emit: func(line []byte, final bool) error {
-		if final && len(line) == 0 && pieces {
-			// The end of a long line that was all passed on.
-			pieces = false
-			return nil
-		}
-		pieces = !final
+	stderrLines(stderr, func(line []byte) {
 		if s.cfg.Stderr != nil {
 			s.cfg.Stderr(line)
 		}
@@ -45,8 +38,24 @@ func (s *session) pumpStderr() {
 			s.errOut.bytes += int64(len(msg))
 			sending = s.conn.Write(context.Background(), websocket.MessageText, msg) == nil
 		}
+	})
+}
+
+// stderrLines reads r until it ends and passes each line to each, without
+// its newline; a line longer than maxStderrLine goes in pieces of about
+// that size. The slices passed are only valid during the call.
+func stderrLines(r io.Reader, each func(line []byte)) {
+	pieces := false // pieces of the current line went out already
+	lines := &lineSplitter{max: maxStderrLine, emit: func(line []byte, final bool) error {
+		if final && len(line) == 0 && pieces {
+			// The end of a long line that was all passed on.
+			pieces = false
+			return nil
+		}
+		pieces = !final
+		each(line)
 		return nil
 	}}
-	readChunks(stderr, stderrReadBuffers, lines.write)
+	readChunks(r, stderrReadBuffers, lines.write)
 	lines.flush()
 }
