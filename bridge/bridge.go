@@ -1,6 +1,7 @@
-// Package bridge connects one WebSocket to one child program: client
-// messages become lines on the child's stdin, lines the child prints become
-// messages, and when either side goes the other is told how.
+// Package bridge connects one WebSocket to one child program (Run), or
+// many to one shared child (Group): client messages become lines on the
+// child's stdin, lines the child prints become messages, and when either
+// side goes the other is told how.
 package bridge
 
 import (
@@ -36,6 +37,13 @@ type Config struct {
 	// Stderr receives each line the child writes on stderr, without its
 	// newline. Nil discards them.
 	Stderr func(line []byte)
+	// QueueSize bounds, for a Group, the output waiting to be sent to
+	// one client, in bytes, each message counting for at least 64 bytes:
+	// a client whose queue would overflow, because the others read
+	// faster, is closed with 1008. Zero means DefaultQueueSize. Run does
+	// not use it: there, a client that does not read stops the reading
+	// of the child's output.
+	QueueSize int
 }
 
 // Child is the program on the other side of a session.

@@ -1,0 +1,615 @@
+package bridge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// DefaultQueueSize is the Config.QueueSize used when it is zero: 1 MiB.
+const DefaultQueueSize = 1 << 20
+
+// minMessageCost is the least a queued message counts for against a
+// client's queue: holding even an empty one costs something.
+const minMessageCost = 64
+
+// keptInputBuffer is the largest buffer for a client's messages kept
+// from one message to the next; one that a long message grew is let go.
+const keptInputBuffer = 64 << 10
+
+// ErrSlowClient is the Result.ClientErr of a Group's client that was
+// closed with 1008 because its queue overflowed.
+var ErrSlowClient = errors.New("client fell a whole queue behind")
+
+// slowReason comes with the 1008 sent to a client whose queue overflowed.
+const slowReason = "too slow: output queue full"
+
+// Group is one child shared by many clients. Every line the child prints
+// goes to every client served at the time (a client that comes in the
+// middle of a line gets the lines after it); every client message is
+// written to the child's stdin whole, as one line in text mode, so that
+// lines from different clients never mix.
+//
+// The child's output is read as fast as the fastest client takes it: it
+// waits while every client has half its queue (Config.QueueSize) or more
+// still to be sent. A client whose queue would overflow, because the
+// others read faster, is closed with 1008 (ErrSlowClient), so that no
+// client holds the others back.
+//
+// The group ends when its last client leaves, which stops the child, or
+// when the child exits: every client is then closed with the exit status,
+// as by Run, once it has been sent everything the child printed. Create
+// one with NewGroup.
+type Group struct {
+	child Child
+	cfg   Config
+	queue int // the bound of each client's queue
+
+	stdin chan stdinWrite // to pumpStdin
+	stop  chan struct{}   // closed when the last client leaves
+	done  chan struct{}   // closed once the group has ended
+
+	mu       sync.Mutex
+	room     sync.Cond            // on mu: broadcast when what publish waits for may have changed
+	members  map[*member]struct{} // the clients being served
+	count    int                  // clients counted in and not yet gone
+	started  bool                 // a client has been served: output is passed on from then on
+	ending   bool                 // no client may join any more
+	lineOpen bool                 // pieces of a stdout line were published, and not its end
+	finished bool                 // the child was reaped and all its output published
+	closing  bool                 // the server shut down before the group finished
+	exit     error                // how the child exited, once finished
+}
+
+// stdinWrite is a client message on its way to the child's stdin. done
+// is sent a value once it has been written or dropped.
+type stdinWrite struct {
+	p    []byte
+	done chan<- struct{}
+}
+
+// piece is a message for every client, or a piece of a long one. Clients
+// share it: nothing changes it once it is published.
+type piece struct {
+	typ   websocket.MessageType
+	data  []byte
+	final bool // the last piece of its message
+}
+
+// cost is what p counts for against a client's queue.
+func (p *piece) cost() int { return max(len(p.data), minMessageCost) }
+
+// NewGroup starts sharing child, with its first client counted in: that
+// client then calls Run, or Leave if its connection could not be
+// accepted. The child's output waits for the first client to be served.
+// When ctx is done (the server shuts down) the child is stopped, its last
+// output delivered and every client closed with 1001. cfg.Stderr receives
+// the child's stderr lines.
+func NewGroup(ctx context.Context, child Child, cfg Config) *Group {
+	g := &Group{
+		child:   child,
+		cfg:     cfg,
+		queue:   cfg.QueueSize,
+		stdin:   make(chan stdinWrite),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		members: make(map[*member]struct{}),
+		count:   1,
+	}
+	if g.queue <= 0 {
+		g.queue = DefaultQueueSize
+	}
+	g.room.L = &g.mu
+	go g.run(ctx)
+	return g
+}
+
+// Join counts one more client in, who then calls Run (or Leave), and
+// reports whether it could: a group whose child is being stopped or has
+// exited takes no more clients, and the next one needs a new group.
+func (g *Group) Join() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.child.Done():
+		return false
+	default:
+	}
+	if g.ending {
+		return false
+	}
+	g.count++
+	return true
+}
+
+// Leave counts out a client counted in that will not be served, its
+// connection not having been accepted. As with Run, the last client out
+// waits for the group to end.
+func (g *Group) Leave() {
+	g.leave()
+}
+
+// Done returns a channel that is closed once the group has ended: its
+// child reaped, all its output queued for the clients and the group's own
+// goroutines ended.
+func (g *Group) Done() <-chan struct{} { return g.done }
+
+// Wait waits for the group to end and returns how its child exited: nil
+// for status 0.
+func (g *Group) Wait() error {
+	<-g.done
+	return g.exit
+}
+
+// Run serves conn, a client counted in by NewGroup or Join, until the
+// client goes or is sent all of the group's output, and returns how its
+// session went; Result.Exit is the child's exit if the group has ended by
+// then. The last client out stops the child, and its Run returns once the
+// group has ended.
+func (g *Group) Run(conn *Conn) Result {
+	m := &member{
+		peer:    peer{conn: conn, lost: make(chan struct{})},
+		g:       g,
+		wake:    make(chan struct{}, 1),
+		slow:    make(chan struct{}),
+		quit:    make(chan struct{}),
+		written: make(chan struct{}, 1),
+	}
+	g.mu.Lock()
+	g.members[m] = struct{}{}
+	g.started = true
+	m.midLine = g.lineOpen
+	g.room.Broadcast()
+	g.mu.Unlock()
+
+	r := m.run()
+	g.leave()
+	select {
+	case <-g.done:
+		r.Exit = g.exit
+	default:
+	}
+	return r
+}
+
+// leave counts a client out. The last one stops the child and waits for
+// the group to end.
+func (g *Group) leave() {
+	g.mu.Lock()
+	g.count--
+	last := g.count == 0
+	if last {
+		g.ending = true
+		close(g.stop)
+	}
+	g.room.Broadcast()
+	g.mu.Unlock()
+	if last {
+		<-g.done
+	}
+}
+
+// run runs the pumps until the child exits, the last client leaves or ctx
+// is done, stops the child in the latter two cases, and ends the group
+// once the child is reaped and its output published.
+func (g *Group) run(ctx context.Context) {
+	var pumps sync.WaitGroup
+	pumps.Go(g.pumpOutput)
+	pumps.Go(g.pumpStderr)
+	pumps.Go(g.pumpStdin)
+	exited := g.child.Done()
+	select {
+	case <-exited:
+	case <-g.stop:
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	g.ending = true
+	g.mu.Unlock()
+	select {
+	case <-exited:
+	default:
+		g.child.Stop()
+	}
+	exit := g.child.Wait()
+	pumps.Wait()
+
+	g.mu.Lock()
+	g.finished, g.exit = true, exit
+	g.closing = ctx.Err() != nil
+	for m := range g.members {
+		m.wakeUp()
+	}
+	g.mu.Unlock()
+	close(g.done)
+}
+
+// pumpOutput publishes what the child writes on stdout until EOF: each
+// line as a text message, a long one in pieces, or in binary mode each
+// chunk read as a binary message.
+func (g *Group) pumpOutput() {
+	stdout := g.child.Stdout()
+	if g.cfg.Binary {
+		readChunks(stdout, binaryReadBuffers, func(p []byte) error {
+			g.publish(&piece{typ: websocket.MessageBinary, data: bytes.Clone(p), final: true}, false)
+			return nil
+		})
+		return
+	}
+	open := false // pieces of the current line were published
+	lines := &lineSplitter{emit: func(p []byte, final bool) error {
+		var data []byte
+		if g.cfg.PassStderr {
+			data = make([]byte, 0, len(stdoutPrefix)+len(p)+len(jsonSuffix))
+			if !open {
+				data = append(data, stdoutPrefix...)
+			}
+			data = appendJSONString(data, p)
+			if final {
+				data = append(data, jsonSuffix...)
+			}
+		} else {
+			data = bytes.Clone(p)
+		}
+		open = !final
+		g.publish(&piece{typ: websocket.MessageText, data: data, final: final}, false)
+		return nil
+	}}
+	readChunks(stdout, textReadBuffers, lines.write)
+	lines.flush()
+}
+
+// pumpStderr passes each line of the child's stderr to Config.Stderr until
+// EOF, and with PassStderr publishes it too.
+func (g *Group) pumpStderr() {
+	stderr := g.child.Stderr()
+	if g.cfg.Stderr == nil && !g.cfg.PassStderr {
+		io.Copy(io.Discard, stderr)
+		return
+	}
+	stderrLines(stderr, func(line []byte) {
+		if g.cfg.Stderr != nil {
+			g.cfg.Stderr(line)
+		}
+		if g.cfg.PassStderr {
+			msg := make([]byte, 0, len(stderrPrefix)+len(line)+len(jsonSuffix))
+			msg = append(msg, stderrPrefix...)
+			msg = appendJSONString(msg, line)
+			msg = append(msg, jsonSuffix...)
+			g.publish(&piece{typ: websocket.MessageText, data: msg, final: true}, true)
+		}
+	})
+}
+
+// pumpStdin writes the clients' messages to the child's stdin one whole
+// message at a time, until the child has exited. Once stdin is broken,
+// messages are dropped.
+func (g *Group) pumpStdin() {
+	stdin := g.child.Stdin()
+	broken := false
+	for {
+		select {
+		case w := <-g.stdin:
+			if !broken {
+				_, err := stdin.Write(w.p)
+				broken = err != nil
+			}
+			w.done <- struct{}{}
+		case <-g.child.Done():
+			return
+		}
+	}
+}
+
+// publish queues p for every client being served. It waits for the first
+// client to be served (unless the group ends before), and then for some
+// client to have less than half its queue waiting. A client whose queue
+// p would overflow is dropped instead; an empty queue takes any piece. A
+// stderr message waits for a stdout line published in pieces to end: two
+// messages cannot be sent at once on a WebSocket.
+func (g *Group) publish(p *piece, stderr bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for !g.started && g.count > 0 || stderr && g.lineOpen || g.behind() {
+		g.room.Wait()
+	}
+	if !stderr {
+		if g.lineOpen && p.final {
+			g.room.Broadcast()
+		}
+		g.lineOpen = !p.final
+	}
+	cost := p.cost()
+	for m := range g.members {
+		switch {
+		case m.midLine:
+			m.midLine = !p.final
+		case m.pending > 0 && m.pending+cost > g.queue:
+			g.remove(m)
+			close(m.slow)
+		default:
+			m.queue = append(m.queue, p)
+			m.pending += cost
+			m.wakeUp()
+		}
+	}
+}
+
+// behind reports whether every client being served, if any, has half its
+// queue or more still to be sent. g.mu is held.
+func (g *Group) behind() bool {
+	for m := range g.members {
+		if m.pending == 0 || m.pending < g.queue/2 {
+			return false
+		}
+	}
+	return len(g.members) > 0
+}
+
+// remove stops serving m and drops what is queued for it. g.mu is held.
+func (g *Group) remove(m *member) {
+	delete(g.members, m)
+	m.queue = nil
+	g.room.Broadcast()
+}
+
+// member is a client of a Group.
+type member struct {
+	peer
+	g *Group
+
+	// guarded by g.mu
+	queue   []*piece // published for the client, not yet taken by its output pump
+	pending int      // what the pieces queued or being sent count for
+	midLine bool     // came in the middle of a stdout line, and skips to its end
+
+	wake    chan struct{} // holds a value when the output pump has something to look at
+	slow    chan struct{} // closed when the client is dropped for its queue overflowing
+	quit    chan struct{} // closed when the client's session is over
+	written chan struct{} // the stdin pump's answer to the client's message
+
+	w    io.WriteCloser // the message the output pump is sending in pieces, if any
+	buf  bytes.Buffer   // the message the input pump is reading
+	msg  countingReader
+	text utf8Checker
+
+	// written by the pumps, read after they ended
+	in, out counts
+}
+
+// wakeUp tells the output pump to look at the queue.
+func (m *member) wakeUp() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run serves the client until it goes, is dropped, or has been sent all
+// of the group's output, then closes the connection as it deserves.
+func (m *member) run() Result {
+	g := m.g
+	inDone := make(chan error, 1)
+	outDone := make(chan error, 1)
+	go func() { inDone <- m.pumpInput() }()
+	go func() { outDone <- m.pumpOutput() }()
+	pings := m.startPings(g.cfg.PingInterval)
+
+	var r Result
+	finished := false
+	select {
+	case err := <-inDone:
+		inDone = nil
+		r.ClientErr = err
+		r.Code, r.Reason = clientStatus(err)
+	case err := <-outDone:
+		outDone = nil
+		switch {
+		case err == nil:
+			finished = true
+		case errors.Is(err, ErrSlowClient):
+			r.ClientErr = err
+			r.Code, r.Reason = websocket.StatusPolicyViolation, slowReason
+		default:
+			r.ClientErr = err
+			r.Code = websocket.StatusAbnormalClosure
+		}
+	case <-m.slow:
+		r.ClientErr = ErrSlowClient
+		r.Code, r.Reason = websocket.StatusPolicyViolation, slowReason
+	case <-m.lost:
+		r.Code = websocket.StatusAbnormalClosure
+	}
+	close(m.quit)
+	g.mu.Lock()
+	g.remove(m)
+	closing, exit := g.closing, g.exit
+	g.mu.Unlock()
+
+	switch {
+	case finished:
+		r.Code, r.Reason = websocket.StatusNormalClosure, ""
+		switch {
+		case closing:
+			r.Code, r.Reason = websocket.StatusGoingAway, shutdownReason
+		case exit != nil:
+			r.Code, r.Reason = websocket.StatusInternalError, closeReason(exit.Error())
+		}
+		m.conn.Close(r.Code, r.Reason)
+	case errors.Is(r.ClientErr, ErrSlowClient), violated(r.ClientErr):
+		m.conn.Close(r.Code, r.Reason)
+	default:
+		m.conn.CloseNow()
+	}
+
+	if outDone != nil {
+		<-outDone
+	}
+	if inDone != nil {
+		err := <-inDone
+		if !finished && r.ClientErr == nil {
+			r.ClientErr = err
+		}
+	}
+	pings.stop()
+	if m.pongMissed.Load() {
+		r.ClientErr = ErrPongMissed
+	}
+	r.MessagesIn, r.BytesIn = m.in.messages, m.in.bytes
+	r.MessagesOut, r.BytesOut = m.out.messages, m.out.bytes
+	return r
+}
+
+// pumpOutput sends the client what is queued for it, the pieces taken at
+// once leaving in one write, until the group has finished and the queue
+// is empty (nil), the client is dropped for its queue overflowing
+// (ErrSlowClient), its session is over, or a write fails.
+func (m *member) pumpOutput() error {
+	g := m.g
+	var batch []*piece
+	for {
+		g.mu.Lock()
+		batch, m.queue = m.queue, batch[:0]
+		finished := g.finished
+		g.mu.Unlock()
+		if len(batch) == 0 {
+			select {
+			case <-m.slow:
+				// Checked first: a client dropped before the
+				// group finished is told why.
+				return ErrSlowClient
+			default:
+			}
+			if finished {
+				return nil
+			}
+			select {
+			case <-m.wake:
+			case <-m.slow:
+			case <-m.quit:
+				return nil
+			}
+			continue
+		}
+
+		m.conn.wire.holdWrites()
+		var err error
+		cost := 0
+		for _, p := range batch {
+			if err == nil {
+				err = m.send(p)
+			}
+			cost += p.cost()
+		}
+		if rerr := m.conn.wire.release(); err == nil {
+			err = rerr
+		}
+		m.sentAt.Store(time.Now().UnixNano())
+		clear(batch)
+		g.mu.Lock()
+		m.pending -= cost
+		g.room.Broadcast()
+		g.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// send sends p, which may be a piece of a message whose other pieces come
+// in the next calls.
+func (m *member) send(p *piece) error {
+	ctx := context.Background()
+	if m.w == nil && p.final {
+		m.out.messages++
+		m.out.bytes += int64(len(p.data))
+		return m.conn.Write(ctx, p.typ, p.data)
+	}
+	if m.w == nil {
+		w, err := m.conn.Writer(ctx, p.typ)
+		if err != nil {
+			return err
+		}
+		m.w = w
+		m.out.messages++
+	}
+	m.out.bytes += int64(len(p.data))
+	if _, err := m.w.Write(p.data); err != nil {
+		return err
+	}
+	if p.final {
+		w := m.w
+		m.w = nil
+		return w.Close()
+	}
+	return nil
+}
+
+// pumpInput reads each client message whole (bounded by the connection's
+// read limit) and hands it to the child's stdin, followed by a newline in
+// text mode, until the client goes or its session is over; it returns
+// why. The next message is read once the last one was written, so a
+// child that does not read slows its clients down by TCP. A text message
+// that is not valid UTF-8 ends the session.
+func (m *member) pumpInput() error {
+	for {
+		typ, msg, err := m.conn.Reader(context.Background())
+		if err != nil {
+			return err
+		}
+		m.in.messages++
+		r := &m.msg
+		*r = countingReader{r: msg}
+		if typ == websocket.MessageText {
+			m.text = utf8Checker{r: msg}
+			r.r = &m.text
+		}
+		m.buf.Reset()
+		m.buf.ReadFrom(r)
+		m.in.bytes += r.n
+		if r.err != nil {
+			if errors.Is(r.err, errInvalidUTF8) {
+				// Read the message to its end, so that the close
+				// handshake can read the client's answer.
+				io.Copy(io.Discard, msg)
+			}
+			return r.err
+		}
+		if !m.g.cfg.Binary {
+			m.buf.WriteByte('\n')
+		}
+		if !m.writeStdin(m.buf.Bytes()) {
+			return nil
+		}
+		if m.buf.Cap() > keptInputBuffer {
+			m.buf = bytes.Buffer{}
+		}
+	}
+}
+
+// writeStdin hands p to the stdin pump and waits until it was written, or
+// dropped because the child has exited. It reports false if the client's
+// session was over first; p then belongs to the stdin pump.
+func (m *member) writeStdin(p []byte) bool {
+	g := m.g
+	m.writing.Store(true)
+	defer m.writing.Store(false)
+	select {
+	case g.stdin <- stdinWrite{p: p, done: m.written}:
+	case <-g.child.Done():
+		return true
+	case <-m.quit:
+		return false
+	}
+	select {
+	case <-m.written:
+		return true
+	case <-m.quit:
+		return false
+	}
+}

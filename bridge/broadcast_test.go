@@ -1,0 +1,645 @@
+package bridge
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// groupServer serves a Group behind a real WebSocket server: each client
+// that dials is served with Run, counted in beforehand by the test
+// (NewGroup counts the first one in, Join the others). The server's
+// sockets have send buffers of a fixed size: what a client that does not
+// read takes in before its queue fills up stays well under the queue.
+type groupServer struct {
+	t   *testing.T
+	url string
+
+	mu      sync.Mutex
+	results map[string]chan Result
+}
+
+func serveGroup(t *testing.T, g *Group, readLimit int64) *groupServer {
+	t.Helper()
+	gs := &groupServer{t: t, results: map[string]chan Result{}}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if readLimit != 0 {
+			conn.SetReadLimit(readLimit)
+		}
+		gs.mu.Lock()
+		results := gs.results[r.URL.Query().Get("id")]
+		gs.mu.Unlock()
+		results <- g.Run(conn)
+	}))
+	srv.Config.ConnState = func(c net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			c.(*net.TCPConn).SetWriteBuffer(socketBuffer)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	gs.url = "ws" + strings.TrimPrefix(srv.URL, "http")
+	return gs
+}
+
+// socketBuffer is the size asked for the send buffers of groupServer's
+// sockets (the system doubles it). Smaller than a few times the largest
+// segment, TCP would stall for seconds.
+const socketBuffer = 64 << 10
+
+// dial connects a client and returns it with its session's result to
+// come.
+func (gs *groupServer) dial() (*websocket.Conn, <-chan Result) {
+	gs.t.Helper()
+	results := make(chan Result, 1)
+	gs.mu.Lock()
+	id := strconv.Itoa(len(gs.results))
+	gs.results[id] = results
+	gs.mu.Unlock()
+	c, _, err := websocket.Dial(testCtx(gs.t), gs.url+"/?id="+id, nil)
+	if err != nil {
+		gs.t.Fatal(err)
+	}
+	c.SetReadLimit(-1)
+	gs.t.Cleanup(func() { c.CloseNow() })
+	return c, results
+}
+
+// join counts in and connects one more client of g.
+func (gs *groupServer) join(g *Group) (*websocket.Conn, <-chan Result) {
+	gs.t.Helper()
+	if !g.Join() {
+		gs.t.Fatal("the group took no more clients")
+	}
+	return gs.dial()
+}
+
+// echo writes back each line it reads until stdin ends; after a line
+// "quit" it returns the error quit gives.
+func echo(quit error) func(stdin io.Reader, stdout, _ io.Writer) error {
+	return func(stdin io.Reader, stdout, _ io.Writer) error {
+		sc := bufio.NewScanner(stdin)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if _, err := fmt.Fprintf(stdout, "%s\n", sc.Bytes()); err != nil {
+				return err
+			}
+			if sc.Text() == "quit" {
+				return quit
+			}
+		}
+		return nil
+	}
+}
+
+// expectAll has every client read want.
+func expectAll(t *testing.T, want string, clients ...*websocket.Conn) {
+	t.Helper()
+	for _, c := range clients {
+		expect(t, c, websocket.MessageText, want)
+	}
+}
+
+// stopped reports whether the fake child has been asked to stop.
+func (c *fakeChild) stoppedYet() bool {
+	select {
+	case <-c.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+func TestGroupEveryLineToEveryClientInOneOrder(t *testing.T) {
+	child := startFake(echo(nil))
+	g := NewGroup(context.Background(), child, Config{})
+	gs := serveGroup(t, g, 0)
+	a, _ := gs.dial()
+	send(t, a, "a")
+	expectAll(t, "a", a)
+	// A client that joins gets the lines printed from then on: once its
+	// own line came back, it is served.
+	b, _ := gs.join(g)
+	send(t, b, "b")
+	expectAll(t, "b", b, a)
+	c, _ := gs.join(g)
+	send(t, c, "c")
+	expectAll(t, "c", c, a, b)
+
+	// Two clients send at once: every client sees all the lines, in one
+	// order, which keeps each sender's own order.
+	const n = 200
+	var wg sync.WaitGroup
+	for _, sender := range []struct {
+		c    *websocket.Conn
+		name string
+	}{{a, "a"}, {b, "b"}} {
+		wg.Go(func() {
+			for i := range n {
+				if err := sender.c.Write(testCtx(t), websocket.MessageText, []byte(sender.name+strconv.Itoa(i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var seen [][]string
+	for _, client := range []*websocket.Conn{a, b, c} {
+		var got []string
+		next := map[byte]int{}
+		for range 2 * n {
+			_, msg, err := client.Read(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := string(msg[0]) + strconv.Itoa(next[msg[0]]); string(msg) != want {
+				t.Fatalf("got %q, want %q", msg, want)
+			}
+			next[msg[0]]++
+			got = append(got, string(msg))
+		}
+		seen = append(seen, got)
+	}
+	wg.Wait()
+	for i := 1; i < len(seen); i++ {
+		if strings.Join(seen[i], " ") != strings.Join(seen[0], " ") {
+			t.Fatalf("client %d saw another order than client 0", i)
+		}
+	}
+}
+
+func TestGroupLinesFromClientsNeverMix(t *testing.T) {
+	// The child answers each line with its first byte and its length:
+	// a line made of two clients' messages would show.
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		r := bufio.NewReaderSize(stdin, 1<<20)
+		for {
+			line, err := r.ReadBytes('\n')
+			if err != nil {
+				return nil
+			}
+			line = line[:len(line)-1]
+			if bytes.Count(line, line[:1]) != len(line) {
+				fmt.Fprintf(stdout, "mixed\n")
+				continue
+			}
+			fmt.Fprintf(stdout, "%c %d\n", line[0], len(line))
+		}
+	})
+	g := NewGroup(context.Background(), child, Config{})
+	gs := serveGroup(t, g, -1)
+	a, _ := gs.dial()
+	send(t, a, "a")
+	expectAll(t, "a 1", a)
+	b, _ := gs.join(g)
+	send(t, b, "b")
+	expectAll(t, "b 1", b, a)
+	const n, size = 20, 300 << 10 // longer than a pipe's buffer
+	var wg sync.WaitGroup
+	for _, sender := range []struct {
+		c    *websocket.Conn
+		fill byte
+	}{{a, 'a'}, {b, 'b'}} {
+		wg.Go(func() {
+			msg := bytes.Repeat([]byte{sender.fill}, size)
+			for range n {
+				if err := sender.c.Write(testCtx(t), websocket.MessageText, msg); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	counts := map[string]int{}
+	for range 2 * n {
+		_, msg, err := a.Read(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[string(msg)]++
+	}
+	wg.Wait()
+	want := map[string]int{fmt.Sprintf("a %d", size): n, fmt.Sprintf("b %d", size): n}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Fatalf("the child read %v, want %v", counts, want)
+	}
+}
+
+func TestGroupDropsSlowClientOthersKeepReceiving(t *testing.T) {
+	// The child echoes until "go", then writes numbered lines until its
+	// stdin ends.
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		r := bufio.NewReader(stdin)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return nil
+			}
+			io.WriteString(stdout, line)
+			if line == "go\n" {
+				break
+			}
+		}
+		eof := make(chan struct{})
+		go func() { io.Copy(io.Discard, r); close(eof) }()
+		pad := strings.Repeat(".", 1000)
+		for i := 0; ; i++ {
+			select {
+			case <-eof:
+				return nil
+			default:
+			}
+			if _, err := fmt.Fprintf(stdout, "%d %s\n", i, pad); err != nil {
+				return err
+			}
+		}
+	})
+	// The queue is more than twice what the sockets of a client that
+	// does not read take in (a send buffer and a receive window of a few
+	// hundred KiB): only a client that reads slower than the other is
+	// dropped.
+	g := NewGroup(context.Background(), child, Config{})
+	gs := serveGroup(t, g, 0)
+	fast, fastResult := gs.dial()
+	send(t, fast, "fast")
+	expectAll(t, "fast", fast)
+	slow, slowResult := gs.join(g)
+	send(t, slow, "slow")
+	expectAll(t, "slow", slow, fast)
+	send(t, fast, "go")
+	expectAll(t, "go", fast)
+
+	// The slow client reads nothing more; the fast one gets every line
+	// while the slow one is dropped, and after.
+	i := 0
+	readLine := func() {
+		t.Helper()
+		_, msg, err := fast.Read(testCtx(t))
+		if err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		if n, _, _ := strings.Cut(string(msg), " "); n != strconv.Itoa(i) {
+			t.Fatalf("line %d is %.20q", i, msg)
+		}
+		i++
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(members(g)) > 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow client was not dropped after %d lines", i)
+		}
+		readLine()
+	}
+
+	for range 1000 {
+		readLine()
+	}
+
+	// What reached the slow client's socket before it was dropped is
+	// still there, then the close frame.
+	for {
+		_, _, err := slow.Read(testCtx(t))
+		if err != nil {
+			if ce := (websocket.CloseError{}); !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != slowReason {
+				t.Fatalf("the slow client read %v, want 1008 %q", err, slowReason)
+			}
+			break
+		}
+	}
+	if r := result(t, slowResult); r.Code != websocket.StatusPolicyViolation || !errors.Is(r.ClientErr, ErrSlowClient) {
+		t.Errorf("slow client's result %+v", r)
+	}
+	if child.stoppedYet() {
+		t.Fatal("the child was stopped with a client left")
+	}
+	fast.Close(websocket.StatusNormalClosure, "")
+	if r := result(t, fastResult); r.ClientErr == nil || errors.Is(r.ClientErr, ErrSlowClient) {
+		t.Errorf("fast client's result %+v", r)
+	}
+}
+
+// members returns the clients g serves.
+func members(g *Group) []*member {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var ms []*member
+	for m := range g.members {
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+func TestGroupAloneSlowClientSlowsChild(t *testing.T) {
+	// With nobody faster, a client that does not read is not dropped:
+	// the child is not read, and blocks, as in a session of its own.
+	var written atomic.Int64
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		line := append(bytes.Repeat([]byte("y"), 1023), '\n')
+		for {
+			if _, err := stdout.Write(line); err != nil {
+				return err
+			}
+			written.Add(int64(len(line)))
+		}
+	})
+	g := NewGroup(context.Background(), child, Config{QueueSize: 16 << 10})
+	gs := serveGroup(t, g, 0)
+	c, results := gs.dial()
+	if last := waitStalled(&written); last > 64<<20 {
+		t.Fatalf("%d bytes written before the child blocked", last)
+	}
+	if len(members(g)) != 1 {
+		t.Fatal("the only client was dropped")
+	}
+	c.CloseNow()
+	result(t, results)
+}
+
+func TestGroupExitStatusReachesEveryClient(t *testing.T) {
+	for _, tc := range []struct {
+		exit   error
+		code   websocket.StatusCode
+		reason string
+	}{
+		{nil, websocket.StatusNormalClosure, ""},
+		{errors.New("exit status 3"), websocket.StatusInternalError, "exit status 3"},
+	} {
+		child := startFake(echo(tc.exit))
+		g := NewGroup(context.Background(), child, Config{})
+		gs := serveGroup(t, g, 0)
+		a, ra := gs.dial()
+		send(t, a, "a")
+		expectAll(t, "a", a)
+		b, rb := gs.join(g)
+		send(t, b, "b")
+		expectAll(t, "b", b, a)
+		send(t, a, "quit")
+		for _, c := range []*websocket.Conn{a, b} {
+			expect(t, c, websocket.MessageText, "quit")
+			expectClose(t, c, tc.code, tc.reason)
+		}
+		for _, results := range []<-chan Result{ra, rb} {
+			if r := result(t, results); r.Code != tc.code || r.Exit != tc.exit || r.ClientErr != nil {
+				t.Errorf("result %+v", r)
+			}
+		}
+		if g.Join() {
+			t.Error("a group whose child exited took a client")
+		}
+		if child.stoppedYet() {
+			t.Error("a child that exited was stopped")
+		}
+	}
+}
+
+func TestGroupLastClientOutStopsChild(t *testing.T) {
+	child := startFake(echo(nil))
+	g := NewGroup(context.Background(), child, Config{})
+	gs := serveGroup(t, g, 0)
+	a, ra := gs.dial()
+	send(t, a, "a")
+	expectAll(t, "a", a)
+	b, rb := gs.join(g)
+	send(t, b, "b")
+	expectAll(t, "b", b, a)
+
+	a.Close(websocket.StatusNormalClosure, "")
+	result(t, ra)
+	if child.stoppedYet() {
+		t.Fatal("the child was stopped with a client left")
+	}
+	send(t, b, "still here")
+	expectAll(t, "still here", b)
+
+	b.Close(websocket.StatusNormalClosure, "")
+	r := result(t, rb)
+	if !child.stoppedYet() {
+		t.Fatal("the child still runs with no client left")
+	}
+	select {
+	case <-g.Done():
+	default:
+		t.Fatal("the last client's Run returned before the group ended")
+	}
+	if r.Exit != nil || g.Wait() != nil {
+		t.Errorf("exit %v, %v; want the child's status 0", r.Exit, g.Wait())
+	}
+	if g.Join() {
+		t.Error("a group with no client left took a new one")
+	}
+}
+
+func TestGroupJoinNeverGetsDyingChild(t *testing.T) {
+	// The last client leaves while another joins: the joiner either gets
+	// the running child, which then runs on, or is turned away.
+	for range 50 {
+		child := startFake(echo(nil))
+		g := NewGroup(context.Background(), child, Config{})
+		gs := serveGroup(t, g, 0)
+		a, ra := gs.dial()
+		send(t, a, "a")
+		expectAll(t, "a", a)
+		joined := make(chan bool)
+		go func() { joined <- g.Join() }()
+		a.CloseNow()
+		if <-joined {
+			if child.stoppedYet() {
+				t.Fatal("a client joined a child being stopped")
+			}
+			b, rb := gs.dial()
+			send(t, b, "b")
+			expectAll(t, "b", b)
+			b.Close(websocket.StatusNormalClosure, "")
+			result(t, rb)
+		}
+		result(t, ra)
+		if !child.stoppedYet() {
+			t.Fatal("the child still runs with no client left")
+		}
+	}
+}
+
+func TestGroupLeaveOfClientNeverServed(t *testing.T) {
+	// The first client's connection was not accepted: its child, whose
+	// output nobody waits for, is stopped.
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		for {
+			if _, err := io.WriteString(stdout, "unheard\n"); err != nil {
+				return err
+			}
+		}
+	})
+	g := NewGroup(context.Background(), child, Config{})
+	g.Leave()
+	select {
+	case <-g.Done():
+	default:
+		t.Fatal("Leave of the last client returned before the group ended")
+	}
+	if !child.stoppedYet() {
+		t.Fatal("the child was not stopped")
+	}
+}
+
+func TestGroupShutdownDeliversThenGoingAway(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		echo(nil)(stdin, stdout, nil) // runs until stdin closes
+		io.WriteString(stdout, "goodbye\n")
+		return nil
+	})
+	g := NewGroup(ctx, child, Config{})
+	gs := serveGroup(t, g, 0)
+	a, ra := gs.dial()
+	send(t, a, "a")
+	expectAll(t, "a", a)
+	b, rb := gs.join(g)
+	send(t, b, "b")
+	expectAll(t, "b", b, a)
+	cancel()
+	for _, c := range []*websocket.Conn{a, b} {
+		expect(t, c, websocket.MessageText, "goodbye")
+		expectClose(t, c, websocket.StatusGoingAway, shutdownReason)
+	}
+	for _, results := range []<-chan Result{ra, rb} {
+		if r := result(t, results); r.Code != websocket.StatusGoingAway {
+			t.Errorf("result %+v", r)
+		}
+	}
+}
+
+func TestGroupLateClientStartsAtNextLine(t *testing.T) {
+	// The child writes the start of a long line, waits for a line on
+	// stdin, then ends the long line and writes another.
+	long := strings.Repeat("x", 100<<10)
+	wrote := make(chan struct{})
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		// The write returns once the long line's first piece went out
+		// (a pipe writes as it is read).
+		io.WriteString(stdout, long)
+		close(wrote)
+		bufio.NewReader(stdin).ReadString('\n')
+		io.WriteString(stdout, "end\nnext\n")
+		return nil
+	})
+	g := NewGroup(context.Background(), child, Config{})
+	gs := serveGroup(t, g, 0)
+	a, _ := gs.dial()
+	<-wrote
+	late, _ := gs.join(g)
+	// The child reads this line once the late client is served.
+	send(t, late, "joined")
+	expect(t, a, websocket.MessageText, long+"end")
+	expectAll(t, "next", a, late)
+	expectClose(t, a, websocket.StatusNormalClosure, "")
+	expectClose(t, late, websocket.StatusNormalClosure, "")
+}
+
+func TestGroupBinary(t *testing.T) {
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		_, err := io.Copy(stdout, stdin)
+		return err
+	})
+	g := NewGroup(context.Background(), child, Config{Binary: true})
+	gs := serveGroup(t, g, 0)
+	a, _ := gs.dial()
+	if err := a.Write(testCtx(t), websocket.MessageBinary, []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, a, websocket.MessageBinary, "a")
+	b, _ := gs.join(g)
+	payload := []byte("\x00\xff\r\n\xc3 no newline added")
+	if err := b.Write(testCtx(t), websocket.MessageBinary, payload); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*websocket.Conn{a, b} {
+		expect(t, c, websocket.MessageBinary, string(payload))
+	}
+}
+
+func TestGroupPassStderr(t *testing.T) {
+	// Once both clients sent a line, both are served.
+	child := startFake(func(stdin io.Reader, stdout, stderr io.Writer) error {
+		r := bufio.NewReader(stdin)
+		r.ReadString('\n')
+		r.ReadString('\n')
+		io.WriteString(stdout, "out\n")
+		io.WriteString(stderr, "err\n")
+		return nil
+	})
+	var logged []string
+	g := NewGroup(context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
+		logged = append(logged, string(line))
+	}})
+	gs := serveGroup(t, g, 0)
+	a, _ := gs.dial()
+	b, _ := gs.join(g)
+	send(t, a, "a")
+	send(t, b, "b")
+	for _, c := range []*websocket.Conn{a, b} {
+		got := map[string]bool{}
+		for range 2 {
+			_, msg, err := c.Read(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[string(msg)] = true
+		}
+		if !got[`{"stream":"stdout","data":"out"}`] || !got[`{"stream":"stderr","data":"err"}`] {
+			t.Errorf("got %v", got)
+		}
+		expectClose(t, c, websocket.StatusNormalClosure, "")
+	}
+	g.Wait()
+	if strings.Join(logged, "|") != "err" {
+		t.Errorf("logged %q", logged)
+	}
+}
+
+func TestGroupOversizedMessage(t *testing.T) {
+	child := startFake(echo(nil))
+	g := NewGroup(context.Background(), child, Config{})
+	gs := serveGroup(t, g, 10)
+	a, ra := gs.dial()
+	send(t, a, "short")
+	expectAll(t, "short", a)
+	b, _ := gs.join(g)
+	send(t, b, "b")
+	expectAll(t, "b", b, a)
+	send(t, a, "this is longer than ten bytes")
+	expectClose(t, a, websocket.StatusMessageTooBig, "read limited at 11 bytes")
+	if r := result(t, ra); r.Code != websocket.StatusMessageTooBig {
+		t.Errorf("result %+v", r)
+	}
+	send(t, b, "others")
+	expectAll(t, "others", b)
+}
+
+func TestGroupMissedPongsDropClient(t *testing.T) {
+	child := startFake(echo(nil))
+	g := NewGroup(context.Background(), child, Config{PingInterval: 20 * time.Millisecond})
+	gs := serveGroup(t, g, 0)
+	// The client never reads, so it never answers a ping.
+	_, results := gs.dial()
+	if r := result(t, results); !errors.Is(r.ClientErr, ErrPongMissed) {
+		t.Fatalf("result %+v, want a missed pong", r)
+	}
+}
