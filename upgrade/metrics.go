@@ -38,6 +38,7 @@ type metrics struct {
 	exits       *prometheus.CounterVec // by status: the exit code or the signal
 	refusals    *prometheus.CounterVec // by reason
 	duration    prometheus.Histogram   // of sessions, in seconds
+	slow        prometheus.Counter     // broadcast clients closed for overflowing their queue
 }
 
 func newMetrics() *metrics {
@@ -76,9 +77,13 @@ func newMetrics() *metrics {
 			Help:    "How long WebSocket sessions lasted.",
 			Buckets: []float64{0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 4 * 3600, 24 * 3600},
 		}),
+		slow: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wsbridge_broadcast_slow_clients_total",
+			Help: "Broadcast clients closed with 1008 because their queue overflowed while others read faster.",
+		}),
 	}
 	m.registry.MustRegister(m.connections, m.active, m.processes, m.messages, m.bytes,
-		m.exits, m.refusals, m.duration,
+		m.exits, m.refusals, m.duration, m.slow,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every series that can be known ahead is there from the start, at 0.
@@ -108,9 +113,25 @@ func (m *metrics) failed() {
 
 // started counts a session in, with its running program.
 func (m *metrics) started() {
+	m.accepted()
+	m.spawned()
+}
+
+// accepted counts a session in.
+func (m *metrics) accepted() {
 	m.connections.WithLabelValues("accepted").Inc()
 	m.active.Inc()
+}
+
+// spawned counts a session's program in; a broadcast group's program is
+// counted once.
+func (m *metrics) spawned() {
 	m.processes.Inc()
+}
+
+// slowClient counts a broadcast client closed for overflowing its queue.
+func (m *metrics) slowClient() {
+	m.slow.Inc()
 }
 
 // exited counts a session's program out.

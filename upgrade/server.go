@@ -42,6 +42,14 @@ type Config struct {
 	DevConsole bool
 	// Bridge says how messages are moved. Its Stderr is set per session.
 	Bridge bridge.Config
+	// Broadcast gives all clients of one URL path one shared child (with
+	// Dir, all clients of one program, whatever the rest of their path):
+	// it starts for the first client, with that client's request as its
+	// environment, and is stopped when the last one leaves. Every line it
+	// prints goes to every client; Bridge.QueueSize bounds what waits for
+	// each one. Each message is held whole before it is written to the
+	// child, so MaxMessageSize should be set.
+	Broadcast bool
 	// MaxMessageSize is the largest message accepted from a client, in
 	// bytes; a larger one closes the connection with 1009. Zero means no
 	// limit.
@@ -100,6 +108,7 @@ type Server struct {
 	dir     *os.Root     // --dir
 	plain   http.Handler // CGI, then static files, then 404
 	roots   []*os.Root   // every directory opened, closed on Shutdown
+	shared  sharedGroups // the programs of --broadcast
 
 	// sessions is done when the server shuts down: every session then
 	// stops its child and closes with 1001.

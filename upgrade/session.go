@@ -16,10 +16,11 @@ import (
 )
 
 // serveSession checks that the upgrade is allowed, accepts it, starts the
-// child and bridges the two until the session ends. A refused upgrade gets
-// its HTTP status before any child starts: 403 for a foreign origin or a
-// path escaping --dir, 404 for no program at the path, 429 past
-// --maxforks.
+// child and bridges the two until the session ends; in broadcast mode the
+// client joins the child of its path instead, or starts it. A refused
+// upgrade gets its HTTP status before any child starts: 403 for a foreign
+// origin or a path escaping --dir, 404 for no program at the path, 429
+// past --maxforks.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if !s.begin() {
 		s.metrics.refused(refusedShutdown)
@@ -69,6 +70,14 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		pcfg.Path, pcfg.Args, pcfg.Dir = sc.Path, nil, filepath.Dir(sc.Path)
 		info.ScriptName, info.PathInfo, info.PathTranslated = sc.Name, sc.PathInfo, sc.Path
 	}
+	if s.cfg.Broadcast {
+		key := r.URL.Path
+		if s.dir != nil {
+			key = pcfg.Path
+		}
+		handedOver = s.serveShared(w, r, key, pcfg, info, access, refuse)
+		return
+	}
 	if !s.limit.TryAcquire() {
 		refuse(http.StatusTooManyRequests, refusedMaxForks, "--maxforks children already running")
 		return
@@ -91,20 +100,9 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 	}
 
-	conn, err := bridge.Accept(w, r, &websocket.AcceptOptions{
-		// Origins are checked above, the way websocketd does.
-		InsecureSkipVerify: true,
-	})
-	if err != nil {
-		// Accept has answered with the status the handshake deserves.
-		s.metrics.refused(refusedHandshake)
-		access().Err(err).Msg("refused handshake")
+	conn := s.accept(w, r, access)
+	if conn == nil {
 		return
-	}
-	if s.cfg.MaxMessageSize > 0 {
-		conn.SetReadLimit(s.cfg.MaxMessageSize)
-	} else {
-		conn.SetReadLimit(-1)
 	}
 
 	pcfg.Env = childEnv(r, s.cfg.Process.Env, info)
@@ -129,6 +127,28 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
+// accept accepts the upgrade, with the read limit of --maxframesize. When
+// the handshake is not valid it has been answered, and accept counts and
+// logs the refusal and returns nil.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, access func() *zerolog.Event) *bridge.Conn {
+	conn, err := bridge.Accept(w, r, &websocket.AcceptOptions{
+		// Origins are checked before, the way websocketd does.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		// Accept has answered with the status the handshake deserves.
+		s.metrics.refused(refusedHandshake)
+		access().Err(err).Msg("refused handshake")
+		return nil
+	}
+	if s.cfg.MaxMessageSize > 0 {
+		conn.SetReadLimit(s.cfg.MaxMessageSize)
+	} else {
+		conn.SetReadLimit(-1)
+	}
+	return conn
+}
+
 // runSession runs a session whose child has started, gives its --maxforks
 // slot back once the child is gone, and logs the end of the session.
 func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release func()) {
@@ -140,12 +160,19 @@ func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string
 	res := bridge.Run(s.sessions, conn, child, bcfg)
 	release()
 	s.metrics.exited(res.Exit)
+	s.ended(access, pid, exitStatus(res.Exit), res, start)
+}
+
+// ended counts the end of a session and logs it; exit says how its
+// program ended, or is empty when the program runs on (broadcast).
+func (s *Server) ended(access func() *zerolog.Event, pid int, exit string, res bridge.Result, start time.Time) {
 	duration := time.Since(start)
 	s.metrics.ended(res, duration)
-
-	ev := access().
-		Int("pid", pid).
-		Str("exit", exitStatus(res.Exit)).
+	ev := access().Int("pid", pid)
+	if exit != "" {
+		ev = ev.Str("exit", exit)
+	}
+	ev = ev.
 		Dur("duration_ms", duration).
 		Int64("messages_in", res.MessagesIn).
 		Int64("messages_out", res.MessagesOut).

@@ -1,0 +1,188 @@
+package upgrade
+
+import (
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+
+	"wsbridge/bridge"
+	"wsbridge/process"
+)
+
+// sharedGroups holds the programs of broadcast mode, one per key: the URL
+// path with a COMMAND, the program's file with --dir.
+type sharedGroups struct {
+	mu sync.Mutex
+	m  map[string]*shared
+}
+
+// shared is the program of one key in broadcast mode and the clients it
+// serves.
+type shared struct {
+	ready chan struct{}    // closed once the group runs, or could not start
+	group *bridge.Group    // nil if the program could not start
+	child *process.Process // the program, started for the first client
+	ended chan struct{}    // closed once the end of the program was counted and logged
+}
+
+// join counts a client into the group of key and returns it, or returns
+// a new one (first) that the client must start, or give up with failed.
+// A group whose program is being stopped or has exited takes no client:
+// a new one takes its place, so that a client never joins a dying
+// program.
+func (gs *sharedGroups) join(key string) (sh *shared, first bool) {
+	for {
+		gs.mu.Lock()
+		sh := gs.m[key]
+		if sh == nil {
+			sh = &shared{ready: make(chan struct{}), ended: make(chan struct{})}
+			if gs.m == nil {
+				gs.m = make(map[string]*shared)
+			}
+			gs.m[key] = sh
+			gs.mu.Unlock()
+			return sh, true
+		}
+		gs.mu.Unlock()
+		// The first client accepts its connection and starts the
+		// program meanwhile.
+		<-sh.ready
+		if sh.group != nil && sh.group.Join() {
+			return sh, false
+		}
+		gs.remove(key, sh)
+	}
+}
+
+// failed gives up starting sh, the new group of key: the clients waiting
+// for it try again.
+func (gs *sharedGroups) failed(key string, sh *shared) {
+	gs.remove(key, sh)
+	close(sh.ready)
+}
+
+// remove forgets sh, if it is still the group of key.
+func (gs *sharedGroups) remove(key string, sh *shared) {
+	gs.mu.Lock()
+	if gs.m[key] == sh {
+		delete(gs.m, key)
+	}
+	gs.mu.Unlock()
+}
+
+// serveShared serves an upgrade in broadcast mode: the client joins the
+// program of key, or is the first and starts it, with the environment of
+// its own request and a --maxforks slot of its own. It reports whether
+// the session went on in a goroutine of its own.
+func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string, pcfg process.Config, info envInfo, access func() *zerolog.Event, refuse func(status int, reason, why string)) bool {
+	start := time.Now()
+	id := info.UniqueID
+	sh, first := s.shared.join(key)
+	if first {
+		if !s.limit.TryAcquire() {
+			s.shared.failed(key, sh)
+			refuse(http.StatusTooManyRequests, refusedMaxForks, "--maxforks children already running")
+			return false
+		}
+		if s.cfg.ReverseLookup {
+			info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
+		}
+	}
+	conn := s.accept(w, r, access)
+	if conn == nil {
+		if first {
+			s.limit.Release()
+			s.shared.failed(key, sh)
+		} else {
+			s.leaveShared(sh)
+		}
+		return false
+	}
+	if first && !s.startShared(r, key, sh, pcfg, info, conn) {
+		return false
+	}
+	pid := sh.child.Pid()
+	s.metrics.accepted()
+	access().Int("pid", pid).Msg("connected")
+	go func() {
+		defer s.active.Done()
+		res := sh.group.Run(conn)
+		s.afterShared(sh)
+		if errors.Is(res.ClientErr, bridge.ErrSlowClient) {
+			s.metrics.slowClient()
+			s.cfg.Log.Warn().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Int("pid", pid).Msg("slow client closed")
+		}
+		exit := ""
+		select {
+		case <-sh.child.Done():
+			exit = exitStatus(sh.child.Wait())
+		default:
+		}
+		s.ended(access, pid, exit, res, start)
+	}()
+	return true
+}
+
+// startShared starts the program of sh, a new group, for its first client
+// whose connection is conn, and watches for its end. If the program
+// cannot start, the client is closed with 1011 and the group given up.
+func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg process.Config, info envInfo, conn *bridge.Conn) bool {
+	id := info.UniqueID
+	pcfg.Env = childEnv(r, s.cfg.Process.Env, info)
+	child, err := process.Start(pcfg)
+	if err != nil {
+		s.limit.Release()
+		s.shared.failed(key, sh)
+		s.metrics.failed()
+		s.cfg.Log.Error().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("could not start program")
+		conn.Close(websocket.StatusInternalError, "could not start program")
+		return false
+	}
+	pid := child.Pid()
+	bcfg := s.cfg.Bridge
+	bcfg.Stderr = func(line []byte) {
+		s.cfg.Log.Error().Str("id", id).Int("pid", pid).Bytes("stderr", line).Msg("child wrote to stderr")
+	}
+	sh.child = child
+	sh.group = bridge.NewGroup(s.sessions, child, bcfg)
+	s.metrics.spawned()
+	if pcfg.PTY && !child.PTY() {
+		s.cfg.Log.Warn().Str("id", id).Int("pid", pid).Msg("no pseudo-terminal to be had: the program's stdout is a pipe")
+	}
+	// The group outlives the session of its first client; the server
+	// waits for its end as for a session's.
+	s.active.Add(1)
+	path := r.URL.Path
+	go func() {
+		defer s.active.Done()
+		exit := sh.group.Wait()
+		s.limit.Release()
+		s.metrics.exited(exit)
+		s.shared.remove(key, sh)
+		s.cfg.Log.Info().Str("id", id).Str("path", path).Int("pid", pid).Str("exit", exitStatus(exit)).Msg("shared program ended")
+		close(sh.ended)
+	}()
+	close(sh.ready)
+	return true
+}
+
+// leaveShared counts out a client of sh whose connection was not accepted.
+func (s *Server) leaveShared(sh *shared) {
+	sh.group.Leave()
+	s.afterShared(sh)
+}
+
+// afterShared waits, once a client of sh is gone, for the end of the
+// program to be counted if the group has ended: the --maxforks slot is
+// given back before the last client is logged as gone.
+func (s *Server) afterShared(sh *shared) {
+	select {
+	case <-sh.group.Done():
+		<-sh.ended
+	default:
+	}
+}

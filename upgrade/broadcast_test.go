@@ -1,0 +1,103 @@
+package upgrade
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func broadcastConfig() Config {
+	cfg := catConfig()
+	cfg.Broadcast = true
+	cfg.MaxMessageSize = 1 << 20
+	return cfg
+}
+
+// dialEcho connects to path and checks that the program there answers.
+func dialEcho(t *testing.T, ctx context.Context, addr, path, line string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(ctx, "ws://"+addr+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	if err := c.Write(ctx, websocket.MessageText, []byte(line)); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.Read(ctx); err != nil || string(msg) != line {
+		t.Fatalf("%s: sent %q, got %q, %v", path, line, msg, err)
+	}
+	return c
+}
+
+func TestBroadcastJoinWhileLastLeaves(t *testing.T) {
+	// The last client leaves as a new one comes: the new one gets the
+	// running program or a new one, never one being stopped, which would
+	// close it without an answer.
+	_, addr, _ := startServer(t, broadcastConfig())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for range 30 {
+		a := dialEcho(t, ctx, addr, "/room", "a")
+		left := make(chan struct{})
+		go func() {
+			a.Close(websocket.StatusNormalClosure, "")
+			close(left)
+		}()
+		b := dialEcho(t, ctx, addr, "/room", "b")
+		<-left
+		b.Close(websocket.StatusNormalClosure, "")
+	}
+}
+
+func TestBroadcastMaxForksCountsSharedProgramOnce(t *testing.T) {
+	cfg := broadcastConfig()
+	cfg.MaxForks = 1
+	srv, addr, logs := startServer(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := dialEcho(t, ctx, addr, "/a", "one")
+	b := dialEcho(t, ctx, addr, "/a", "two")
+	if _, msg, err := a.Read(ctx); err != nil || string(msg) != "two" {
+		t.Fatalf("the first client got %q, %v; want the second one's line", msg, err)
+	}
+	if a, p := testutil.ToFloat64(srv.metrics.active), testutil.ToFloat64(srv.metrics.processes); a != 2 || p != 1 {
+		t.Errorf("%v sessions and %v programs counted, want 2 and 1", a, p)
+	}
+	if status := upgradeStatus(t, addr, "/b"); status != http.StatusTooManyRequests {
+		t.Fatalf("another path: %d, want 429", status)
+	}
+	a.Close(websocket.StatusNormalClosure, "")
+	b.Close(websocket.StatusNormalClosure, "")
+	// Once the last client is logged as gone, the slot is free.
+	for deadline := time.Now().Add(10 * time.Second); len(logs.events("disconnected")) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the clients were not logged as gone")
+		}
+	}
+	dialEcho(t, ctx, addr, "/b", "three")
+	if ev := waitEvent(t, logs, "shared program ended"); ev["path"] != "/a" || ev["exit"] == nil || ev["pid"] == nil {
+		t.Errorf("end of the shared program logged as %v", ev)
+	}
+}
+
+// upgradeStatus sends an upgrade request for path and returns the status
+// it gets.
+func upgradeStatus(t *testing.T, addr, path string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
