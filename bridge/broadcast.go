@@ -18,6 +18,10 @@ const DefaultQueueSize = 1 << 20
 // client's queue: holding even an empty one costs something.
 const minMessageCost = 64
 
+// readAhead is how much output may wait for the fastest client before the
+// child's output is not read any more, or half the queue if that is less.
+const readAhead = 64 << 10
+
 // keptInputBuffer is the largest buffer for a client's messages kept
 // from one message to the next; one that a long message grew is let go.
 const keptInputBuffer = 64 << 10
@@ -36,10 +40,10 @@ const slowReason = "too slow: output queue full"
 // lines from different clients never mix.
 //
 // The child's output is read as fast as the fastest client takes it: it
-// waits while every client has half its queue (Config.QueueSize) or more
-// still to be sent. A client whose queue would overflow, because the
-// others read faster, is closed with 1008 (ErrSlowClient), so that no
-// client holds the others back.
+// waits while every client has 64 KiB (or half its queue, if less) or
+// more still to be sent. A client whose queue (Config.QueueSize) would
+// overflow, because the others read faster, is closed with 1008
+// (ErrSlowClient), so that no client holds the others back.
 //
 // The group ends when its last client leaves, which stops the child, or
 // when the child exits: every client is then closed with the exit status,
@@ -49,6 +53,7 @@ type Group struct {
 	child Child
 	cfg   Config
 	queue int // the bound of each client's queue
+	ahead int // what may wait for the fastest client before the output waits
 
 	stdin chan stdinWrite // to pumpStdin
 	stop  chan struct{}   // closed when the last client leaves
@@ -104,6 +109,7 @@ func NewGroup(ctx context.Context, child Child, cfg Config) *Group {
 	if g.queue <= 0 {
 		g.queue = DefaultQueueSize
 	}
+	g.ahead = max(min(readAhead, g.queue/2), 1)
 	g.room.L = &g.mu
 	go g.run(ctx)
 	return g
@@ -308,8 +314,9 @@ func (g *Group) pumpStdin() {
 
 // publish queues p for every client being served. It waits for the first
 // client to be served (unless the group ends before), and then for some
-// client to have less than half its queue waiting. A client whose queue
-// p would overflow is dropped instead; an empty queue takes any piece. A
+// client to have less than g.ahead waiting. A client whose queue p would
+// overflow is dropped instead, unless it has less than g.ahead waiting:
+// the fastest client is never dropped, whatever the size of p. A
 // stderr message waits for a stdout line published in pieces to end: two
 // messages cannot be sent at once on a WebSocket.
 func (g *Group) publish(p *piece, stderr bool) {
@@ -329,7 +336,7 @@ func (g *Group) publish(p *piece, stderr bool) {
 		switch {
 		case m.midLine:
 			m.midLine = !p.final
-		case m.pending > 0 && m.pending+cost > g.queue:
+		case m.pending >= g.ahead && m.pending+cost > g.queue:
 			g.remove(m)
 			close(m.slow)
 		default:
@@ -340,11 +347,11 @@ func (g *Group) publish(p *piece, stderr bool) {
 	}
 }
 
-// behind reports whether every client being served, if any, has half its
-// queue or more still to be sent. g.mu is held.
+// behind reports whether every client being served, if any, has g.ahead
+// or more still to be sent. g.mu is held.
 func (g *Group) behind() bool {
 	for m := range g.members {
-		if m.pending == 0 || m.pending < g.queue/2 {
+		if m.pending < g.ahead {
 			return false
 		}
 	}

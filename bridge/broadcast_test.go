@@ -273,10 +273,9 @@ func TestGroupDropsSlowClientOthersKeepReceiving(t *testing.T) {
 			}
 		}
 	})
-	// The queue is more than twice what the sockets of a client that
-	// does not read take in (a send buffer and a receive window of a few
-	// hundred KiB): only a client that reads slower than the other is
-	// dropped.
+	// The queue is well above what the sockets of a client that does not
+	// read take in (a send buffer and a receive window of a few hundred
+	// KiB): only a client that reads slower than the other is dropped.
 	g := NewGroup(context.Background(), child, Config{})
 	gs := serveGroup(t, g, 0)
 	fast, fastResult := gs.dial()
@@ -371,6 +370,31 @@ func TestGroupAloneSlowClientSlowsChild(t *testing.T) {
 	}
 	c.CloseNow()
 	result(t, results)
+}
+
+func TestPublishDropsOnlyClientsBehind(t *testing.T) {
+	// A piece larger than the whole queue: the client with less than the
+	// read-ahead waiting takes it, the one past it is dropped.
+	g := &Group{queue: 1000, ahead: 500, started: true, count: 2, members: map[*member]struct{}{}}
+	g.room.L = &g.mu
+	newMember := func(pending int) *member {
+		m := &member{g: g, pending: pending, wake: make(chan struct{}, 1), slow: make(chan struct{})}
+		g.members[m] = struct{}{}
+		return m
+	}
+	fastest, behind := newMember(100), newMember(600)
+	g.publish(&piece{typ: websocket.MessageText, data: make([]byte, 64<<10), final: true}, false)
+	if _, ok := g.members[fastest]; !ok || len(fastest.queue) != 1 {
+		t.Error("the fastest client did not take the piece")
+	}
+	select {
+	case <-behind.slow:
+	default:
+		t.Error("the client past the read-ahead was not dropped")
+	}
+	if _, ok := g.members[behind]; ok {
+		t.Error("the dropped client is still served")
+	}
 }
 
 func TestGroupExitStatusReachesEveryClient(t *testing.T) {
