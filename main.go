@@ -55,6 +55,9 @@ type cli struct {
 	PingMs       int   `name:"pingms" default:"30000" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
 	MaxForks     int   `name:"maxforks" default:"1024" placeholder:"N" help:"Most programs (WebSocket and CGI) running at once; past it requests get 429; 0 or less means no limit (default: ${default})."`
 
+	Broadcast      bool `name:"broadcast" help:"All clients of one path (with --dir, of one program) share one running program: every line it prints goes to all of them, and each of their messages is one line on its stdin (default: off)."`
+	BroadcastQueue int  `name:"broadcast-queue" default:"1048576" placeholder:"BYTES" help:"With --broadcast, how much output may wait for one client, each message counting at least 64 bytes; a client whose queue overflows while others read faster is closed with 1008 (default: ${default})."`
+
 	PassEnv       []string `name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR,..." help:"The only variables of wsbridge's environment the programs get; empty ones are skipped (default: ${default})."`
 	PassStderr    bool     `name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
 	ReverseLookup bool     `name:"reverselookup" help:"Set REMOTE_HOST from reverse DNS instead of the IP address (default: off)."`
@@ -311,6 +314,10 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, fmt.Errorf("--metrics-address=%s: want HOST:PORT", c.MetricsAddress)
 	case c.PassStderr && c.Binary:
 		return cfg, errors.New("--passstderr cannot be used with --binary")
+	case c.Broadcast && c.MaxFrameSize == 0:
+		return cfg, errors.New("--broadcast needs a --maxframesize above 0: each message is held whole on its way to the shared program")
+	case c.BroadcastQueue < 1:
+		return cfg, fmt.Errorf("--broadcast-queue=%d: must be 1 or more", c.BroadcastQueue)
 	case c.SSL && (c.SSLCert == "" || c.SSLKey == ""):
 		return cfg, errors.New("--ssl needs --sslcert and --sslkey")
 	case !c.SSL && (c.SSLCert != "" || c.SSLKey != "" || c.SSLCA != ""):
@@ -343,7 +350,9 @@ func (c *cli) config() (upgrade.Config, error) {
 		Binary:       c.Binary,
 		PassStderr:   c.PassStderr,
 		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
+		QueueSize:    c.BroadcastQueue,
 	}
+	cfg.Broadcast = c.Broadcast
 	cfg.MaxMessageSize = c.MaxFrameSize
 	cfg.MaxForks = c.MaxForks
 	cfg.ReverseLookup = c.ReverseLookup

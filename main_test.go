@@ -544,6 +544,8 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--dir=.", "cat"}, exitBadArguments, "--dir and a COMMAND"},
 		{[]string{"--dir=/no/such/dir"}, exitBadArguments, "--dir /no/such/dir"},
 		{[]string{"--passstderr", "--binary", "cat"}, exitBadArguments, "--passstderr"},
+		{[]string{"--broadcast", "--maxframesize=0", "cat"}, exitBadArguments, "--broadcast needs a --maxframesize"},
+		{[]string{"--broadcast-queue=0", "cat"}, exitBadArguments, "--broadcast-queue=0"},
 		{[]string{"--ssl", "cat"}, exitBadArguments, "--ssl needs --sslcert and --sslkey"},
 		{[]string{"--sslca=ca.pem", "cat"}, exitBadArguments, "need --ssl"},
 		{[]string{"--ssl", "--sslcert=/no/cert.pem", "--sslkey=/no/key.pem", "cat"}, exitCannotStart, "/no/cert.pem"},
@@ -618,6 +620,24 @@ func TestExamples(t *testing.T) {
 		}
 		send(t, c, websocket.MessageText, "scale=2; 1/3")
 		expect(t, c, websocket.MessageText, ".33")
+	})
+	t.Run("chat", func(t *testing.T) {
+		s := startServer(t, "--broadcast", "examples/chat.sh")
+		stamped := func(c *websocket.Conn, want string) {
+			t.Helper()
+			_, msg, err := c.Read(ctx(t))
+			stamp, line, _ := strings.Cut(string(msg), " ")
+			if _, perr := time.Parse("15:04:05", stamp); err != nil || perr != nil || line != want {
+				t.Fatalf("got %q, %v; want a time and %q", msg, err, want)
+			}
+		}
+		ann := s.dial("/lobby")
+		send(t, ann, websocket.MessageText, "hi, Ann here")
+		stamped(ann, "hi, Ann here")
+		bob := s.dial("/lobby")
+		send(t, bob, websocket.MessageText, "hello Ann")
+		stamped(bob, "hello Ann")
+		stamped(ann, "hello Ann")
 	})
 	t.Run("counter", func(t *testing.T) {
 		s := startServer(t, "examples/counter.sh")
