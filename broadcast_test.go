@@ -149,13 +149,14 @@ func TestBroadcastDirOneProgramPerScript(t *testing.T) {
 }
 
 func TestBroadcastEnvironmentIsTheFirstClients(t *testing.T) {
-	s := startServer(t, "--broadcast", "sh", "-c", `while read l; do echo "$QUERY_STRING $l"; done`)
+	s := startServerEnv(t, []string{"BROADCAST_TEST=passed"}, "--address=127.0.0.1", "--port=0",
+		"--broadcast", "--passenv=PATH,BROADCAST_TEST", "sh", "-c", `while read l; do echo "$BROADCAST_TEST $QUERY_STRING $l"; done`)
 	a := s.dial("/room?who=a")
 	send(t, a, websocket.MessageText, "x")
-	expect(t, a, websocket.MessageText, "who=a x")
+	expect(t, a, websocket.MessageText, "passed who=a x")
 	b := s.dial("/room?who=b")
 	send(t, b, websocket.MessageText, "y")
-	expect(t, b, websocket.MessageText, "who=a y")
+	expect(t, b, websocket.MessageText, "passed who=a y")
 }
 
 func TestBroadcastBinary(t *testing.T) {

@@ -43,7 +43,8 @@ const slowReason = "too slow: output queue full"
 // waits while every client has 64 KiB (or half its queue, if less) or
 // more still to be sent. A client whose queue (Config.QueueSize) would
 // overflow, because the others read faster, is closed with 1008
-// (ErrSlowClient), so that no client holds the others back.
+// (ErrSlowClient), so that no client holds the others back; a client with
+// less than that waiting, such as the fastest, never is.
 //
 // The group ends when its last client leaves, which stops the child, or
 // when the child exits: every client is then closed with the exit status,
