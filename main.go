@@ -49,6 +49,7 @@ type cli struct {
 	SSLCA      string   `name:"sslca" placeholder:"FILE" help:"Require client certificates signed by a CA in this PEM file (mutual TLS); only with --ssl (default: none)."`
 
 	Binary       bool  `help:"Binary mode: client messages go to stdin as they are and stdout comes back as binary messages (default: off)."`
+	RawStdin     bool  `name:"raw-stdin" help:"Write client text messages to stdin exactly as they are, with no newline added; --binary always does (default: off)."`
 	PTY          *bool `name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
 	MaxFrameSize int64 `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
 	CloseMs      int   `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
@@ -341,6 +342,7 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.Dir, cfg.StaticDir, cfg.CGIDir, cfg.DevConsole = c.Dir, c.StaticDir, c.CGIDir, c.DevConsole
 	cfg.Bridge = bridge.Config{
 		Binary:       c.Binary,
+		RawInput:     c.RawStdin,
 		PassStderr:   c.PassStderr,
 		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -252,6 +253,28 @@ func TestBinaryModeExactBytes(t *testing.T) {
 	expect(t, c, websocket.MessageBinary, string(payload))
 	c.Close(websocket.StatusNormalClosure, "")
 	result(t, results)
+}
+
+func TestRawInputAddsNoNewline(t *testing.T) {
+	// The child reads five bytes: with a newline after each message it
+	// would get "ab\nc\n\xc3".
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		b := make([]byte, 5)
+		if _, err := io.ReadFull(stdin, b); err != nil {
+			return err
+		}
+		_, err := io.WriteString(stdout, strconv.Quote(string(b))+"\n")
+		return err
+	})
+	c, results := serve(t, context.Background(), child, Config{RawInput: true}, 0)
+	for _, m := range []string{"ab", "", "c", "é"} {
+		send(t, c, m)
+	}
+	expect(t, c, websocket.MessageText, `"abcé"`)
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	if r := result(t, results); r.MessagesIn != 4 || r.BytesIn != 5 {
+		t.Errorf("counts %+v", r)
+	}
 }
 
 func TestStderrLines(t *testing.T) {
