@@ -521,7 +521,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		"--port", "--address", "--unixsocket", "--redirport", "--ssl", "--sslcert", "--sslkey", "--sslca",
 		"--binary", "--raw-stdin", "--[no-]pty", "--maxframesize", "--closems", "--pingms", "--maxforks", "--passenv",
 		"--passstderr", "--reverselookup", "--dir", "--staticdir", "--cgidir", "--devconsole", "--origin",
-		"--sameorigin", "--header", "--header-ws", "--header-http", "--loglevel", "--log-format",
+		"--sameorigin", "--protocol", "--header", "--header-ws", "--header-http", "--loglevel", "--log-format",
 		"--trusted-proxy", "--metrics-address",
 		"--license", "--version",
 	} {
