@@ -51,6 +51,7 @@ type cli struct {
 	Binary       bool  `help:"Binary mode: client messages go to stdin as they are and stdout comes back as binary messages (default: off)."`
 	RawStdin     bool  `name:"raw-stdin" help:"Write client text messages to stdin exactly as they are, with no newline added; --binary always does (default: off)."`
 	PTY          *bool `name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
+	Compress     bool  `name:"compress" help:"Compress messages of 512 bytes or more with permessage-deflate for clients that ask for it, each message on its own (default: off)."`
 	MaxFrameSize int64 `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
 	CloseMs      int   `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
 	PingMs       int   `name:"pingms" default:"30000" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
@@ -348,6 +349,7 @@ func (c *cli) config() (upgrade.Config, error) {
 		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
 	}
 	cfg.MaxMessageSize = c.MaxFrameSize
+	cfg.Compress = c.Compress
 	cfg.MaxForks = c.MaxForks
 	cfg.ReverseLookup = c.ReverseLookup
 	cfg.TrustedProxies = c.TrustedProxy

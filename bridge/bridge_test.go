@@ -98,9 +98,16 @@ func rev(stdin io.Reader, stdout, _ io.Writer) error {
 // returns a connected client and the session's result to come.
 func serve(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit int64) (*websocket.Conn, <-chan Result) {
 	t.Helper()
+	return serveWith(t, ctx, child, cfg, readLimit, nil, nil)
+}
+
+// serveWith is serve with the options of the server's accept and the
+// client's dial.
+func serveWith(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit int64, accept *websocket.AcceptOptions, dial *websocket.DialOptions) (*websocket.Conn, <-chan Result) {
+	t.Helper()
 	results := make(chan Result, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := Accept(w, r, nil)
+		conn, err := Accept(w, r, accept)
 		if err != nil {
 			t.Error(err)
 			return
@@ -113,7 +120,7 @@ func serve(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit
 	t.Cleanup(srv.Close)
 	dialCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client, _, err := websocket.Dial(dialCtx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	client, _, err := websocket.Dial(dialCtx, "ws"+strings.TrimPrefix(srv.URL, "http"), dial)
 	if err != nil {
 		t.Fatal(err)
 	}

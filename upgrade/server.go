@@ -46,6 +46,12 @@ type Config struct {
 	// bytes; a larger one closes the connection with 1009. Zero means no
 	// limit.
 	MaxMessageSize int64
+	// Compress compresses messages with permessage-deflate (RFC 7692)
+	// for clients that ask for it, without context takeover: each
+	// message of 512 bytes or more is compressed on its own, with a
+	// compressor shared through a pool, so that a connection holds none
+	// between messages. The zero value negotiates no compression.
+	Compress bool
 	// MaxForks bounds the children (WebSocket and CGI) running at once;
 	// past it requests are refused with 429. Zero or less means no limit.
 	MaxForks int

@@ -107,10 +107,15 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		// and the connection reports it.
 		w.Header().Set("Sec-WebSocket-Protocol", protocol)
 	}
-	conn, err := bridge.Accept(w, r, &websocket.AcceptOptions{
+	opts := &websocket.AcceptOptions{
 		// Origins are checked above, the way websocketd does.
 		InsecureSkipVerify: true,
-	})
+	}
+	if s.cfg.Compress {
+		opts.CompressionMode = websocket.CompressionNoContextTakeover
+		opts.CompressionThreshold = compressionThreshold
+	}
+	conn, err := bridge.Accept(w, r, opts)
 	if err != nil {
 		// Accept has answered with the status the handshake deserves.
 		s.metrics.refused(refusedHandshake)
@@ -144,6 +149,12 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		s.runSession(conn, child, id, access, start, release)
 	}()
 }
+
+// compressionThreshold is the size from which a message sent to a client
+// that asked for compression is compressed. Each message is compressed on
+// its own, without what came before as a dictionary: a shorter one would
+// shrink little for the work.
+const compressionThreshold = 512
 
 // runSession runs a session whose child has started, gives its --maxforks
 // slot back once the child is gone, and logs the end of the session.
