@@ -49,7 +49,9 @@ type cli struct {
 	SSLCA      string   `name:"sslca" placeholder:"FILE" help:"Require client certificates signed by a CA in this PEM file (mutual TLS); only with --ssl (default: none)."`
 
 	Binary       bool  `help:"Binary mode: client messages go to stdin as they are and stdout comes back as binary messages (default: off)."`
+	RawStdin     bool  `name:"raw-stdin" help:"Write client text messages to stdin exactly as they are, with no newline added; --binary always does (default: off)."`
 	PTY          *bool `name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
+	Compress     bool  `name:"compress" help:"Compress messages of 512 bytes or more with permessage-deflate for clients that ask for it, each message on its own (default: off)."`
 	MaxFrameSize int64 `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
 	CloseMs      int   `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
 	PingMs       int   `name:"pingms" default:"30000" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
@@ -66,6 +68,7 @@ type cli struct {
 	DevConsole bool   `name:"devconsole" help:"Answer plain HTTP requests with a page to talk to the endpoint at that path; not with --staticdir or --cgidir (default: off)."`
 
 	Origin     []string `name:"origin" placeholder:"[SCHEME://]HOST[:PORT],..." help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
+	Protocol   []string `name:"protocol" placeholder:"NAME" help:"WebSocket subprotocols served: a client gets the first it offers that is listed, and the program sees it as WEBSOCKET_PROTOCOL; a client offering only others gets 400, one offering none no protocol (default: none negotiated)."`
 	SameOrigin bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host they ask for (default: off)."`
 	Header     []string `name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
 	HeaderWS   []string `name:"header-ws" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to upgrade answers; repeatable (default: none)."`
@@ -341,14 +344,17 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.Dir, cfg.StaticDir, cfg.CGIDir, cfg.DevConsole = c.Dir, c.StaticDir, c.CGIDir, c.DevConsole
 	cfg.Bridge = bridge.Config{
 		Binary:       c.Binary,
+		RawInput:     c.RawStdin,
 		PassStderr:   c.PassStderr,
 		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
 	}
 	cfg.MaxMessageSize = c.MaxFrameSize
+	cfg.Compress = c.Compress
 	cfg.MaxForks = c.MaxForks
 	cfg.ReverseLookup = c.ReverseLookup
 	cfg.TrustedProxies = c.TrustedProxy
 	cfg.Origins, cfg.SameOrigin = c.Origin, c.SameOrigin
+	cfg.Protocols = c.Protocol
 	cfg.Headers, cfg.UpgradeHeaders, cfg.HTTPHeaders = headers[0], headers[1], headers[2]
 	cfg.Software = "wsbridge/" + version()
 	return cfg, nil

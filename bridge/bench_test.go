@@ -85,3 +85,30 @@ func BenchmarkMessagesToStdin(b *testing.B) {
 	expectClose(b, c, websocket.StatusNormalClosure, "")
 	result(b, results)
 }
+
+// BenchmarkCompressedStdoutToMessages is BenchmarkStdoutToMessages with
+// 1 KiB lines compressed with permessage-deflate, each on its own.
+func BenchmarkCompressedStdoutToMessages(b *testing.B) {
+	line := append(bytes.Repeat([]byte(`{"level":"info","user":12345,"path":"/api/v1/items/678"} `), 1024/58), '\n')
+	n := b.N
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		w := bufio.NewWriterSize(stdout, binaryReadSize)
+		for i := 0; i < n; i++ {
+			w.Write(line)
+		}
+		return w.Flush()
+	})
+	c, results := serveWith(b, context.Background(), child, Config{}, 0, compressed,
+		&websocket.DialOptions{CompressionMode: websocket.CompressionNoContextTakeover})
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		if _, _, err := c.Read(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	expectClose(b, c, websocket.StatusNormalClosure, "")
+	result(b, results)
+}

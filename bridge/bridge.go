@@ -24,6 +24,11 @@ type Config struct {
 	// message becomes one line on stdin and each stdout line one text
 	// message.
 	Binary bool
+	// RawInput writes client text messages to stdin exactly as they are,
+	// with no newline added, for programs that read keystrokes or frame
+	// their input themselves; output is still split into lines. Binary
+	// mode always writes messages as they are, with or without it.
+	RawInput bool
 	// PingInterval is how often the client is pinged; a client that has
 	// not answered within twice the interval is dropped. Zero turns pings
 	// off.

@@ -82,12 +82,12 @@ func (in *stdin) flush() error {
 }
 
 // pumpInput writes each client message to the child's stdin, followed by
-// a newline in text mode, until the client goes; it returns why. While the
-// child does not read, the buffer is not written out, the socket is not
-// read, and the client is slowed by TCP rather than buffered. A text
-// message that is not valid UTF-8 ends the session. Once stdin is broken,
-// messages are read and dropped, so that control frames are still
-// answered.
+// a newline in text mode without RawInput, until the client goes; it
+// returns why. While the child does not read, the buffer is not written
+// out, the socket is not read, and the client is slowed by TCP rather
+// than buffered. A text message that is not valid UTF-8 ends the
+// session. Once stdin is broken, messages are read and dropped, so that
+// control frames are still answered.
 func (s *session) pumpInput() error {
 	for {
 		typ, msg, err := s.conn.Reader(context.Background())
@@ -133,7 +133,7 @@ func (s *session) writeMessage(r *countingReader) error {
 		// The client's error, not stdin's: pumpInput returns it.
 		err = nil
 	}
-	if err == nil && r.err == nil && !s.cfg.Binary {
+	if err == nil && r.err == nil && !s.cfg.Binary && !s.cfg.RawInput {
 		err = s.stdin.writeByte('\n')
 	}
 	if err != nil && r.err == nil {

@@ -15,6 +15,7 @@ type envInfo struct {
 	RemoteHost     string // REMOTE_HOST; the remote address when empty
 	UniqueID       string // UNIQUE_ID
 	Software       string // SERVER_SOFTWARE
+	Protocol       string // WEBSOCKET_PROTOCOL: the subprotocol agreed, if any
 }
 
 // unixSocketAddr stands for the remote address of a client on a unix socket.
@@ -78,6 +79,7 @@ func childEnv(r *http.Request, base []string, info envInfo) []string {
 	if r.TLS != nil {
 		add("HTTPS", "on")
 	}
+	add("WEBSOCKET_PROTOCOL", info.Protocol)
 
 	add("HTTP_HOST", r.Host)
 	for name, values := range r.Header {

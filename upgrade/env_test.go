@@ -24,6 +24,7 @@ func TestChildEnv(t *testing.T) {
 		PathInfo:   "/room",
 		UniqueID:   "0123456789abcdef",
 		Software:   "wsbridge/1.0",
+		Protocol:   "chat.v2",
 	})
 	want := []string{
 		"PATH=/usr/bin",
@@ -47,6 +48,7 @@ func TestChildEnv(t *testing.T) {
 		"CONTENT_TYPE=",
 		"REMOTE_IDENT=",
 		"REMOTE_USER=",
+		"WEBSOCKET_PROTOCOL=chat.v2",
 		"HTTP_HOST=example.com:8080",
 		"HTTP_ORIGIN=http://example.com",
 		"HTTP_X_MULTI=one, two",

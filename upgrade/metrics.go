@@ -21,6 +21,7 @@ const (
 	refusedForbidden = "forbidden" // a path escaping --dir
 	refusedNotFound  = "notfound"  // no program at the path in --dir
 	refusedMaxForks  = "maxforks"  // --maxforks children already running
+	refusedProtocol  = "protocol"  // no subprotocol offered is served
 	refusedShutdown  = "shutdown"  // the server is shutting down
 	refusedHandshake = "handshake" // not a valid WebSocket handshake
 )
@@ -69,7 +70,7 @@ func newMetrics() *metrics {
 		}, []string{"status"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_upgrade_refusals_total",
-			Help: "WebSocket upgrades refused, by reason: origin, forbidden, notfound, maxforks, shutdown or handshake.",
+			Help: "WebSocket upgrades refused, by reason: origin, forbidden, notfound, protocol, maxforks, shutdown or handshake.",
 		}, []string{"reason"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wsbridge_session_duration_seconds",
@@ -89,7 +90,7 @@ func newMetrics() *metrics {
 		m.messages.WithLabelValues(d)
 		m.bytes.WithLabelValues(d)
 	}
-	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedMaxForks, refusedShutdown, refusedHandshake} {
+	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedMaxForks, refusedShutdown, refusedHandshake} {
 		m.refusals.WithLabelValues(r)
 	}
 	return m

@@ -46,6 +46,12 @@ type Config struct {
 	// bytes; a larger one closes the connection with 1009. Zero means no
 	// limit.
 	MaxMessageSize int64
+	// Compress compresses messages with permessage-deflate (RFC 7692)
+	// for clients that ask for it, without context takeover: each
+	// message of 512 bytes or more is compressed on its own, with a
+	// compressor shared through a pool, so that a connection holds none
+	// between messages. The zero value negotiates no compression.
+	Compress bool
 	// MaxForks bounds the children (WebSocket and CGI) running at once;
 	// past it requests are refused with 429. Zero or less means no limit.
 	MaxForks int
@@ -62,6 +68,13 @@ type Config struct {
 	Origins []string
 	// SameOrigin refuses upgrades whose Origin differs from their Host.
 	SameOrigin bool
+	// Protocols lists the WebSocket subprotocols served. A client gets
+	// the first of the names it offers, in its order, that the list
+	// holds (compared exactly), and its child sees it as
+	// WEBSOCKET_PROTOCOL; a client whose offers are all missing from the
+	// list is refused with 400; a client that offers none gets no
+	// protocol. Empty means none is negotiated and offers are ignored.
+	Protocols []string
 	// Headers go on every answer, UpgradeHeaders on upgrade answers and
 	// HTTPHeaders on plain HTTP answers.
 	Headers, UpgradeHeaders, HTTPHeaders http.Header
@@ -94,12 +107,13 @@ type Server struct {
 	observer *http.Server // metrics and health, shut down last
 	metrics  *metrics
 
-	origins []originPattern
-	proxies trustedProxies
-	limit   *process.Limiter
-	dir     *os.Root     // --dir
-	plain   http.Handler // CGI, then static files, then 404
-	roots   []*os.Root   // every directory opened, closed on Shutdown
+	origins   []originPattern
+	protocols []string
+	proxies   trustedProxies
+	limit     *process.Limiter
+	dir       *os.Root     // --dir
+	plain     http.Handler // CGI, then static files, then 404
+	roots     []*os.Root   // every directory opened, closed on Shutdown
 
 	// sessions is done when the server shuts down: every session then
 	// stops its child and closes with 1001.
@@ -124,6 +138,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	if s.protocols, err = parseProtocols(cfg.Protocols); err != nil {
 		return nil, err
 	}
 	if cfg.Dir != "" {

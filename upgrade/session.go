@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -18,8 +20,8 @@ import (
 // serveSession checks that the upgrade is allowed, accepts it, starts the
 // child and bridges the two until the session ends. A refused upgrade gets
 // its HTTP status before any child starts: 403 for a foreign origin or a
-// path escaping --dir, 404 for no program at the path, 429 past
-// --maxforks.
+// path escaping --dir, 404 for no program at the path, 400 for
+// subprotocols offered none of which is served, 429 past --maxforks.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if !s.begin() {
 		s.metrics.refused(refusedShutdown)
@@ -69,6 +71,13 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		pcfg.Path, pcfg.Args, pcfg.Dir = sc.Path, nil, filepath.Dir(sc.Path)
 		info.ScriptName, info.PathInfo, info.PathTranslated = sc.Name, sc.PathInfo, sc.Path
 	}
+	protocol, ok := chooseProtocol(r, s.protocols)
+	if !ok {
+		refuse(http.StatusBadRequest, refusedProtocol,
+			fmt.Sprintf("no subprotocol offered is served: %q", strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", ")))
+		return
+	}
+	info.Protocol = protocol
 	if !s.limit.TryAcquire() {
 		refuse(http.StatusTooManyRequests, refusedMaxForks, "--maxforks children already running")
 		return
@@ -91,10 +100,22 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 	}
 
-	conn, err := bridge.Accept(w, r, &websocket.AcceptOptions{
+	if protocol != "" {
+		// Set here rather than through AcceptOptions.Subprotocols,
+		// with which the library would pick by the server's order and
+		// compare without case. Given none, it answers with this header
+		// and the connection reports it.
+		w.Header().Set("Sec-WebSocket-Protocol", protocol)
+	}
+	opts := &websocket.AcceptOptions{
 		// Origins are checked above, the way websocketd does.
 		InsecureSkipVerify: true,
-	})
+	}
+	if s.cfg.Compress {
+		opts.CompressionMode = websocket.CompressionNoContextTakeover
+		opts.CompressionThreshold = compressionThreshold
+	}
+	conn, err := bridge.Accept(w, r, opts)
 	if err != nil {
 		// Accept has answered with the status the handshake deserves.
 		s.metrics.refused(refusedHandshake)
@@ -128,6 +149,12 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		s.runSession(conn, child, id, access, start, release)
 	}()
 }
+
+// compressionThreshold is the size from which a message sent to a client
+// that asked for compression is compressed. Each message is compressed on
+// its own, without what came before as a dictionary: a shorter one would
+// shrink little for the work.
+const compressionThreshold = 512
 
 // runSession runs a session whose child has started, gives its --maxforks
 // slot back once the child is gone, and logs the end of the session.
