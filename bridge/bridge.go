@@ -36,6 +36,10 @@ type Config struct {
 	// Stderr receives each line the child writes on stderr, without its
 	// newline. Nil discards them.
 	Stderr func(line []byte)
+	// Ending, when set, is called once as the session ends, before the
+	// client is sent its close frame: what was held for the session can
+	// be given back by the time the client learns that it is over.
+	Ending func()
 	// MaxRate is the most messages read from the client a second, in
 	// bursts of up to MaxRate: a message that comes sooner waits, and
 	// while it waits the socket is not read, so a faster client is slowed
@@ -186,6 +190,9 @@ func (s *session) run(ctx context.Context) Result {
 		}
 	}
 	close(s.ended)
+	if s.cfg.Ending != nil {
+		s.cfg.Ending()
+	}
 
 	if clientGone {
 		// Nobody is listening: stop the child while the output pump
