@@ -32,8 +32,8 @@ type identity struct {
 // identityKey is the context key of a request's identity.
 type identityKey struct{}
 
-// withIdentity returns r with id attached, for the handlers that build a
-// program's environment.
+// withIdentity returns r with id attached, for the handlers of plain
+// requests that build a program's environment.
 func withIdentity(r *http.Request, id identity) *http.Request {
 	if id == (identity{}) {
 		return r
@@ -50,32 +50,33 @@ func identityOf(r *http.Request) identity {
 // authenticate finds who r comes from: the user a trusted proxy names in
 // the --auth-header (from any other peer the header was removed on
 // arrival), or else, with --basic-auth-file, the user whose Basic
-// credentials the file has. It returns r with that identity attached, and
-// why r is refused ("" when it is not): with --basic-auth-file, a request
-// nobody vouches for goes no further. The user a refused request names is
-// returned too, for the logs. Credentials that were checked are removed
-// from r, so that no program sees the password.
-func (s *Server) authenticate(r *http.Request) (_ *http.Request, user, refusal string) {
+// credentials the file has. It returns that identity and why r is refused,
+// "" when it is not: with --basic-auth-file, a request nobody vouches for
+// goes no further. The identity of a refused request has the user its
+// credentials named, if any, for the logs, and no AUTH_TYPE. Credentials
+// that were checked are removed from r, so that no program sees the
+// password.
+func (s *Server) authenticate(r *http.Request) (identity, string) {
 	if s.cfg.AuthHeader != "" {
 		if name := cleanUser(r.Header.Get(s.cfg.AuthHeader)); name != "" {
-			return withIdentity(r, identity{name, authTypeHeader}), name, ""
+			return identity{name, authTypeHeader}, ""
 		}
 	}
 	if s.basic == nil {
-		return r, "", ""
+		return identity{}, ""
 	}
 	user, password, ok := r.BasicAuth()
 	if !ok {
 		s.metrics.authRefused(authNoCredentials)
-		return r, "", authNoCredentials
+		return identity{}, authNoCredentials
 	}
 	r.Header.Del("Authorization")
 	if why := s.basic.check(r.Context(), user, password); why != "" {
 		s.metrics.authRefused(why)
 		s.cfg.Log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Str("user", user).Str("reason", authWhy[why]).Msg("refused credentials")
-		return r, user, why
+		return identity{user: user}, why
 	}
-	return withIdentity(r, identity{user, "Basic"}), user, ""
+	return identity{user, "Basic"}, ""
 }
 
 // challenge adds to an answer the header that asks for Basic

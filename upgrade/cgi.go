@@ -25,10 +25,10 @@ import (
 // programs running.
 //
 // Headers whose names hold anything but letters, digits and "-" are not
-// passed on, as with a session's child. An authenticated user is
-// REMOTE_USER, with AUTH_TYPE. A path that names no program goes
-// on to next; one that is not allowed is answered with 403. The programs' stderr lines and net/http/cgi's
-// complaints go to log.
+// passed on, as with a session's child. The user authenticated
+// (withIdentity) is REMOTE_USER, with AUTH_TYPE. A path that names no
+// program goes on to next; one that is not allowed is answered with 403.
+// The programs' stderr lines and net/http/cgi's complaints go to log.
 func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, running prometheus.Gauge, log zerolog.Logger, next http.Handler) http.Handler {
 	env = append(env[:len(env):len(env)], shadowedEnv(env)...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -17,14 +17,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addHeaders(w, s.cfg.HTTPHeaders)
-	r, user, refusal := s.authenticate(r)
-	s.logged(user, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	id, refusal := s.authenticate(r)
+	s.logged(id.user, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if refusal != "" {
 			challenge(w.Header())
 			http.Error(w, "401 unauthorized", http.StatusUnauthorized)
 			return
 		}
-		s.servePlain(w, r)
+		s.servePlain(w, withIdentity(r, id))
 	})).ServeHTTP(w, r)
 }
 

@@ -56,7 +56,8 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		access().Int("status", status).Str("reason", why).Msg("refused")
 	}
 
-	r, user, refusal := s.authenticate(r)
+	who, refusal := s.authenticate(r)
+	user = who.user
 	if refusal != "" {
 		challenge(w.Header())
 		refuse(http.StatusUnauthorized, refusedAuth, authWhy[refusal])
@@ -67,7 +68,6 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pcfg := s.cfg.Process
-	who := identityOf(r)
 	info := envInfo{ScriptName: "/", PathInfo: r.URL.Path, UniqueID: id, Software: s.cfg.Software, RemoteUser: who.user, AuthType: who.authType}
 	if s.dir != nil {
 		sc, err := resolveScript(s.dir, s.cfg.Dir, r.URL.EscapedPath())
