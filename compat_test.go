@@ -522,7 +522,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		"--binary", "--raw-stdin", "--[no-]pty", "--compress", "--maxframesize", "--closems", "--pingms", "--maxforks", "--passenv",
 		"--passstderr", "--reverselookup", "--dir", "--staticdir", "--cgidir", "--devconsole", "--origin",
 		"--sameorigin", "--protocol", "--header", "--header-ws", "--header-http", "--loglevel", "--log-format",
-		"--trusted-proxy", "--metrics-address",
+		"--trusted-proxy", "--metrics-address", "--basic-auth-file", "--auth-header", "--max-per-ip", "--max-rate",
 		"--license", "--version",
 	} {
 		if !strings.Contains(stdout.String(), flag) {

@@ -561,6 +561,11 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--devconsole", "--cgidir=.", "cat"}, exitConsoleConflict, "--devconsole"},
 		{[]string{"no-such-program-anywhere"}, exitBadArguments, "no-such-program-anywhere"},
 		{[]string{"--port=70000", "cat"}, exitBadArguments, "--port=70000"},
+		{[]string{"--max-per-ip=-1", "cat"}, exitBadArguments, "--max-per-ip=-1: must be 0 or more"},
+		{[]string{"--max-rate=-1", "cat"}, exitBadArguments, "--max-rate=-1: must be 0 or more"},
+		{[]string{"--auth-header=X-User", "cat"}, exitBadArguments, "--auth-header needs --trusted-proxy"},
+		{[]string{"--auth-header=X_User", "--trusted-proxy=127.0.0.1", "cat"}, exitBadArguments, "--auth-header=X_User: not a header name"},
+		{[]string{"--basic-auth-file=/no/such/file", "cat"}, exitBadArguments, "--basic-auth-file: stat /no/such/file"},
 	} {
 		var stdout, stderr strings.Builder
 		code := run(tc.args, &stdout, &stderr)

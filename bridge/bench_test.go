@@ -52,6 +52,16 @@ func BenchmarkStdoutToMessages(b *testing.B) {
 // BenchmarkMessagesToStdin measures the client message → stdin path: a
 // client writing 63-byte messages as fast as it can, a child reading lines.
 func BenchmarkMessagesToStdin(b *testing.B) {
+	benchmarkMessagesToStdin(b, Config{})
+}
+
+// BenchmarkMessagesToStdinMaxRate is BenchmarkMessagesToStdin with a
+// MaxRate too high to hold any message back: what taking a token costs.
+func BenchmarkMessagesToStdinMaxRate(b *testing.B) {
+	benchmarkMessagesToStdin(b, Config{MaxRate: 1e9})
+}
+
+func benchmarkMessagesToStdin(b *testing.B, cfg Config) {
 	n := b.N
 	got := make(chan int, 1)
 	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {
@@ -66,7 +76,7 @@ func BenchmarkMessagesToStdin(b *testing.B) {
 		got <- lines
 		return nil
 	})
-	c, results := serve(b, context.Background(), child, Config{}, 0)
+	c, results := serve(b, context.Background(), child, cfg, 0)
 	msg := line64[:63]
 	b.SetBytes(int64(len(line64)))
 	b.ReportAllocs()

@@ -41,6 +41,15 @@ type Config struct {
 	// Stderr receives each line the child writes on stderr, without its
 	// newline. Nil discards them.
 	Stderr func(line []byte)
+	// Ending, when set, is called once as the session ends, before the
+	// client is sent its close frame: what was held for the session can
+	// be given back by the time the client learns that it is over.
+	Ending func()
+	// MaxRate is the most messages read from the client a second, in
+	// bursts of up to MaxRate: a message that comes sooner waits, and
+	// while it waits the socket is not read, so a faster client is slowed
+	// down by TCP and nothing is dropped. Zero means no limit.
+	MaxRate int
 }
 
 // Child is the program on the other side of a session.
@@ -90,7 +99,7 @@ var ErrPongMissed = errors.New("client missed pongs")
 // and the client closed with 1001. Run returns once the child has been
 // reaped and every goroutine it started has ended.
 func Run(ctx context.Context, conn *Conn, child Child, cfg Config) Result {
-	s := &session{conn: conn, child: child, cfg: cfg, lost: make(chan struct{})}
+	s := &session{conn: conn, child: child, cfg: cfg, lost: make(chan struct{}), ended: make(chan struct{}), rate: newRate(cfg.MaxRate)}
 	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
 	return s.run(ctx)
@@ -103,13 +112,16 @@ type session struct {
 	stdin stdin
 	msg   countingReader // the message the input pump is reading
 	text  utf8Checker    // checks msg when it is a text message
+	rate  *rate          // MaxRate; nil for none
 
 	writing    atomic.Bool  // the input pump waits on the child's stdin
+	heldUntil  atomic.Int64 // when the input pump's last wait for MaxRate ends, in Unix nanoseconds
 	sentAt     atomic.Int64 // when output last left for the client, in Unix nanoseconds
 	pongMissed atomic.Bool  // the client was dropped for not answering pings
 
 	lost     chan struct{} // closed by clientLost
 	lostOnce sync.Once
+	ended    chan struct{} // closed once the session is ending: no more waits for MaxRate
 
 	// written by the pumps, read after they ended
 	in     counts
@@ -181,6 +193,10 @@ func (s *session) run(ctx context.Context) Result {
 			closing = true
 			stop()
 		}
+	}
+	close(s.ended)
+	if s.cfg.Ending != nil {
+		s.cfg.Ending()
 	}
 
 	if clientGone {

@@ -503,3 +503,29 @@ func TestNoPingsWhileOutputFlows(t *testing.T) {
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 	result(t, results)
 }
+
+func TestEndingBeforeCloseFrame(t *testing.T) {
+	for _, clientGoes := range []bool{false, true} {
+		var ended atomic.Int64
+		child := startFake(rev)
+		cfg := Config{Ending: func() { ended.Add(1) }}
+		c, results := serve(t, context.Background(), child, cfg, 0)
+		send(t, c, "abc")
+		expect(t, c, websocket.MessageText, "cba")
+		if clientGoes {
+			c.Close(websocket.StatusNormalClosure, "")
+		} else {
+			// rev exits at the end of its stdin; the close frame
+			// comes once the session has ended.
+			child.stdinW.Close()
+			expectClose(t, c, websocket.StatusNormalClosure, "")
+			if ended.Load() != 1 {
+				t.Error("the close frame came before Ending was called")
+			}
+		}
+		result(t, results)
+		if n := ended.Load(); n != 1 {
+			t.Errorf("client goes %v: Ending called %d times", clientGoes, n)
+		}
+	}
+}

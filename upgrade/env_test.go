@@ -25,6 +25,8 @@ func TestChildEnv(t *testing.T) {
 		UniqueID:   "0123456789abcdef",
 		Software:   "wsbridge/1.0",
 		Protocol:   "chat.v2",
+		RemoteUser: "ann\nPATH=/tmp",
+		AuthType:   "Basic",
 	})
 	want := []string{
 		"PATH=/usr/bin",
@@ -43,11 +45,11 @@ func TestChildEnv(t *testing.T) {
 		"QUERY_STRING=name=a%20b",
 		"REQUEST_URI=/chat/room?name=a%20b",
 		"UNIQUE_ID=0123456789abcdef",
-		"AUTH_TYPE=",
+		"AUTH_TYPE=Basic",
 		"CONTENT_LENGTH=",
 		"CONTENT_TYPE=",
 		"REMOTE_IDENT=",
-		"REMOTE_USER=",
+		"REMOTE_USER=ann PATH=/tmp",
 		"WEBSOCKET_PROTOCOL=chat.v2",
 		"HTTP_HOST=example.com:8080",
 		"HTTP_ORIGIN=http://example.com",

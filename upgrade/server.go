@@ -75,6 +75,22 @@ type Config struct {
 	// list is refused with 400; a client that offers none gets no
 	// protocol. Empty means none is negotiated and offers are ignored.
 	Protocols []string
+	// BasicAuthFile, when set, is an htpasswd file of bcrypt hashes, read
+	// again whenever it changes: every request, upgrade or plain HTTP,
+	// must then bring Basic credentials the file has (or come from a user
+	// AuthHeader names) or get 401, and its program sees the user as
+	// REMOTE_USER. Empty means no Basic authentication.
+	BasicAuthFile string
+	// AuthHeader, when set, is a request header in which a peer of
+	// TrustedProxies names the user it authenticated: that user is
+	// REMOTE_USER, with AUTH_TYPE "Proxy". The header is removed from the
+	// requests of other peers. Empty means none.
+	AuthHeader string
+	// MaxPerIP bounds the sessions open at once from one client address
+	// (as TrustedProxies name it); past it upgrades are refused with 429.
+	// Clients on the unix socket are not counted. Zero or less means no
+	// limit.
+	MaxPerIP int
 	// Headers go on every answer, UpgradeHeaders on upgrade answers and
 	// HTTPHeaders on plain HTTP answers.
 	Headers, UpgradeHeaders, HTTPHeaders http.Header
@@ -111,6 +127,8 @@ type Server struct {
 	protocols []string
 	proxies   trustedProxies
 	limit     *process.Limiter
+	perIP     *perIP
+	basic     *basicAuth   // --basic-auth-file; nil for none
 	dir       *os.Root     // --dir
 	plain     http.Handler // CGI, then static files, then 404
 	roots     []*os.Root   // every directory opened, closed on Shutdown
@@ -132,8 +150,13 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
-	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks), metrics: newMetrics()}
+	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks), perIP: newPerIP(cfg.MaxPerIP), metrics: newMetrics()}
 	var err error
+	if cfg.BasicAuthFile != "" {
+		if s.basic, err = newBasicAuth(cfg.BasicAuthFile, cfg.Log); err != nil {
+			return nil, fmt.Errorf("--basic-auth-file: %w", err)
+		}
+	}
 	if s.origins, err = parseOrigins(cfg.Origins); err != nil {
 		return nil, err
 	}
@@ -192,12 +215,16 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 }
 
 // fromClient wraps h so that each request's RemoteAddr is its client's,
-// as a trusted proxy names it.
+// as a trusted proxy names it, and so that only trusted proxies can name
+// a user in the AuthHeader.
 func (s *Server) fromClient(h http.Handler) http.Handler {
-	if len(s.proxies) == 0 {
+	if len(s.proxies) == 0 && s.cfg.AuthHeader == "" {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AuthHeader != "" && !s.proxies.trusts(r.RemoteAddr) {
+			r.Header.Del(s.cfg.AuthHeader)
+		}
 		r.RemoteAddr = s.proxies.clientAddr(r)
 		h.ServeHTTP(w, r)
 	})
@@ -244,7 +271,7 @@ func (s *Server) ServeRedirect(ln net.Listener, scheme string, port int) error {
 		s.mu.Unlock()
 		return http.ErrServerClosed
 	}
-	s.redirect = s.newHTTPServer(s.logged(Redirect(scheme, port)))
+	s.redirect = s.newHTTPServer(s.logged("", Redirect(scheme, port)))
 	s.mu.Unlock()
 	return serveAll(s.redirect, []net.Listener{ln})
 }

@@ -19,9 +19,10 @@ import (
 
 // serveSession checks that the upgrade is allowed, accepts it, starts the
 // child and bridges the two until the session ends. A refused upgrade gets
-// its HTTP status before any child starts: 403 for a foreign origin or a
-// path escaping --dir, 404 for no program at the path, 400 for
-// subprotocols offered none of which is served, 429 past --maxforks.
+// its HTTP status before any child starts: 401 without credentials that
+// --basic-auth-file has, 403 for a foreign origin or a path escaping
+// --dir, 404 for no program at the path, 400 for subprotocols offered
+// none of which is served, 429 past --max-per-ip or --maxforks.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if !s.begin() {
 		s.metrics.refused(refusedShutdown)
@@ -43,8 +44,13 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	// The events of a session are built afresh each time: a logger with
 	// these fields would keep a buffer for as long as the session runs.
 	remote, path := r.RemoteAddr, r.URL.Path
+	var user string
 	access := func() *zerolog.Event {
-		return s.cfg.AccessLog.Log().Str("id", id).Str("remote", remote).Str("path", path)
+		ev := s.cfg.AccessLog.Log().Str("id", id).Str("remote", remote).Str("path", path)
+		if user != "" {
+			ev = ev.Str("user", user)
+		}
+		return ev
 	}
 	refuse := func(status int, reason, why string) {
 		s.metrics.refused(reason)
@@ -52,12 +58,19 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		access().Int("status", status).Str("reason", why).Msg("refused")
 	}
 
+	who, refusal := s.authenticate(r)
+	user = who.user
+	if refusal != "" {
+		challenge(w.Header())
+		refuse(http.StatusUnauthorized, refusedAuth, authWhy[refusal])
+		return
+	}
 	if why := allowedOrigin(r, s.origins, s.cfg.SameOrigin); why != "" {
 		refuse(http.StatusForbidden, refusedOrigin, why)
 		return
 	}
 	pcfg := s.cfg.Process
-	info := envInfo{ScriptName: "/", PathInfo: r.URL.Path, UniqueID: id, Software: s.cfg.Software}
+	info := envInfo{ScriptName: "/", PathInfo: r.URL.Path, UniqueID: id, Software: s.cfg.Software, RemoteUser: who.user, AuthType: who.authType}
 	if s.dir != nil {
 		sc, err := resolveScript(s.dir, s.cfg.Dir, r.URL.EscapedPath())
 		switch {
@@ -78,6 +91,24 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info.Protocol = protocol
+	if !s.perIP.acquire(remote) {
+		refuse(http.StatusTooManyRequests, refusedMaxPerIP, "--max-per-ip sessions already open from this address")
+		return
+	}
+	// The address's count is given back when the session ends, before
+	// the client is told, so that it can start another at once.
+	counted := true
+	uncount := func() {
+		if counted {
+			counted = false
+			s.perIP.release(remote)
+		}
+	}
+	defer func() {
+		if !handedOver {
+			uncount()
+		}
+	}()
 	if !s.limit.TryAcquire() {
 		refuse(http.StatusTooManyRequests, refusedMaxForks, "--maxforks children already running")
 		return
@@ -133,6 +164,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.metrics.failed()
 		s.cfg.Log.Error().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("could not start program")
+		uncount()
 		conn.Close(websocket.StatusInternalError, "could not start program")
 		return
 	}
@@ -146,7 +178,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	handedOver = true
 	go func() {
 		defer s.active.Done()
-		s.runSession(conn, child, id, access, start, release)
+		s.runSession(conn, child, id, access, start, release, uncount)
 	}()
 }
 
@@ -156,11 +188,13 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 // shrink little for the work.
 const compressionThreshold = 512
 
-// runSession runs a session whose child has started, gives its --maxforks
-// slot back once the child is gone, and logs the end of the session.
-func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release func()) {
+// runSession runs a session whose child has started, calls uncount as it
+// ends, gives its --maxforks slot back (release) once the child is gone,
+// and logs the end of the session.
+func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release, uncount func()) {
 	pid := child.Pid()
 	bcfg := s.cfg.Bridge
+	bcfg.Ending = uncount
 	bcfg.Stderr = func(line []byte) {
 		s.cfg.Log.Error().Str("id", id).Int("pid", pid).Bytes("stderr", line).Msg("child wrote to stderr")
 	}
