@@ -519,10 +519,10 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	run([]string{"--help"}, &stdout, &stderr)
 	for _, flag := range []string{
 		"--port", "--address", "--unixsocket", "--redirport", "--ssl", "--sslcert", "--sslkey", "--sslca",
-		"--binary", "--[no-]pty", "--maxframesize", "--closems", "--pingms", "--maxforks", "--passenv",
+		"--binary", "--raw-stdin", "--[no-]pty", "--compress", "--maxframesize", "--closems", "--pingms", "--maxforks", "--passenv",
 		"--passstderr", "--reverselookup", "--dir", "--staticdir", "--cgidir", "--devconsole", "--origin",
-		"--sameorigin", "--header", "--header-ws", "--header-http", "--loglevel", "--log-format",
-		"--trusted-proxy", "--metrics-address",
+		"--sameorigin", "--protocol", "--header", "--header-ws", "--header-http", "--loglevel", "--log-format",
+		"--trusted-proxy", "--metrics-address", "--basic-auth-file", "--auth-header", "--max-per-ip", "--max-rate",
 		"--license", "--version",
 	} {
 		if !strings.Contains(stdout.String(), flag) {

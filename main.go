@@ -49,11 +49,15 @@ type cli struct {
 	SSLCA      string   `name:"sslca" placeholder:"FILE" help:"Require client certificates signed by a CA in this PEM file (mutual TLS); only with --ssl (default: none)."`
 
 	Binary       bool  `help:"Binary mode: client messages go to stdin as they are and stdout comes back as binary messages (default: off)."`
+	RawStdin     bool  `name:"raw-stdin" help:"Write client text messages to stdin exactly as they are, with no newline added; --binary always does (default: off)."`
 	PTY          *bool `name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
+	Compress     bool  `name:"compress" help:"Compress messages of 512 bytes or more with permessage-deflate for clients that ask for it, each message on its own (default: off)."`
 	MaxFrameSize int64 `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
 	CloseMs      int   `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
 	PingMs       int   `name:"pingms" default:"30000" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
 	MaxForks     int   `name:"maxforks" default:"1024" placeholder:"N" help:"Most programs (WebSocket and CGI) running at once; past it requests get 429; 0 or less means no limit (default: ${default})."`
+	MaxPerIP     int   `name:"max-per-ip" default:"0" placeholder:"N" help:"Most sessions open at once from one client address; past it upgrades get 429; 0 means no limit (default: ${default})."`
+	MaxRate      int   `name:"max-rate" default:"0" placeholder:"N" help:"Most messages per second read from each client, in bursts of up to N; a faster client is slowed down, nothing is dropped; 0 means no limit (default: ${default})."`
 
 	Broadcast      bool `name:"broadcast" help:"All clients of one path (with --dir, of one program) share one running program: every line it prints goes to all of them, and each of their messages is one line on its stdin (default: off)."`
 	BroadcastQueue int  `name:"broadcast-queue" default:"1048576" placeholder:"BYTES" help:"With --broadcast, how much output may wait for one client, each message counting at least 64 bytes; a client whose queue overflows while others read faster is closed with 1008 (default: ${default})."`
@@ -68,11 +72,14 @@ type cli struct {
 	CGIDir     string `name:"cgidir" placeholder:"DIR" help:"Run the CGI programs of DIR for plain HTTP requests (default: none)."`
 	DevConsole bool   `name:"devconsole" help:"Answer plain HTTP requests with a page to talk to the endpoint at that path; not with --staticdir or --cgidir (default: off)."`
 
-	Origin     []string `name:"origin" placeholder:"[SCHEME://]HOST[:PORT],..." help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
-	SameOrigin bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host they ask for (default: off)."`
-	Header     []string `name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
-	HeaderWS   []string `name:"header-ws" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to upgrade answers; repeatable (default: none)."`
-	HeaderHTTP []string `name:"header-http" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to plain HTTP answers; repeatable (default: none)."`
+	Origin        []string `name:"origin" placeholder:"[SCHEME://]HOST[:PORT],..." help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
+	Protocol      []string `name:"protocol" placeholder:"NAME" help:"WebSocket subprotocols served: a client gets the first it offers that is listed, and the program sees it as WEBSOCKET_PROTOCOL; a client offering only others gets 400, one offering none no protocol (default: none negotiated)."`
+	SameOrigin    bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host they ask for (default: off)."`
+	BasicAuthFile string   `name:"basic-auth-file" placeholder:"FILE" help:"Answer 401 to every request without a user and password of this htpasswd file of bcrypt hashes (htpasswd -B); the user is REMOTE_USER; the file is read again when it changes (default: none)."`
+	AuthHeader    string   `name:"auth-header" placeholder:"NAME" help:"Take REMOTE_USER from this request header when the peer is a --trusted-proxy, and ignore it from other peers (default: none)."`
+	Header        []string `name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
+	HeaderWS      []string `name:"header-ws" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to upgrade answers; repeatable (default: none)."`
+	HeaderHTTP    []string `name:"header-http" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to plain HTTP answers; repeatable (default: none)."`
 
 	MetricsAddress string `name:"metrics-address" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address (default: none)."`
 
@@ -310,6 +317,14 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, fmt.Errorf("--closems=%d: must be 0 or more", c.CloseMs)
 	case c.PingMs < 0:
 		return cfg, fmt.Errorf("--pingms=%d: must be 0 or more", c.PingMs)
+	case c.MaxPerIP < 0:
+		return cfg, fmt.Errorf("--max-per-ip=%d: must be 0 or more", c.MaxPerIP)
+	case c.MaxRate < 0:
+		return cfg, fmt.Errorf("--max-rate=%d: must be 0 or more", c.MaxRate)
+	case c.AuthHeader != "" && !isHeaderName(c.AuthHeader):
+		return cfg, fmt.Errorf("--auth-header=%s: not a header name (letters, digits and -)", c.AuthHeader)
+	case c.AuthHeader != "" && len(c.TrustedProxy) == 0:
+		return cfg, errors.New("--auth-header needs --trusted-proxy: only a trusted proxy may name the user")
 	case c.MetricsAddress != "" && !isHostPort(c.MetricsAddress):
 		return cfg, fmt.Errorf("--metrics-address=%s: want HOST:PORT", c.MetricsAddress)
 	case c.PassStderr && c.Binary:
@@ -348,16 +363,21 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.Dir, cfg.StaticDir, cfg.CGIDir, cfg.DevConsole = c.Dir, c.StaticDir, c.CGIDir, c.DevConsole
 	cfg.Bridge = bridge.Config{
 		Binary:       c.Binary,
+		RawInput:     c.RawStdin,
 		PassStderr:   c.PassStderr,
 		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
+		MaxRate:      c.MaxRate,
 		QueueSize:    c.BroadcastQueue,
 	}
 	cfg.Broadcast = c.Broadcast
 	cfg.MaxMessageSize = c.MaxFrameSize
-	cfg.MaxForks = c.MaxForks
+	cfg.Compress = c.Compress
+	cfg.MaxForks, cfg.MaxPerIP = c.MaxForks, c.MaxPerIP
+	cfg.BasicAuthFile, cfg.AuthHeader = c.BasicAuthFile, c.AuthHeader
 	cfg.ReverseLookup = c.ReverseLookup
 	cfg.TrustedProxies = c.TrustedProxy
 	cfg.Origins, cfg.SameOrigin = c.Origin, c.SameOrigin
+	cfg.Protocols = c.Protocol
 	cfg.Headers, cfg.UpgradeHeaders, cfg.HTTPHeaders = headers[0], headers[1], headers[2]
 	cfg.Software = "wsbridge/" + version()
 	return cfg, nil
@@ -375,6 +395,17 @@ func parseHeaders(lines []string) (http.Header, error) {
 		h.Add(name, value)
 	}
 	return h, nil
+}
+
+// isHeaderName reports whether s is made of ASCII letters, digits and
+// "-", the header names a program's environment can show.
+func isHeaderName(s string) bool {
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // listen opens the listeners the command line asks for: TCP on the port

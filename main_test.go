@@ -444,27 +444,28 @@ func TestChildEnvironment(t *testing.T) {
 	env := readEnv(t, c)
 	host, port, _ := strings.Cut(s.addr, ":")
 	want := map[string]string{
-		"PATH":              os.Getenv("PATH"),
-		"SERVER_SOFTWARE":   "wsbridge/devel",
-		"REMOTE_ADDR":       "127.0.0.1",
-		"REMOTE_HOST":       "127.0.0.1",
-		"REMOTE_PORT":       env["REMOTE_PORT"], // checked below
-		"SERVER_NAME":       host,
-		"SERVER_PORT":       port,
-		"SERVER_PROTOCOL":   "HTTP/1.1",
-		"GATEWAY_INTERFACE": "CGI/1.1",
-		"REQUEST_METHOD":    "GET",
-		"SCRIPT_NAME":       "/",
-		"PATH_INFO":         "/some/path",
-		"PATH_TRANSLATED":   "",
-		"QUERY_STRING":      "x=1&y=2",
-		"REQUEST_URI":       "/some/path?x=1&y=2",
-		"UNIQUE_ID":         env["UNIQUE_ID"], // checked below
-		"AUTH_TYPE":         "",
-		"CONTENT_LENGTH":    "",
-		"CONTENT_TYPE":      "",
-		"REMOTE_IDENT":      "",
-		"REMOTE_USER":       "",
+		"PATH":               os.Getenv("PATH"),
+		"SERVER_SOFTWARE":    "wsbridge/devel",
+		"REMOTE_ADDR":        "127.0.0.1",
+		"REMOTE_HOST":        "127.0.0.1",
+		"REMOTE_PORT":        env["REMOTE_PORT"], // checked below
+		"SERVER_NAME":        host,
+		"SERVER_PORT":        port,
+		"SERVER_PROTOCOL":    "HTTP/1.1",
+		"GATEWAY_INTERFACE":  "CGI/1.1",
+		"REQUEST_METHOD":     "GET",
+		"SCRIPT_NAME":        "/",
+		"PATH_INFO":          "/some/path",
+		"PATH_TRANSLATED":    "",
+		"QUERY_STRING":       "x=1&y=2",
+		"REQUEST_URI":        "/some/path?x=1&y=2",
+		"UNIQUE_ID":          env["UNIQUE_ID"], // checked below
+		"AUTH_TYPE":          "",
+		"CONTENT_LENGTH":     "",
+		"CONTENT_TYPE":       "",
+		"REMOTE_IDENT":       "",
+		"REMOTE_USER":        "",
+		"WEBSOCKET_PROTOCOL": "",
 	}
 	if v := os.Getenv("LD_LIBRARY_PATH"); v != "" {
 		want["LD_LIBRARY_PATH"] = v
@@ -550,6 +551,8 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--sslca=ca.pem", "cat"}, exitBadArguments, "need --ssl"},
 		{[]string{"--ssl", "--sslcert=/no/cert.pem", "--sslkey=/no/key.pem", "cat"}, exitCannotStart, "/no/cert.pem"},
 		{[]string{"--header=NoColon", "cat"}, exitBadArguments, "NoColon"},
+		{[]string{"--protocol=chat/1", "cat"}, exitBadArguments, `--protocol "chat/1": not a subprotocol name`},
+		{[]string{"--protocol=v1,,v2", "cat"}, exitBadArguments, `--protocol "": not a subprotocol name`},
 		{[]string{"--origin=ftp://example.com", "cat"}, exitBadArguments, "--origin"},
 		{[]string{"--redirport=70000", "cat"}, exitBadArguments, "--redirport"},
 		{[]string{"--trusted-proxy=10.0.0.0/33", "cat"}, exitBadArguments, `--trusted-proxy "10.0.0.0/33"`},
@@ -560,6 +563,11 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--devconsole", "--cgidir=.", "cat"}, exitConsoleConflict, "--devconsole"},
 		{[]string{"no-such-program-anywhere"}, exitBadArguments, "no-such-program-anywhere"},
 		{[]string{"--port=70000", "cat"}, exitBadArguments, "--port=70000"},
+		{[]string{"--max-per-ip=-1", "cat"}, exitBadArguments, "--max-per-ip=-1: must be 0 or more"},
+		{[]string{"--max-rate=-1", "cat"}, exitBadArguments, "--max-rate=-1: must be 0 or more"},
+		{[]string{"--auth-header=X-User", "cat"}, exitBadArguments, "--auth-header needs --trusted-proxy"},
+		{[]string{"--auth-header=X_User", "--trusted-proxy=127.0.0.1", "cat"}, exitBadArguments, "--auth-header=X_User: not a header name"},
+		{[]string{"--basic-auth-file=/no/such/file", "cat"}, exitBadArguments, "--basic-auth-file: stat /no/such/file"},
 	} {
 		var stdout, stderr strings.Builder
 		code := run(tc.args, &stdout, &stderr)

@@ -52,6 +52,16 @@ func BenchmarkStdoutToMessages(b *testing.B) {
 // BenchmarkMessagesToStdin measures the client message → stdin path: a
 // client writing 63-byte messages as fast as it can, a child reading lines.
 func BenchmarkMessagesToStdin(b *testing.B) {
+	benchmarkMessagesToStdin(b, Config{})
+}
+
+// BenchmarkMessagesToStdinMaxRate is BenchmarkMessagesToStdin with a
+// MaxRate too high to hold any message back: what taking a token costs.
+func BenchmarkMessagesToStdinMaxRate(b *testing.B) {
+	benchmarkMessagesToStdin(b, Config{MaxRate: 1e9})
+}
+
+func benchmarkMessagesToStdin(b *testing.B, cfg Config) {
 	n := b.N
 	got := make(chan int, 1)
 	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {
@@ -66,7 +76,7 @@ func BenchmarkMessagesToStdin(b *testing.B) {
 		got <- lines
 		return nil
 	})
-	c, results := serve(b, context.Background(), child, Config{}, 0)
+	c, results := serve(b, context.Background(), child, cfg, 0)
 	msg := line64[:63]
 	b.SetBytes(int64(len(line64)))
 	b.ReportAllocs()
@@ -80,6 +90,33 @@ func BenchmarkMessagesToStdin(b *testing.B) {
 	}()
 	if lines := <-got; lines != n {
 		b.Fatalf("child read %d lines of %d", lines, n)
+	}
+	b.StopTimer()
+	expectClose(b, c, websocket.StatusNormalClosure, "")
+	result(b, results)
+}
+
+// BenchmarkCompressedStdoutToMessages is BenchmarkStdoutToMessages with
+// 1 KiB lines compressed with permessage-deflate, each on its own.
+func BenchmarkCompressedStdoutToMessages(b *testing.B) {
+	line := append(bytes.Repeat([]byte(`{"level":"info","user":12345,"path":"/api/v1/items/678"} `), 1024/58), '\n')
+	n := b.N
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		w := bufio.NewWriterSize(stdout, binaryReadSize)
+		for i := 0; i < n; i++ {
+			w.Write(line)
+		}
+		return w.Flush()
+	})
+	c, results := serveWith(b, context.Background(), child, Config{}, 0, compressed,
+		&websocket.DialOptions{CompressionMode: websocket.CompressionNoContextTakeover})
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		if _, _, err := c.Read(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.StopTimer()
 	expectClose(b, c, websocket.StatusNormalClosure, "")

@@ -25,6 +25,11 @@ type Config struct {
 	// message becomes one line on stdin and each stdout line one text
 	// message.
 	Binary bool
+	// RawInput writes client text messages to stdin exactly as they are,
+	// with no newline added, for programs that read keystrokes or frame
+	// their input themselves; output is still split into lines. Binary
+	// mode always writes messages as they are, with or without it.
+	RawInput bool
 	// PingInterval is how often the client is pinged; a client that has
 	// not answered within twice the interval is dropped. Zero turns pings
 	// off.
@@ -37,6 +42,16 @@ type Config struct {
 	// Stderr receives each line the child writes on stderr, without its
 	// newline. Nil discards them.
 	Stderr func(line []byte)
+	// Ending, when set, is called once as the session ends, before the
+	// client is sent its close frame: what was held for the session can
+	// be given back by the time the client learns that it is over. A
+	// Group does not use it: Group.Run takes each client's own.
+	Ending func()
+	// MaxRate is the most messages read from the client a second, in
+	// bursts of up to MaxRate: a message that comes sooner waits, and
+	// while it waits the socket is not read, so a faster client is slowed
+	// down by TCP and nothing is dropped. Zero means no limit.
+	MaxRate int
 	// QueueSize bounds, for a Group, the output waiting to be sent to
 	// one client, in bytes, each message counting for at least 64 bytes:
 	// a client whose queue would overflow, because the others read
@@ -93,7 +108,7 @@ var ErrPongMissed = errors.New("client missed pongs")
 // and the client closed with 1001. Run returns once the child has been
 // reaped and every goroutine it started has ended.
 func Run(ctx context.Context, conn *Conn, child Child, cfg Config) Result {
-	s := &session{peer: peer{conn: conn, lost: make(chan struct{})}, child: child, cfg: cfg}
+	s := &session{peer: peer{conn: conn, lost: make(chan struct{})}, child: child, cfg: cfg, ended: make(chan struct{}), rate: newRate(cfg.MaxRate)}
 	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
 	return s.run(ctx)
@@ -106,6 +121,9 @@ type session struct {
 	stdin stdin
 	msg   countingReader // the message the input pump is reading
 	text  utf8Checker    // checks msg when it is a text message
+	rate  *rate          // MaxRate; nil for none
+
+	ended chan struct{} // closed once the session is ending: no more waits for MaxRate
 
 	// written by the pumps, read after they ended
 	in     counts
@@ -177,6 +195,10 @@ func (s *session) run(ctx context.Context) Result {
 			closing = true
 			stop()
 		}
+	}
+	close(s.ended)
+	if s.cfg.Ending != nil {
+		s.cfg.Ending()
 	}
 
 	if clientGone {
@@ -257,6 +279,7 @@ type peer struct {
 	conn *Conn
 
 	writing    atomic.Bool  // the input pump waits on the child's stdin
+	heldUntil  atomic.Int64 // when the input pump's last wait for MaxRate ends, in Unix nanoseconds
 	sentAt     atomic.Int64 // when output last left for the client, in Unix nanoseconds
 	pongMissed atomic.Bool  // the client was dropped for not answering pings
 

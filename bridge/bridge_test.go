@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,9 +98,16 @@ func rev(stdin io.Reader, stdout, _ io.Writer) error {
 // returns a connected client and the session's result to come.
 func serve(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit int64) (*websocket.Conn, <-chan Result) {
 	t.Helper()
+	return serveWith(t, ctx, child, cfg, readLimit, nil, nil)
+}
+
+// serveWith is serve with the options of the server's accept and the
+// client's dial.
+func serveWith(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit int64, accept *websocket.AcceptOptions, dial *websocket.DialOptions) (*websocket.Conn, <-chan Result) {
+	t.Helper()
 	results := make(chan Result, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := Accept(w, r, nil)
+		conn, err := Accept(w, r, accept)
 		if err != nil {
 			t.Error(err)
 			return
@@ -112,7 +120,7 @@ func serve(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit
 	t.Cleanup(srv.Close)
 	dialCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client, _, err := websocket.Dial(dialCtx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	client, _, err := websocket.Dial(dialCtx, "ws"+strings.TrimPrefix(srv.URL, "http"), dial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,6 +260,28 @@ func TestBinaryModeExactBytes(t *testing.T) {
 	expect(t, c, websocket.MessageBinary, string(payload))
 	c.Close(websocket.StatusNormalClosure, "")
 	result(t, results)
+}
+
+func TestRawInputAddsNoNewline(t *testing.T) {
+	// The child reads five bytes: with a newline after each message it
+	// would get "ab\nc\n\xc3".
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		b := make([]byte, 5)
+		if _, err := io.ReadFull(stdin, b); err != nil {
+			return err
+		}
+		_, err := io.WriteString(stdout, strconv.Quote(string(b))+"\n")
+		return err
+	})
+	c, results := serve(t, context.Background(), child, Config{RawInput: true}, 0)
+	for _, m := range []string{"ab", "", "c", "é"} {
+		send(t, c, m)
+	}
+	expect(t, c, websocket.MessageText, `"abcé"`)
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	if r := result(t, results); r.MessagesIn != 4 || r.BytesIn != 5 {
+		t.Errorf("counts %+v", r)
+	}
 }
 
 func TestStderrLines(t *testing.T) {
@@ -472,4 +502,30 @@ func TestNoPingsWhileOutputFlows(t *testing.T) {
 	close(stop)
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 	result(t, results)
+}
+
+func TestEndingBeforeCloseFrame(t *testing.T) {
+	for _, clientGoes := range []bool{false, true} {
+		var ended atomic.Int64
+		child := startFake(rev)
+		cfg := Config{Ending: func() { ended.Add(1) }}
+		c, results := serve(t, context.Background(), child, cfg, 0)
+		send(t, c, "abc")
+		expect(t, c, websocket.MessageText, "cba")
+		if clientGoes {
+			c.Close(websocket.StatusNormalClosure, "")
+		} else {
+			// rev exits at the end of its stdin; the close frame
+			// comes once the session has ended.
+			child.stdinW.Close()
+			expectClose(t, c, websocket.StatusNormalClosure, "")
+			if ended.Load() != 1 {
+				t.Error("the close frame came before Ending was called")
+			}
+		}
+		result(t, results)
+		if n := ended.Load(); n != 1 {
+			t.Errorf("client goes %v: Ending called %d times", clientGoes, n)
+		}
+	}
 }

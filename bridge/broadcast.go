@@ -156,12 +156,16 @@ func (g *Group) Wait() error {
 // Run serves conn, a client counted in by NewGroup or Join, until the
 // client goes or is sent all of the group's output, and returns how its
 // session went; Result.Exit is the child's exit if the group has ended by
-// then. The last client out stops the child, and its Run returns once the
-// group has ended.
-func (g *Group) Run(conn *Conn) Result {
+// then. ending, when not nil, is called as the client's session ends,
+// before it is sent its close frame, as Config.Ending is for Run. The
+// last client out stops the child, and its Run returns once the group has
+// ended.
+func (g *Group) Run(conn *Conn, ending func()) Result {
 	m := &member{
 		peer:    peer{conn: conn, lost: make(chan struct{})},
 		g:       g,
+		rate:    newRate(g.cfg.MaxRate),
+		ending:  ending,
 		wake:    make(chan struct{}, 1),
 		slow:    make(chan struct{}),
 		quit:    make(chan struct{}),
@@ -369,7 +373,9 @@ func (g *Group) remove(m *member) {
 // member is a client of a Group.
 type member struct {
 	peer
-	g *Group
+	g      *Group
+	rate   *rate  // Config.MaxRate; nil for none
+	ending func() // called as the session ends; nil for nothing
 
 	// guarded by g.mu
 	queue   []*piece // published for the client, not yet taken by its output pump
@@ -438,6 +444,9 @@ func (m *member) run() Result {
 	g.remove(m)
 	closing, exit := g.closing, g.exit
 	g.mu.Unlock()
+	if m.ending != nil {
+		m.ending()
+	}
 
 	switch {
 	case finished:
@@ -560,15 +569,19 @@ func (m *member) send(p *piece) error {
 
 // pumpInput reads each client message whole (bounded by the connection's
 // read limit) and hands it to the child's stdin, followed by a newline in
-// text mode, until the client goes or its session is over; it returns
-// why. The next message is read once the last one was written, so a
-// child that does not read slows its clients down by TCP. A text message
-// that is not valid UTF-8 ends the session.
+// text mode without RawInput, until the client goes or its session is
+// over; it returns why. The next message is read once the last one was
+// written, so a child that does not read slows its clients down by TCP;
+// so does MaxRate. A text message that is not valid UTF-8 ends the
+// session.
 func (m *member) pumpInput() error {
 	for {
 		typ, msg, err := m.conn.Reader(context.Background())
 		if err != nil {
 			return err
+		}
+		if m.rate != nil {
+			m.throttle()
 		}
 		m.in.messages++
 		r := &m.msg
@@ -588,7 +601,7 @@ func (m *member) pumpInput() error {
 			}
 			return r.err
 		}
-		if !m.g.cfg.Binary {
+		if !m.g.cfg.Binary && !m.g.cfg.RawInput {
 			m.buf.WriteByte('\n')
 		}
 		if !m.writeStdin(m.buf.Bytes()) {
@@ -598,6 +611,20 @@ func (m *member) pumpInput() error {
 			m.buf = bytes.Buffer{}
 		}
 	}
+}
+
+// throttle takes a MaxRate token for the message that has just begun, and
+// when there is none yet waits for one, or for the client's session to be
+// over.
+func (m *member) throttle() {
+	now := time.Now()
+	d := m.rate.take(now)
+	if d == 0 {
+		return
+	}
+	until := now.Add(d)
+	m.heldUntil.Store(until.UnixNano())
+	m.rate.wait(time.Until(until), m.quit)
 }
 
 // writeStdin hands p to the stdin pump and waits until it was written, or

@@ -26,8 +26,9 @@ import (
 // sockets have send buffers of a fixed size: what a client that does not
 // read takes in before its queue fills up stays well under the queue.
 type groupServer struct {
-	t   *testing.T
-	url string
+	t      *testing.T
+	url    string
+	ending func() // passed to each Run
 
 	mu      sync.Mutex
 	results map[string]chan Result
@@ -48,7 +49,7 @@ func serveGroup(t *testing.T, g *Group, readLimit int64) *groupServer {
 		gs.mu.Lock()
 		results := gs.results[r.URL.Query().Get("id")]
 		gs.mu.Unlock()
-		results <- g.Run(conn)
+		results <- g.Run(conn, gs.ending)
 	}))
 	srv.Config.ConnState = func(c net.Conn, state http.ConnState) {
 		if state == http.StateNew {
@@ -665,5 +666,94 @@ func TestGroupMissedPongsDropClient(t *testing.T) {
 	_, results := gs.dial()
 	if r := result(t, results); !errors.Is(r.ClientErr, ErrPongMissed) {
 		t.Fatalf("result %+v, want a missed pong", r)
+	}
+}
+
+func TestGroupRawInput(t *testing.T) {
+	// The child reads five bytes: with a newline after each message it
+	// would get "ab\nc\n\xc3".
+	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
+		b := make([]byte, 5)
+		if _, err := io.ReadFull(stdin, b); err != nil {
+			return err
+		}
+		_, err := io.WriteString(stdout, strconv.Quote(string(b))+"\n")
+		return err
+	})
+	g := NewGroup(context.Background(), child, Config{RawInput: true})
+	gs := serveGroup(t, g, 0)
+	c, _ := gs.dial()
+	for _, m := range []string{"ab", "", "c", "é"} {
+		send(t, c, m)
+	}
+	expect(t, c, websocket.MessageText, `"abcé"`)
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+}
+
+func TestGroupMaxRateIsEachClients(t *testing.T) {
+	// Two clients send a burst and a half each: each waits for its own
+	// rate, and the child gets every line.
+	const perSecond, n = 100, 150
+	lines := make(chan map[string]int, 1)
+	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {
+		got := map[string]int{}
+		sc := bufio.NewScanner(stdin)
+		for i := 0; i < 2*n && sc.Scan(); i++ {
+			got[sc.Text()[:1]]++
+		}
+		lines <- got
+		return nil
+	})
+	g := NewGroup(context.Background(), child, Config{MaxRate: perSecond})
+	gs := serveGroup(t, g, 0)
+	a, _ := gs.dial()
+	b, _ := gs.join(g)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, sender := range []struct {
+		c    *websocket.Conn
+		name string
+	}{{a, "a"}, {b, "b"}} {
+		wg.Go(func() {
+			for i := range n {
+				if err := sender.c.Write(testCtx(t), websocket.MessageText, []byte(sender.name+strconv.Itoa(i))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := <-lines; got["a"] != n || got["b"] != n {
+		t.Fatalf("the child read %v", got)
+	}
+	// The first burst goes at once, the rest at the rate.
+	if min := time.Duration(n-perSecond) * time.Second / perSecond; time.Since(start) < min {
+		t.Errorf("%d messages each in %v, under %v", n, time.Since(start), min)
+	}
+}
+
+func TestGroupEndingBeforeEachCloseFrame(t *testing.T) {
+	var ended atomic.Int64
+	child := startFake(echo(nil))
+	g := NewGroup(context.Background(), child, Config{})
+	gs := serveGroup(t, g, 0)
+	gs.ending = func() { ended.Add(1) }
+	a, ra := gs.dial()
+	send(t, a, "a")
+	expectAll(t, "a", a)
+	b, rb := gs.join(g)
+	send(t, b, "quit")
+	expectAll(t, "quit", b, a)
+	for i, c := range []*websocket.Conn{a, b} {
+		expectClose(t, c, websocket.StatusNormalClosure, "")
+		if n := ended.Load(); n < int64(i+1) {
+			t.Errorf("a close frame came before its client's ending: %d called", n)
+		}
+	}
+	result(t, ra)
+	result(t, rb)
+	if n := ended.Load(); n != 2 {
+		t.Errorf("ending called %d times, want 2", n)
 	}
 }

@@ -3,11 +3,14 @@ package bridge
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,4 +103,124 @@ func maskedText(s string) string {
 		b = append(b, s[i]^key[i%4])
 	}
 	return string(b)
+}
+
+// countingDial returns dial options whose connection counts the bytes
+// read from and written to the network.
+func countingDial(mode websocket.CompressionMode, read, written *atomic.Int64) *websocket.DialOptions {
+	return &websocket.DialOptions{
+		CompressionMode: mode,
+		HTTPClient: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return &countingConn{Conn: c, read: read, written: written}, nil
+			},
+		}},
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	read, written *atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.written.Add(int64(n))
+	return n, err
+}
+
+var compressed = &websocket.AcceptOptions{CompressionMode: websocket.CompressionNoContextTakeover}
+
+// permessage-deflate goes through the wire like any other bytes: the
+// compressed frames of a burst of lines leave together, a long line
+// streams as one compressed message in several frames, and the client's
+// compressed messages are read.
+func TestCompressedMessages(t *testing.T) {
+	var burst []string
+	for i := range 100 {
+		burst = append(burst, fmt.Sprintf("%d %s", i, strings.Repeat("x", 600)))
+	}
+	long := strings.Repeat("compressible ", 100_000)
+	child := startFake(func(stdin io.Reader, stdout, stderr io.Writer) error {
+		io.WriteString(stdout, strings.Join(burst, "\n")+"\n"+long+"\n")
+		return rev(stdin, stdout, stderr)
+	})
+	var read, written atomic.Int64
+	c, results := serveWith(t, context.Background(), child, Config{}, 0, compressed,
+		countingDial(websocket.CompressionNoContextTakeover, &read, &written))
+	total := len(long)
+	for _, line := range burst {
+		expect(t, c, websocket.MessageText, line)
+		total += len(line)
+	}
+	expect(t, c, websocket.MessageText, long)
+	in := strings.Repeat("abc", 1000)
+	send(t, c, in)
+	expect(t, c, websocket.MessageText, reverse(in))
+	total += len(in)
+	if n := read.Load(); n > int64(total)/10 {
+		t.Errorf("%d bytes came over the network for %d bytes of messages", n, total)
+	}
+	if n := written.Load(); n > int64(len(in))/2 {
+		t.Errorf("%d bytes went over the network for a message of %d", n, len(in))
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	result(t, results)
+}
+
+// A compressed message is held to the read limit by its size once
+// inflated: a small bomb is closed with 1009 like a large message.
+func TestCompressedBombTooBig(t *testing.T) {
+	const limit = 1 << 20
+	var got atomic.Int64
+	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {
+		n, err := io.Copy(io.Discard, stdin)
+		got.Store(n)
+		return err
+	})
+	var read, written atomic.Int64
+	c, results := serveWith(t, context.Background(), child, Config{}, limit, compressed,
+		countingDial(websocket.CompressionNoContextTakeover, &read, &written))
+	if err := c.Write(testCtx(t), websocket.MessageText, make([]byte, 16<<20)); err != nil {
+		t.Fatal(err)
+	}
+	expectClose(t, c, websocket.StatusMessageTooBig, fmt.Sprintf("read limited at %d bytes", limit+1))
+	if n := written.Load(); n > 64<<10 {
+		t.Errorf("the bomb took %d bytes: it was not compressed", n)
+	}
+	if r := result(t, results); r.Code != websocket.StatusMessageTooBig {
+		t.Errorf("result %+v", r)
+	}
+	// The library reads one byte past the limit to see whether the
+	// message ends there; inflating goes no further.
+	if n := got.Load(); n > limit+1 {
+		t.Errorf("the child got %d bytes of the bomb, more than the limit", n)
+	}
+}
+
+// A client that does not ask for compression gets none, and the same
+// messages.
+func TestCompressionNotAskedFor(t *testing.T) {
+	child := startFake(rev)
+	var read, written atomic.Int64
+	c, results := serveWith(t, context.Background(), child, Config{}, 0, compressed,
+		countingDial(websocket.CompressionDisabled, &read, &written))
+	in := strings.Repeat("abc", 1000)
+	send(t, c, in)
+	expect(t, c, websocket.MessageText, reverse(in))
+	if n := read.Load(); n < int64(len(in)) {
+		t.Errorf("%d bytes came over the network for a message of %d: compressed", n, len(in))
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	result(t, results)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -82,9 +83,10 @@ func (in *stdin) flush() error {
 }
 
 // pumpInput writes each client message to the child's stdin, followed by
-// a newline in text mode, until the client goes; it returns why. While the
-// child does not read, the buffer is not written out, the socket is not
-// read, and the client is slowed by TCP rather than buffered. A text
+// a newline in text mode without RawInput, until the client goes; it
+// returns why. While the child does not read, the buffer is not written
+// out, the socket is not read, and the client is slowed by TCP rather
+// than buffered; so too while a message waits for MaxRate. A text
 // message that is not valid UTF-8 ends the session. Once stdin is broken,
 // messages are read and dropped, so that control frames are still
 // answered.
@@ -93,6 +95,9 @@ func (s *session) pumpInput() error {
 		typ, msg, err := s.conn.Reader(context.Background())
 		if err != nil {
 			return err
+		}
+		if s.rate != nil {
+			s.throttle()
 		}
 		s.in.messages++
 		r := &s.msg
@@ -123,6 +128,21 @@ func (s *session) pumpInput() error {
 	}
 }
 
+// throttle takes a MaxRate token for the message that has just begun, and
+// when there is none yet, hands the child what is buffered for its stdin
+// and waits for one, or for the session to end.
+func (s *session) throttle() {
+	now := time.Now()
+	d := s.rate.take(now)
+	if d == 0 {
+		return
+	}
+	until := now.Add(d)
+	s.heldUntil.Store(until.UnixNano())
+	s.flushStdin()
+	s.rate.wait(time.Until(until), s.ended)
+}
+
 // writeMessage copies one message into the stdin buffer and returns the
 // error writing it; the message is read to its end either way.
 func (s *session) writeMessage(r *countingReader) error {
@@ -133,7 +153,7 @@ func (s *session) writeMessage(r *countingReader) error {
 		// The client's error, not stdin's: pumpInput returns it.
 		err = nil
 	}
-	if err == nil && r.err == nil && !s.cfg.Binary {
+	if err == nil && r.err == nil && !s.cfg.Binary && !s.cfg.RawInput {
 		err = s.stdin.writeByte('\n')
 	}
 	if err != nil && r.err == nil {

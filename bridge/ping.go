@@ -19,10 +19,12 @@ var probeInterval = 5 * time.Second
 //
 // Pongs are read by the input pump, so a pong that is late while the pump
 // waits on the child's stdin does not count: that client is slowed by the
-// child, not gone. A ping that cannot be written still shows a broken
-// connection then, which the blocked pump could not see; so while the pump
-// is blocked the client is also probed every probeInterval, pings on or
-// off.
+// child, not gone. Nor does one that is late after the pump waited for
+// MaxRate since the ping left: it may queue behind the messages of a
+// client slowed by the rate. A ping that cannot be written still shows a
+// broken connection while the pump waits on the child, which the blocked
+// pump could not see; so then the client is also probed every
+// probeInterval, pings on or off.
 type pinger struct {
 	s      *peer
 	every  time.Duration   // the ping interval; 0 for no pings
@@ -104,6 +106,7 @@ func (p *pinger) fire() {
 // time, when pongMatters and the input pump could read it.
 func (p *pinger) ping(wait time.Duration, pongMatters bool) {
 	s := p.s
+	sent := time.Now().UnixNano()
 	ctx, cancel := context.WithTimeout(p.ctx, wait)
 	err := s.conn.Ping(ctx)
 	cancel()
@@ -111,7 +114,7 @@ func (p *pinger) ping(wait time.Duration, pongMatters bool) {
 	case err == nil, p.ctx.Err() != nil:
 		return
 	case errors.Is(err, context.DeadlineExceeded):
-		if !pongMatters || s.writing.Load() {
+		if !pongMatters || s.writing.Load() || s.heldUntil.Load() >= sent {
 			return
 		}
 		s.pongMissed.Store(true)

@@ -14,7 +14,8 @@ import (
 )
 
 // sharedGroups holds the programs of broadcast mode, one per key: the URL
-// path with a COMMAND, the program's file with --dir.
+// path with a COMMAND, the program's file with --dir, and with either the
+// subprotocol negotiated.
 type sharedGroups struct {
 	mu sync.Mutex
 	m  map[string]*shared
@@ -76,9 +77,10 @@ func (gs *sharedGroups) remove(key string, sh *shared) {
 
 // serveShared serves an upgrade in broadcast mode: the client joins the
 // program of key, or is the first and starts it, with the environment of
-// its own request and a --maxforks slot of its own. It reports whether
-// the session went on in a goroutine of its own.
-func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string, pcfg process.Config, info envInfo, access func() *zerolog.Event, refuse func(status int, reason, why string)) bool {
+// its own request and a --maxforks slot of its own. uncount gives back the
+// client's --max-per-ip count; it is called as the session ends. It
+// reports whether the session went on in a goroutine of its own.
+func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string, pcfg process.Config, info envInfo, access func() *zerolog.Event, refuse func(status int, reason, why string), uncount func()) bool {
 	start := time.Now()
 	id := info.UniqueID
 	sh, first := s.shared.join(key)
@@ -92,7 +94,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 			info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 		}
 	}
-	conn := s.accept(w, r, access)
+	conn := s.accept(w, r, info.Protocol, access)
 	if conn == nil {
 		if first {
 			s.limit.Release()
@@ -102,7 +104,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 		}
 		return false
 	}
-	if first && !s.startShared(r, key, sh, pcfg, info, conn) {
+	if first && !s.startShared(r, key, sh, pcfg, info, conn, uncount) {
 		return false
 	}
 	pid := sh.child.Pid()
@@ -110,7 +112,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 	access().Int("pid", pid).Msg("connected")
 	go func() {
 		defer s.active.Done()
-		res := sh.group.Run(conn)
+		res := sh.group.Run(conn, uncount)
 		s.afterShared(sh)
 		if errors.Is(res.ClientErr, bridge.ErrSlowClient) {
 			s.metrics.slowClient()
@@ -129,8 +131,9 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 
 // startShared starts the program of sh, a new group, for its first client
 // whose connection is conn, and watches for its end. If the program
-// cannot start, the client is closed with 1011 and the group given up.
-func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg process.Config, info envInfo, conn *bridge.Conn) bool {
+// cannot start, the client is uncounted, closed with 1011, and the group
+// given up.
+func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg process.Config, info envInfo, conn *bridge.Conn, uncount func()) bool {
 	id := info.UniqueID
 	pcfg.Env = childEnv(r, s.cfg.Process.Env, info)
 	child, err := process.Start(pcfg)
@@ -139,6 +142,7 @@ func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg proce
 		s.shared.failed(key, sh)
 		s.metrics.failed()
 		s.cfg.Log.Error().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("could not start program")
+		uncount()
 		conn.Close(websocket.StatusInternalError, "could not start program")
 		return false
 	}

@@ -25,9 +25,10 @@ import (
 // programs running.
 //
 // Headers whose names hold anything but letters, digits and "-" are not
-// passed on, as with a session's child. A path that names no program goes
-// on to next; one that is not allowed is answered with 403. The programs' stderr lines and net/http/cgi's
-// complaints go to log.
+// passed on, as with a session's child. The user authenticated
+// (withIdentity) is REMOTE_USER, with AUTH_TYPE. A path that names no
+// program goes on to next; one that is not allowed is answered with 403.
+// The programs' stderr lines and net/http/cgi's complaints go to log.
 func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, running prometheus.Gauge, log zerolog.Logger, next http.Handler) http.Handler {
 	env = append(env[:len(env):len(env)], shadowedEnv(env)...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,11 +52,15 @@ func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter,
 
 		scriptLog := log.With().Str("script", s.Name).Logger()
 		stderr := &lineLogger{log: scriptLog}
+		runEnv := env
+		if id := identityOf(r); id.user != "" {
+			runEnv = append(env[:len(env):len(env)], "REMOTE_USER="+clean(id.user), "AUTH_TYPE="+id.authType)
+		}
 		h := &cgi.Handler{
 			Path:   s.Path,
 			Root:   s.Name,
 			Dir:    filepath.Dir(s.Path),
-			Env:    env,
+			Env:    runEnv,
 			Logger: newErrorLog(scriptLog),
 			Stderr: stderr,
 		}

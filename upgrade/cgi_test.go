@@ -62,16 +62,8 @@ echo "$line"
 // get gets url and returns the status and body of the answer.
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	status, _, body := getWith(t, url, nil)
+	return status, body
 }
 
 func TestCGIHandler(t *testing.T) {

@@ -15,6 +15,9 @@ type envInfo struct {
 	RemoteHost     string // REMOTE_HOST; the remote address when empty
 	UniqueID       string // UNIQUE_ID
 	Software       string // SERVER_SOFTWARE
+	Protocol       string // WEBSOCKET_PROTOCOL: the subprotocol agreed, if any
+	RemoteUser     string // REMOTE_USER: the authenticated user, if any
+	AuthType       string // AUTH_TYPE: how the user was authenticated
 }
 
 // unixSocketAddr stands for the remote address of a client on a unix socket.
@@ -70,14 +73,15 @@ func childEnv(r *http.Request, base []string, info envInfo) []string {
 	add("QUERY_STRING", r.URL.RawQuery)
 	add("REQUEST_URI", r.RequestURI)
 	add("UNIQUE_ID", info.UniqueID)
-	add("AUTH_TYPE", "")
+	add("AUTH_TYPE", info.AuthType)
 	add("CONTENT_LENGTH", contentLength)
 	add("CONTENT_TYPE", r.Header.Get("Content-Type"))
 	add("REMOTE_IDENT", "")
-	add("REMOTE_USER", "")
+	add("REMOTE_USER", info.RemoteUser)
 	if r.TLS != nil {
 		add("HTTPS", "on")
 	}
+	add("WEBSOCKET_PROTOCOL", info.Protocol)
 
 	add("HTTP_HOST", r.Host)
 	for name, values := range r.Header {

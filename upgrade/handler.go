@@ -17,7 +17,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addHeaders(w, s.cfg.HTTPHeaders)
-	s.logged(http.HandlerFunc(s.servePlain)).ServeHTTP(w, r)
+	id, refusal := s.authenticate(r)
+	s.logged(id.user, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refusal != "" {
+			challenge(w.Header())
+			http.Error(w, "401 unauthorized", http.StatusUnauthorized)
+			return
+		}
+		s.servePlain(w, withIdentity(r, id))
+	})).ServeHTTP(w, r)
 }
 
 // servePlain answers a request that is not an upgrade.
@@ -43,14 +51,18 @@ func addHeaders(w http.ResponseWriter, h http.Header) {
 	}
 }
 
-// logged wraps h so that each request it answers gets an access event.
-func (s *Server) logged(h http.Handler) http.Handler {
+// logged wraps h so that each request it answers gets an access event,
+// which names user unless it is "".
+func (s *Server) logged(user string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(rec, r)
-		s.cfg.AccessLog.Log().
-			Str("remote", r.RemoteAddr).
+		ev := s.cfg.AccessLog.Log()
+		if user != "" {
+			ev = ev.Str("user", user)
+		}
+		ev.Str("remote", r.RemoteAddr).
 			Str("method", r.Method).
 			Str("path", r.URL.Path).
 			Int("status", rec.status).

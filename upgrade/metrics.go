@@ -21,6 +21,9 @@ const (
 	refusedForbidden = "forbidden" // a path escaping --dir
 	refusedNotFound  = "notfound"  // no program at the path in --dir
 	refusedMaxForks  = "maxforks"  // --maxforks children already running
+	refusedProtocol  = "protocol"  // no subprotocol offered is served
+	refusedMaxPerIP  = "maxperip"  // --max-per-ip sessions already open from the address
+	refusedAuth      = "auth"      // no user authenticated with --basic-auth-file
 	refusedShutdown  = "shutdown"  // the server is shutting down
 	refusedHandshake = "handshake" // not a valid WebSocket handshake
 )
@@ -37,6 +40,7 @@ type metrics struct {
 	bytes       *prometheus.CounterVec // by direction
 	exits       *prometheus.CounterVec // by status: the exit code or the signal
 	refusals    *prometheus.CounterVec // by reason
+	auth        *prometheus.CounterVec // Basic credentials refused, by reason
 	duration    prometheus.Histogram   // of sessions, in seconds
 	slow        prometheus.Counter     // broadcast clients closed for overflowing their queue
 }
@@ -70,7 +74,11 @@ func newMetrics() *metrics {
 		}, []string{"status"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_upgrade_refusals_total",
-			Help: "WebSocket upgrades refused, by reason: origin, forbidden, notfound, maxforks, shutdown or handshake.",
+			Help: "WebSocket upgrades refused, by reason: origin, forbidden, notfound, protocol, maxforks, maxperip, auth, shutdown or handshake.",
+		}, []string{"reason"}),
+		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wsbridge_auth_refusals_total",
+			Help: "Requests (upgrades and plain HTTP) refused by --basic-auth-file, by reason: nocredentials, unknownuser, badpassword, or gone (the client left while its check waited).",
 		}, []string{"reason"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wsbridge_session_duration_seconds",
@@ -83,7 +91,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.registry.MustRegister(m.connections, m.active, m.processes, m.messages, m.bytes,
-		m.exits, m.refusals, m.duration, m.slow,
+		m.exits, m.refusals, m.auth, m.duration, m.slow,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every series that can be known ahead is there from the start, at 0.
@@ -94,8 +102,11 @@ func newMetrics() *metrics {
 		m.messages.WithLabelValues(d)
 		m.bytes.WithLabelValues(d)
 	}
-	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedMaxForks, refusedShutdown, refusedHandshake} {
+	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedMaxForks, refusedMaxPerIP, refusedAuth, refusedShutdown, refusedHandshake} {
 		m.refusals.WithLabelValues(r)
+	}
+	for _, r := range []string{authNoCredentials, authUnknownUser, authBadPassword, authGone} {
+		m.auth.WithLabelValues(r)
 	}
 	return m
 }
@@ -104,6 +115,12 @@ func newMetrics() *metrics {
 func (m *metrics) refused(reason string) {
 	m.connections.WithLabelValues("refused").Inc()
 	m.refusals.WithLabelValues(reason).Inc()
+}
+
+// authRefused counts a request whose Basic credentials were refused for
+// reason.
+func (m *metrics) authRefused(reason string) {
+	m.auth.WithLabelValues(reason).Inc()
 }
 
 // failed counts a session whose program could not start.

@@ -41,6 +41,16 @@ func (t trustedProxies) contains(a netip.Addr) bool {
 	return false
 }
 
+// trusts reports whether the peer at remoteAddr, an address and port, is
+// in one of the ranges.
+func (t trustedProxies) trusts(remoteAddr string) bool {
+	if len(t) == 0 {
+		return false
+	}
+	peer, err := netip.ParseAddrPort(remoteAddr)
+	return err == nil && t.contains(peer.Addr())
+}
+
 // clientAddr returns the address of the client r comes from, in the form
 // of http.Request.RemoteAddr. From a peer outside the trusted ranges it is
 // the peer, r.RemoteAddr. From a trusted peer it is the rightmost address
@@ -50,11 +60,7 @@ func (t trustedProxies) contains(a netip.Addr) bool {
 // alone. When the entry that decides is not an address ("unknown", say),
 // the client is not known and the peer is kept.
 func (t trustedProxies) clientAddr(r *http.Request) string {
-	if len(t) == 0 {
-		return r.RemoteAddr
-	}
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || !t.contains(peer.Addr()) {
+	if !t.trusts(r.RemoteAddr) {
 		return r.RemoteAddr
 	}
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {

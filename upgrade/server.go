@@ -43,7 +43,8 @@ type Config struct {
 	// Bridge says how messages are moved. Its Stderr is set per session.
 	Bridge bridge.Config
 	// Broadcast gives all clients of one URL path one shared child (with
-	// Dir, all clients of one program, whatever the rest of their path):
+	// Dir, all clients of one program, whatever the rest of their path;
+	// with Protocols, those that speak one subprotocol):
 	// it starts for the first client, with that client's request as its
 	// environment, and is stopped when the last one leaves. Every line it
 	// prints goes to every client; Bridge.QueueSize bounds what waits for
@@ -54,6 +55,12 @@ type Config struct {
 	// bytes; a larger one closes the connection with 1009. Zero means no
 	// limit.
 	MaxMessageSize int64
+	// Compress compresses messages with permessage-deflate (RFC 7692)
+	// for clients that ask for it, without context takeover: each
+	// message of 512 bytes or more is compressed on its own, with a
+	// compressor shared through a pool, so that a connection holds none
+	// between messages. The zero value negotiates no compression.
+	Compress bool
 	// MaxForks bounds the children (WebSocket and CGI) running at once;
 	// past it requests are refused with 429. Zero or less means no limit.
 	MaxForks int
@@ -70,6 +77,29 @@ type Config struct {
 	Origins []string
 	// SameOrigin refuses upgrades whose Origin differs from their Host.
 	SameOrigin bool
+	// Protocols lists the WebSocket subprotocols served. A client gets
+	// the first of the names it offers, in its order, that the list
+	// holds (compared exactly), and its child sees it as
+	// WEBSOCKET_PROTOCOL; a client whose offers are all missing from the
+	// list is refused with 400; a client that offers none gets no
+	// protocol. Empty means none is negotiated and offers are ignored.
+	Protocols []string
+	// BasicAuthFile, when set, is an htpasswd file of bcrypt hashes, read
+	// again whenever it changes: every request, upgrade or plain HTTP,
+	// must then bring Basic credentials the file has (or come from a user
+	// AuthHeader names) or get 401, and its program sees the user as
+	// REMOTE_USER. Empty means no Basic authentication.
+	BasicAuthFile string
+	// AuthHeader, when set, is a request header in which a peer of
+	// TrustedProxies names the user it authenticated: that user is
+	// REMOTE_USER, with AUTH_TYPE "Proxy". The header is removed from the
+	// requests of other peers. Empty means none.
+	AuthHeader string
+	// MaxPerIP bounds the sessions open at once from one client address
+	// (as TrustedProxies name it); past it upgrades are refused with 429.
+	// Clients on the unix socket are not counted. Zero or less means no
+	// limit.
+	MaxPerIP int
 	// Headers go on every answer, UpgradeHeaders on upgrade answers and
 	// HTTPHeaders on plain HTTP answers.
 	Headers, UpgradeHeaders, HTTPHeaders http.Header
@@ -102,13 +132,16 @@ type Server struct {
 	observer *http.Server // metrics and health, shut down last
 	metrics  *metrics
 
-	origins []originPattern
-	proxies trustedProxies
-	limit   *process.Limiter
-	dir     *os.Root     // --dir
-	plain   http.Handler // CGI, then static files, then 404
-	roots   []*os.Root   // every directory opened, closed on Shutdown
-	shared  sharedGroups // the programs of --broadcast
+	origins   []originPattern
+	protocols []string
+	proxies   trustedProxies
+	limit     *process.Limiter
+	perIP     *perIP
+	basic     *basicAuth   // --basic-auth-file; nil for none
+	dir       *os.Root     // --dir
+	plain     http.Handler // CGI, then static files, then 404
+	roots     []*os.Root   // every directory opened, closed on Shutdown
+	shared    sharedGroups // the programs of --broadcast
 
 	// sessions is done when the server shuts down: every session then
 	// stops its child and closes with 1001.
@@ -127,12 +160,20 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
-	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks), metrics: newMetrics()}
+	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks), perIP: newPerIP(cfg.MaxPerIP), metrics: newMetrics()}
 	var err error
+	if cfg.BasicAuthFile != "" {
+		if s.basic, err = newBasicAuth(cfg.BasicAuthFile, cfg.Log); err != nil {
+			return nil, fmt.Errorf("--basic-auth-file: %w", err)
+		}
+	}
 	if s.origins, err = parseOrigins(cfg.Origins); err != nil {
 		return nil, err
 	}
 	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, err
+	}
+	if s.protocols, err = parseProtocols(cfg.Protocols); err != nil {
 		return nil, err
 	}
 	if cfg.Dir != "" {
@@ -184,12 +225,16 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 }
 
 // fromClient wraps h so that each request's RemoteAddr is its client's,
-// as a trusted proxy names it.
+// as a trusted proxy names it, and so that only trusted proxies can name
+// a user in the AuthHeader.
 func (s *Server) fromClient(h http.Handler) http.Handler {
-	if len(s.proxies) == 0 {
+	if len(s.proxies) == 0 && s.cfg.AuthHeader == "" {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.AuthHeader != "" && !s.proxies.trusts(r.RemoteAddr) {
+			r.Header.Del(s.cfg.AuthHeader)
+		}
 		r.RemoteAddr = s.proxies.clientAddr(r)
 		h.ServeHTTP(w, r)
 	})
@@ -236,7 +281,7 @@ func (s *Server) ServeRedirect(ln net.Listener, scheme string, port int) error {
 		s.mu.Unlock()
 		return http.ErrServerClosed
 	}
-	s.redirect = s.newHTTPServer(s.logged(Redirect(scheme, port)))
+	s.redirect = s.newHTTPServer(s.logged("", Redirect(scheme, port)))
 	s.mu.Unlock()
 	return serveAll(s.redirect, []net.Listener{ln})
 }

@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -18,9 +20,11 @@ import (
 // serveSession checks that the upgrade is allowed, accepts it, starts the
 // child and bridges the two until the session ends; in broadcast mode the
 // client joins the child of its path instead, or starts it. A refused
-// upgrade gets its HTTP status before any child starts: 403 for a foreign
-// origin or a path escaping --dir, 404 for no program at the path, 429
-// past --maxforks.
+// upgrade gets its HTTP status before any child starts: 401 without
+// credentials that --basic-auth-file has, 403 for a foreign origin or a
+// path escaping --dir, 404 for no program at the path, 400 for
+// subprotocols offered none of which is served, 429 past --max-per-ip or
+// --maxforks.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if !s.begin() {
 		s.metrics.refused(refusedShutdown)
@@ -42,8 +46,13 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	// The events of a session are built afresh each time: a logger with
 	// these fields would keep a buffer for as long as the session runs.
 	remote, path := r.RemoteAddr, r.URL.Path
+	var user string
 	access := func() *zerolog.Event {
-		return s.cfg.AccessLog.Log().Str("id", id).Str("remote", remote).Str("path", path)
+		ev := s.cfg.AccessLog.Log().Str("id", id).Str("remote", remote).Str("path", path)
+		if user != "" {
+			ev = ev.Str("user", user)
+		}
+		return ev
 	}
 	refuse := func(status int, reason, why string) {
 		s.metrics.refused(reason)
@@ -51,12 +60,19 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		access().Int("status", status).Str("reason", why).Msg("refused")
 	}
 
+	who, refusal := s.authenticate(r)
+	user = who.user
+	if refusal != "" {
+		challenge(w.Header())
+		refuse(http.StatusUnauthorized, refusedAuth, authWhy[refusal])
+		return
+	}
 	if why := allowedOrigin(r, s.origins, s.cfg.SameOrigin); why != "" {
 		refuse(http.StatusForbidden, refusedOrigin, why)
 		return
 	}
 	pcfg := s.cfg.Process
-	info := envInfo{ScriptName: "/", PathInfo: r.URL.Path, UniqueID: id, Software: s.cfg.Software}
+	info := envInfo{ScriptName: "/", PathInfo: r.URL.Path, UniqueID: id, Software: s.cfg.Software, RemoteUser: who.user, AuthType: who.authType}
 	if s.dir != nil {
 		sc, err := resolveScript(s.dir, s.cfg.Dir, r.URL.EscapedPath())
 		switch {
@@ -70,12 +86,40 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		pcfg.Path, pcfg.Args, pcfg.Dir = sc.Path, nil, filepath.Dir(sc.Path)
 		info.ScriptName, info.PathInfo, info.PathTranslated = sc.Name, sc.PathInfo, sc.Path
 	}
+	protocol, ok := chooseProtocol(r, s.protocols)
+	if !ok {
+		refuse(http.StatusBadRequest, refusedProtocol,
+			fmt.Sprintf("no subprotocol offered is served: %q", strings.Join(r.Header.Values("Sec-WebSocket-Protocol"), ", ")))
+		return
+	}
+	info.Protocol = protocol
+	if !s.perIP.acquire(remote) {
+		refuse(http.StatusTooManyRequests, refusedMaxPerIP, "--max-per-ip sessions already open from this address")
+		return
+	}
+	// The address's count is given back when the session ends, before
+	// the client is told, so that it can start another at once.
+	counted := true
+	uncount := func() {
+		if counted {
+			counted = false
+			s.perIP.release(remote)
+		}
+	}
+	defer func() {
+		if !handedOver {
+			uncount()
+		}
+	}()
 	if s.cfg.Broadcast {
+		// A program is shared by the clients of a path, or of a
+		// script with --dir, that speak the same subprotocol.
 		key := r.URL.Path
 		if s.dir != nil {
 			key = pcfg.Path
 		}
-		handedOver = s.serveShared(w, r, key, pcfg, info, access, refuse)
+		key += "\x00" + protocol
+		handedOver = s.serveShared(w, r, key, pcfg, info, access, refuse, uncount)
 		return
 	}
 	if !s.limit.TryAcquire() {
@@ -100,7 +144,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 	}
 
-	conn := s.accept(w, r, access)
+	conn := s.accept(w, r, protocol, access)
 	if conn == nil {
 		return
 	}
@@ -110,6 +154,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.metrics.failed()
 		s.cfg.Log.Error().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("could not start program")
+		uncount()
 		conn.Close(websocket.StatusInternalError, "could not start program")
 		return
 	}
@@ -123,18 +168,31 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	handedOver = true
 	go func() {
 		defer s.active.Done()
-		s.runSession(conn, child, id, access, start, release)
+		s.runSession(conn, child, id, access, start, release, uncount)
 	}()
 }
 
-// accept accepts the upgrade, with the read limit of --maxframesize. When
+// accept accepts the upgrade with protocol (none when empty), compression
+// if --compress asks for it, and the read limit of --maxframesize. When
 // the handshake is not valid it has been answered, and accept counts and
 // logs the refusal and returns nil.
-func (s *Server) accept(w http.ResponseWriter, r *http.Request, access func() *zerolog.Event) *bridge.Conn {
-	conn, err := bridge.Accept(w, r, &websocket.AcceptOptions{
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, protocol string, access func() *zerolog.Event) *bridge.Conn {
+	if protocol != "" {
+		// Set here rather than through AcceptOptions.Subprotocols,
+		// with which the library would pick by the server's order and
+		// compare without case. Given none, it answers with this header
+		// and the connection reports it.
+		w.Header().Set("Sec-WebSocket-Protocol", protocol)
+	}
+	opts := &websocket.AcceptOptions{
 		// Origins are checked before, the way websocketd does.
 		InsecureSkipVerify: true,
-	})
+	}
+	if s.cfg.Compress {
+		opts.CompressionMode = websocket.CompressionNoContextTakeover
+		opts.CompressionThreshold = compressionThreshold
+	}
+	conn, err := bridge.Accept(w, r, opts)
 	if err != nil {
 		// Accept has answered with the status the handshake deserves.
 		s.metrics.refused(refusedHandshake)
@@ -149,11 +207,19 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, access func() *z
 	return conn
 }
 
-// runSession runs a session whose child has started, gives its --maxforks
-// slot back once the child is gone, and logs the end of the session.
-func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release func()) {
+// compressionThreshold is the size from which a message sent to a client
+// that asked for compression is compressed. Each message is compressed on
+// its own, without what came before as a dictionary: a shorter one would
+// shrink little for the work.
+const compressionThreshold = 512
+
+// runSession runs a session whose child has started, calls uncount as it
+// ends, gives its --maxforks slot back (release) once the child is gone,
+// and logs the end of the session.
+func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release, uncount func()) {
 	pid := child.Pid()
 	bcfg := s.cfg.Bridge
+	bcfg.Ending = uncount
 	bcfg.Stderr = func(line []byte) {
 		s.cfg.Log.Error().Str("id", id).Int("pid", pid).Bytes("stderr", line).Msg("child wrote to stderr")
 	}

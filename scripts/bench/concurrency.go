@@ -46,15 +46,11 @@ func concurrency(n, trips int) scenario {
 				return nil, err
 			}
 			var errs errorCounter
-			conns := openAll(ctx, p.addr, n, &errs)
-			defer func() {
-				for _, c := range conns {
-					if c != nil {
-						c.CloseNow()
-					}
-				}
-			}()
-			rtts := roundTripAll(ctx, conns, trips, &errs)
+			conns := openAll(ctx, n, &errs, func(ctx context.Context) (*websocket.Conn, error) {
+				return dial(ctx, p.addr)
+			})
+			defer closeAll(conns)
+			rtts := roundTripAll(ctx, conns, textPayload(messageSize), trips, &errs)
 			held, err := memory(p.pid, "VmRSS")
 			if err != nil {
 				return nil, err
@@ -87,9 +83,9 @@ func concurrency(n, trips int) scenario {
 	}
 }
 
-// openAll opens n connections to addr, dialers at a time. A connection
+// openAll opens n connections with dial, dialers at a time. A connection
 // that fails is counted in errs and left nil.
-func openAll(ctx context.Context, addr string, n int, errs *errorCounter) []*websocket.Conn {
+func openAll(ctx context.Context, n int, errs *errorCounter, dial func(context.Context) (*websocket.Conn, error)) []*websocket.Conn {
 	conns := make([]*websocket.Conn, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -97,7 +93,7 @@ func openAll(ctx context.Context, addr string, n int, errs *errorCounter) []*web
 		wg.Go(func() {
 			for i := range next {
 				dctx, cancel := context.WithTimeout(ctx, heldTimeout)
-				c, err := dial(dctx, addr)
+				c, err := dial(dctx)
 				cancel()
 				if err != nil {
 					errs.add(fmt.Errorf("connection %d: %w", i+1, err))
@@ -115,11 +111,10 @@ func openAll(ctx context.Context, addr string, n int, errs *errorCounter) []*web
 	return conns
 }
 
-// roundTripAll makes trips round trips on every open connection, all
-// connections at once, and returns the time each took. A connection whose
-// round trip fails is counted in errs, closed and set to nil.
-func roundTripAll(ctx context.Context, conns []*websocket.Conn, trips int, errs *errorCounter) []float64 {
-	msg := textPayload(messageSize)
+// roundTripAll makes trips round trips of msg on every open connection,
+// all connections at once, and returns the time each took. A connection
+// whose round trip fails is counted in errs, closed and set to nil.
+func roundTripAll(ctx context.Context, conns []*websocket.Conn, msg []byte, trips int, errs *errorCounter) []float64 {
 	rtts := make([][]float64, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
@@ -148,6 +143,15 @@ func roundTripAll(ctx context.Context, conns []*websocket.Conn, trips int, errs 
 		all = append(all, r...)
 	}
 	return all
+}
+
+// closeAll closes the connections that are open.
+func closeAll(conns []*websocket.Conn) {
+	for _, c := range conns {
+		if c != nil {
+			c.CloseNow()
+		}
+	}
 }
 
 // An errorCounter counts errors from several goroutines and keeps the

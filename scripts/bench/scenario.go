@@ -40,6 +40,8 @@ type sizes struct {
 	heldTrips          int   // round trips of each held connection
 	longLine           int   // bytes
 	binary             int   // 64 KiB messages
+	compressed         int   // compression: messages
+	compressedHeld     int   // compression: connections held at once
 }
 
 // fullSizes are the sizes of a real run; quickSizes those of -quick.
@@ -52,6 +54,9 @@ var (
 		heldTrips: 3,
 		longLine:  100_000_000,
 		binary:    2000,
+
+		compressed:     50_000,
+		compressedHeld: 1000,
 	}
 	quickSizes = sizes{
 		warmUp: 50, roundTrips: 500,
@@ -61,6 +66,9 @@ var (
 		heldTrips: 3,
 		longLine:  10_000_000,
 		binary:    300,
+
+		compressed:     5000,
+		compressedHeld: 200,
 	}
 )
 
@@ -74,7 +82,9 @@ func scenarios(sz sizes) []scenario {
 	for _, n := range sz.held {
 		s = append(s, concurrency(n, sz.heldTrips))
 	}
-	return append(s, longLine(sz.longLine), binary(sz.binary))
+	return append(s, longLine(sz.longLine), binary(sz.binary),
+		compression(sz.compressed, sz.compressedHeld, false),
+		compression(sz.compressed, sz.compressedHeld, true))
 }
 
 // pick returns the scenarios whose names start with one of the

@@ -13,7 +13,8 @@ func TestPick(t *testing.T) {
 		only string
 		want []string
 	}{
-		{"", []string{"latency", "throughput", "churn", "concurrency 200", "concurrency 500", "long line", "binary"}},
+		{"", []string{"latency", "throughput", "churn", "concurrency 200", "concurrency 500", "long line", "binary", "compression off", "compression on"}},
+		{"compression", []string{"compression off", "compression on"}},
 		{"churn", []string{"churn"}},
 		{"concurrency,latency", []string{"latency", "concurrency 200", "concurrency 500"}},
 		{"concurrency 500", []string{"concurrency 500"}},

@@ -124,14 +124,26 @@ func slowReader(ctx context.Context, addr string, i int) error {
 	return c.Close(websocket.StatusNormalClosure, "")
 }
 
+// stallTime is how long a client waits for its program's first line
+// before the server is looked into.
+const stallTime = 20 * time.Second
+
 // killedChild kills its program and expects 1011 saying so.
 func killedChild(ctx context.Context, addr string, i int) error {
-	c, err := dial(ctx, addr, "/die", nil)
+	var tcp *net.TCPConn
+	c, err := dial(ctx, addr, "/die", &tcp)
 	if err != nil {
 		return err
 	}
 	defer c.CloseNow()
-	_, msg, err := c.Read(ctx)
+	// A program's first line that has not come in a long while is looked
+	// into while the session is still there.
+	first, cancel := context.WithTimeout(ctx, stallTime)
+	_, msg, err := c.Read(first)
+	cancel()
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		reportStall(tcp.LocalAddr().(*net.TCPAddr).Port)
+	}
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,12 @@
 // when, the load over, the server does not come back to no children and
 // the descriptors it started with.
 //
+// A program whose first line has not reached its client within 20 s is a
+// stall: the soak then prints what the server's children are doing and
+// what the server's end of that program's terminal holds, and sends the
+// server SIGQUIT for a dump of its goroutines (on stderr: keep it, e.g.
+// 2>soak.log).
+//
 // Linux only: the figures come from /proc.
 package main
 
@@ -82,6 +88,7 @@ func soak(duration, interval time.Duration, binary string) error {
 		srv.Wait()
 	}()
 	pid := srv.Process.Pid
+	serverPid = pid
 	base, err := sampleOf(pid)
 	if err != nil {
 		return err

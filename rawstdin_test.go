@@ -1,0 +1,36 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/coder/websocket"
+)
+
+func TestRawStdinAddsNoNewline(t *testing.T) {
+	// head -c 3 answers only once it has three bytes: a newline after
+	// each message would make them "ab\n".
+	s := startServer(t, "--raw-stdin", "head", "-c", "3")
+	c := s.dial("/")
+	send(t, c, websocket.MessageText, "ab")
+	send(t, c, websocket.MessageText, "c")
+	expect(t, c, websocket.MessageText, "abc")
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+
+	// Output is still lines: the newlines the client sends end them.
+	s = startServer(t, "--raw-stdin", "cat")
+	c = s.dial("/")
+	for _, m := range []string{"ab", "c\nd", "", "e\n"} {
+		send(t, c, websocket.MessageText, m)
+	}
+	expect(t, c, websocket.MessageText, "abc")
+	expect(t, c, websocket.MessageText, "de")
+}
+
+func TestRawStdinWithBinary(t *testing.T) {
+	// Binary mode writes messages as they are anyway: the two together
+	// are allowed, and the same as --binary alone.
+	s := startServer(t, "--raw-stdin", "--binary", "cat")
+	c := s.dial("/")
+	send(t, c, websocket.MessageText, "no newline")
+	expect(t, c, websocket.MessageBinary, "no newline")
+}

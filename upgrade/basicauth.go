@@ -1,0 +1,201 @@
+package upgrade
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Why Basic credentials are refused: the reason of the access events and
+// the reason label of wsbridge_auth_refusals_total.
+const (
+	authNoCredentials = "nocredentials" // no Authorization header, or not Basic
+	authUnknownUser   = "unknownuser"   // a user the file does not have
+	authBadPassword   = "badpassword"   // a known user, a wrong password
+	authGone          = "gone"          // the client left while its check waited
+)
+
+// rememberFor is how long a (user, password) pair that checked out is
+// taken without a new bcrypt comparison; maxRemembered bounds how many are.
+const (
+	rememberFor   = 5 * time.Minute
+	maxRemembered = 1024
+)
+
+// fallbackHash is compared with when the file has no user at all, so that
+// an unknown user costs what a known one would. No password matches it.
+var fallbackHash = []byte("$2a$10$qJy69WsAv5lIkMEud08iTepnidCWKcUtXkicTuoqxWxqaIJwVYPQe")
+
+// basicAuth checks HTTP Basic credentials against an htpasswd file of
+// bcrypt hashes, the --basic-auth-file, which it reads again whenever it
+// changes.
+//
+// bcrypt is slow on purpose, so that a stolen file is slow to crack, and
+// a client sending wrong passwords without end would keep every core
+// busy: at most GOMAXPROCS comparisons run at once, the others wait for
+// their turn (or for their client to leave). A pair that checked out is
+// remembered for rememberFor under a keyed hash (never the password
+// itself), so the users who are in do not queue behind such a client and
+// a page that loads many files costs one comparison. An unknown user is
+// compared with a hash of the file all the same, so the time an answer
+// takes does not tell whether the user exists.
+type basicAuth struct {
+	file   string
+	log    zerolog.Logger
+	checks chan struct{} // one token per comparison running
+	key    []byte        // keys the hashes of remembered pairs
+
+	mu      sync.Mutex
+	seen    os.FileInfo // the version of the file last read, good or bad
+	missing string      // why the file could not be found, as last logged
+	users   *userSet
+}
+
+// userSet is one good version of the file.
+type userSet struct {
+	hashes map[string][]byte
+	dummy  []byte // compared with for unknown users: the costliest hash
+
+	mu   sync.Mutex
+	good map[[sha256.Size]byte]time.Time // pairs that checked out → until when
+}
+
+// newBasicAuth reads file, or returns an error naming the line that
+// cannot be used.
+func newBasicAuth(file string, log zerolog.Logger) (*basicAuth, error) {
+	a := &basicAuth{file: file, log: log, checks: make(chan struct{}, runtime.GOMAXPROCS(0)), key: make([]byte, 32)}
+	rand.Read(a.key)
+	fi, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	if a.users, err = readUsers(file); err != nil {
+		return nil, err
+	}
+	a.seen = fi
+	return a, nil
+}
+
+// readUsers reads and parses the file.
+func readUsers(file string) (*userSet, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	hashes, cost, err := parseHtpasswd(bytes.NewReader(data), file)
+	if err != nil {
+		return nil, err
+	}
+	set := &userSet{hashes: hashes, dummy: fallbackHash, good: map[[sha256.Size]byte]time.Time{}}
+	for _, h := range hashes {
+		if c, _ := bcrypt.Cost(h); c == cost {
+			set.dummy = h
+			break
+		}
+	}
+	return set, nil
+}
+
+// current returns the users of the file as it is now. A file that changed
+// since it was last read is read again; one that can no longer be read or
+// parsed leaves the last good users in place, and the error is logged
+// once for each version of the file (once for as long as it is missing).
+func (a *basicAuth) current() *userSet {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fi, err := os.Stat(a.file)
+	switch {
+	case err != nil:
+		// Read it again when it is back, whatever its date.
+		a.seen = nil
+		if err.Error() != a.missing {
+			a.missing = err.Error()
+			a.complain(err)
+		}
+	case a.seen != nil && os.SameFile(fi, a.seen) && fi.ModTime().Equal(a.seen.ModTime()) && fi.Size() == a.seen.Size():
+	default:
+		a.seen, a.missing = fi, ""
+		users, err := readUsers(a.file)
+		if err != nil {
+			a.complain(err)
+			break
+		}
+		a.users = users
+		a.log.Info().Str("file", a.file).Int("users", len(users.hashes)).Msg("read --basic-auth-file again")
+	}
+	return a.users
+}
+
+// complain logs that the file cannot be used.
+func (a *basicAuth) complain(err error) {
+	a.log.Error().Str("file", a.file).Err(err).Msg("cannot use --basic-auth-file; the users read before stay")
+}
+
+// check reports why user and password are refused, or "" when they are
+// the file's. It waits for its turn to compare, until ctx is done.
+func (a *basicAuth) check(ctx context.Context, user, password string) string {
+	set := a.current()
+	mac := hmac.New(sha256.New, a.key)
+	fmt.Fprintf(mac, "%d:%s:%s", len(user), user, password)
+	var pair [sha256.Size]byte
+	mac.Sum(pair[:0])
+	if set.remembered(pair) {
+		return ""
+	}
+	hash, known := set.hashes[user]
+	if !known {
+		hash = set.dummy
+	}
+	select {
+	case a.checks <- struct{}{}:
+	case <-ctx.Done():
+		return authGone
+	}
+	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	<-a.checks
+	switch {
+	case !known:
+		return authUnknownUser
+	case err != nil:
+		return authBadPassword
+	}
+	set.remember(pair)
+	return ""
+}
+
+// remembered reports whether pair checked out less than rememberFor ago.
+func (s *userSet) remembered(pair [sha256.Size]byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	until, ok := s.good[pair]
+	return ok && time.Now().Before(until)
+}
+
+// remember notes that pair checked out. Once maxRemembered pairs are
+// noted, those that expired are let go; if none has, pair is not noted.
+func (s *userSet) remember(pair [sha256.Size]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if len(s.good) >= maxRemembered {
+		for p, until := range s.good {
+			if !now.Before(until) {
+				delete(s.good, p)
+			}
+		}
+		if len(s.good) >= maxRemembered {
+			return
+		}
+	}
+	s.good[pair] = now.Add(rememberFor)
+}
