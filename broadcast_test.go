@@ -254,3 +254,38 @@ func TestBroadcastKeepsOriginsAndFrameLimit(t *testing.T) {
 	send(t, a, websocket.MessageText, "still here")
 	expect(t, a, websocket.MessageText, "still here")
 }
+
+func TestBroadcastOneProgramPerSubprotocol(t *testing.T) {
+	s := startServer(t, "--broadcast", "--protocol=v1,v2", "sh", "-c", `while read l; do echo "$$ $WEBSOCKET_PROTOCOL $l"; done`)
+	dial := func(protocol string) *websocket.Conn {
+		return dialWith(t, "ws://"+s.addr+"/room", &websocket.DialOptions{Subprotocols: []string{protocol}})
+	}
+	answer := func(c *websocket.Conn, line string) (pid, protocol string) {
+		t.Helper()
+		send(t, c, websocket.MessageText, line)
+		_, msg, err := c.Read(ctx(t))
+		f := strings.Fields(string(msg))
+		if err != nil || len(f) != 3 || f[2] != line {
+			t.Fatalf("got %q, %v; want a pid, a protocol and %q", msg, err, line)
+		}
+		return f[0], f[1]
+	}
+	pid1, p1 := answer(dial("v1"), "a")
+	pid1again, _ := answer(dial("v1"), "b")
+	pid2, p2 := answer(dial("v2"), "c")
+	if p1 != "v1" || p2 != "v2" || pid1again != pid1 || pid2 == pid1 {
+		t.Errorf("v1 clients got programs %s and %s (%s), a v2 client %s (%s): want one program for each subprotocol",
+			pid1, pid1again, p1, pid2, p2)
+	}
+}
+
+func TestBroadcastClientsCountForMaxPerIP(t *testing.T) {
+	s := startServer(t, "--broadcast", "--max-per-ip=1", "cat")
+	a := s.dial("/")
+	send(t, a, websocket.MessageText, "a")
+	expect(t, a, websocket.MessageText, "a")
+	// Joining a running program is a session all the same.
+	if status := dialStatus(t, "ws://"+s.addr+"/", nil); status != http.StatusTooManyRequests {
+		t.Fatalf("a second client from the address: %d, want 429", status)
+	}
+}
