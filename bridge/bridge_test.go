@@ -422,6 +422,37 @@ func TestPingsKeepReadingClient(t *testing.T) {
 	}
 }
 
+func TestPingsKeepSlowReaderOfBacklog(t *testing.T) {
+	// More output than the sockets on the way hold: a ping sent while
+	// the client pauses waits behind all of it.
+	const n = 80000
+	line := strings.Repeat("x", 99) + "\n"
+	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
+		w := bufio.NewWriter(stdout)
+		for range n {
+			w.WriteString(line)
+		}
+		return w.Flush()
+	})
+	c, results := serve(t, context.Background(), child, Config{PingInterval: 50 * time.Millisecond}, 0)
+	// The client pauses long enough for a ping, then takes the backlog
+	// far more slowly than the pong may be late: it is reading, so it
+	// gets every line.
+	time.Sleep(300 * time.Millisecond)
+	for i := range n {
+		if i%100 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		if _, _, err := c.Read(testCtx(t)); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+	}
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	if r := result(t, results); r.ClientErr != nil {
+		t.Fatalf("client error %v", r.ClientErr)
+	}
+}
+
 func TestPassStderr(t *testing.T) {
 	child := startFake(func(_ io.Reader, stdout, stderr io.Writer) error {
 		io.WriteString(stdout, "out \"quoted\"\n")

@@ -45,7 +45,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.wire = &wire{Conn: c}
+	h.wire = newWire(c)
 	// The wire gathers the frames of a burst itself: small buffers in
 	// front of it are enough, and keep an idle session small. net/http's
 	// reader may hold the start of the first frames already: they are
@@ -70,17 +70,35 @@ const (
 // maxHeld bounds what a wire holds back before writing it anyway.
 const maxHeld = 64 << 10
 
+// maxQueued bounds what a wire queues behind a write on the network:
+// room for the control frames (pings, pongs, a close frame) that must
+// not wait for a client to read a backlog. Larger writes wait their turn.
+const maxQueued = 1 << 10
+
 // wire is the network connection under a session's WebSocket. Between
-// hold and release, writes are gathered and leave together; before each
-// read from the network, beforeRead runs.
+// hold and release, writes are gathered and leave together. A small write
+// made while another is on the network is queued behind it rather than
+// waiting for it: a ping is not held up, and not timed out, by output a
+// client reads slowly. Before each read from the network, beforeRead
+// runs.
 type wire struct {
 	net.Conn
 	beforeRead func() // set before the session starts reading
 
-	mu   sync.Mutex
-	hold bool
-	held []byte
-	err  error // the error of the last write of held bytes
+	mu      sync.Mutex
+	done    sync.Cond // on mu: broadcast when a write on the network ends
+	hold    bool
+	held    []byte
+	err     error  // the error of the last write of held bytes
+	writing bool   // a write is on the network, mu released
+	queued  []byte // small writes made meanwhile, written right after it
+}
+
+// newWire wraps c.
+func newWire(c net.Conn) *wire {
+	w := &wire{Conn: c}
+	w.done.L = &w.mu
+	return w
 }
 
 // Read runs beforeRead, then reads from the network.
@@ -91,41 +109,75 @@ func (w *wire) Read(p []byte) (int, error) {
 	return w.Conn.Read(p)
 }
 
-// Write writes p, or holds it back until release.
+// Write writes p, holds it back until release, or queues it behind the
+// write on the network.
 func (w *wire) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.hold {
-		return w.Conn.Write(p)
-	}
-	if w.err != nil {
-		return 0, w.err
-	}
-	if len(w.held)+len(p) > maxHeld {
-		if err := w.flushLocked(); err != nil {
-			return 0, err
+	switch {
+	case w.hold:
+		if w.err != nil {
+			return 0, w.err
 		}
+		if len(w.held)+len(p) > maxHeld {
+			if err := w.flushLocked(); err != nil {
+				return 0, err
+			}
+		}
+		w.held = append(w.held, p...)
+		return len(p), nil
+	case w.writing && len(w.queued)+len(p) <= maxQueued:
+		w.queued = append(w.queued, p...)
+		return len(p), nil
 	}
-	w.held = append(w.held, p...)
+	if err := w.writeLocked(p); err != nil {
+		return 0, err
+	}
 	return len(p), nil
 }
 
+// writeLocked writes p to the network once no other write is on it, then
+// what was queued meanwhile. It is called with mu held, which it releases
+// while it writes.
+func (w *wire) writeLocked(p []byte) error {
+	for w.writing {
+		w.done.Wait()
+	}
+	w.writing = true
+	w.mu.Unlock()
+	_, err := w.Conn.Write(p)
+	w.mu.Lock()
+	for err == nil && len(w.queued) > 0 {
+		q := w.queued
+		w.queued = nil
+		w.mu.Unlock()
+		_, err = w.Conn.Write(q)
+		w.mu.Lock()
+	}
+	w.queued = nil
+	w.writing = false
+	w.done.Broadcast()
+	return err
+}
+
 // closeFlushTime bounds how long closing a wire may spend writing what it
-// held back.
+// held back or queued.
 const closeFlushTime = time.Second
 
-// Close writes out what is held back, then closes the connection: the
-// library writes a close frame and closes the connection at once, and the
-// frame must not be left behind. A client that does not read is given
-// closeFlushTime, and a write already blocked is not waited for.
+// Close writes out what is held back or queued, then closes the
+// connection: the library writes a close frame and closes the connection
+// at once, and the frame must not be left behind. A client that does not
+// read is given closeFlushTime, a write already on the network included.
 func (w *wire) Close() error {
-	if w.mu.TryLock() {
-		if w.hold && w.err == nil && len(w.held) > 0 {
-			w.Conn.SetWriteDeadline(time.Now().Add(closeFlushTime))
-			w.flushLocked()
-		}
-		w.mu.Unlock()
+	w.Conn.SetWriteDeadline(time.Now().Add(closeFlushTime))
+	w.mu.Lock()
+	for w.writing {
+		w.done.Wait()
 	}
+	if w.hold && w.err == nil && len(w.held) > 0 {
+		w.flushLocked()
+	}
+	w.mu.Unlock()
 	return w.Conn.Close()
 }
 
@@ -147,10 +199,27 @@ func (w *wire) release() error {
 	return err
 }
 
+// flushLocked writes out what is held back, with mu held.
 func (w *wire) flushLocked() error {
-	if w.err == nil && len(w.held) > 0 {
-		_, w.err = w.Conn.Write(w.held)
+	if w.err != nil || len(w.held) == 0 {
+		w.held = w.held[:0]
+		return w.err
 	}
-	w.held = w.held[:0]
+	// What is written is taken out of held: writes made while it is on
+	// the network and writes are held go after it.
+	held := w.held
+	w.held = nil
+	w.err = w.writeLocked(held)
+	if w.held == nil {
+		w.held = held[:0]
+	}
 	return w.err
+}
+
+// busy reports whether a write is on the network: the client has not yet
+// made room for it.
+func (w *wire) busy() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writing
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -223,4 +224,59 @@ func TestCompressionNotAskedFor(t *testing.T) {
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	result(t, results)
+}
+
+// A control frame written while output waits for a client that does not
+// read must not wait with it: it is queued behind that output, in order.
+func TestSmallWriteQueuesBehindBlockedWrite(t *testing.T) {
+	server, client := net.Pipe() // a write blocks until it is read
+	defer client.Close()
+	w := newWire(server)
+	defer w.Close()
+
+	output := bytes.Repeat([]byte("o"), 4096)
+	outputDone := make(chan error, 1)
+	go func() {
+		_, err := w.Write(output)
+		outputDone <- err
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !w.busy(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the output was never written")
+		}
+	}
+	ping := []byte("ping")
+	pingDone := make(chan error, 1)
+	go func() {
+		_, err := w.Write(ping)
+		pingDone <- err
+	}()
+	select {
+	case err := <-pingDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a small write waited for a blocked one")
+	}
+
+	// A large write waits for its turn, and goes after both.
+	large := bytes.Repeat([]byte("l"), maxQueued+1)
+	largeDone := make(chan error, 1)
+	go func() {
+		_, err := w.Write(large)
+		largeDone <- err
+	}()
+	got := make([]byte, len(output)+len(ping)+len(large))
+	if _, err := io.ReadFull(client, got); err != nil {
+		t.Fatal(err)
+	}
+	if want := slices.Concat(output, ping, large); !bytes.Equal(got, want) {
+		t.Errorf("read %q..., want %q...", got[len(output)-2:len(output)+len(ping)+2], want[len(output)-2:len(output)+len(ping)+2])
+	}
+	for _, done := range []chan error{outputDone, largeDone} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
 }

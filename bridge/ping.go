@@ -13,15 +13,20 @@ import (
 var probeInterval = 5 * time.Second
 
 // pinger pings a session's client on a timer, so that no goroutine waits
-// between pings, after each interval in which no output was sent. It gives
-// up on the client (clientLost) when a pong has not come back within twice
-// the ping interval or a ping cannot be sent.
+// between pings, after each interval in which no output was sent and none
+// waits for the client. It gives up on the client (clientLost) when a
+// pong has not come back within twice the ping interval, and the client
+// took no output meanwhile, or a ping cannot be sent. A client that
+// vanished while output waited for it is dropped by the kernel, told to
+// by setUserTimeout, after twice the interval.
 //
 // Pongs are read by the input pump, so a pong that is late while the pump
 // waits on the child's stdin does not count: that client is slowed by the
 // child, not gone. Nor does one that is late after the pump waited for
 // MaxRate since the ping left: it may queue behind the messages of a
-// client slowed by the rate. A ping that cannot be written still shows a
+// client slowed by the rate. Nor, either, one that is late while output
+// still left for the client after the ping: the ping waits behind that
+// output, which only a client that reads makes room for. A ping that cannot be written still shows a
 // broken connection while the pump waits on the child, which the blocked
 // pump could not see; so then the client is also probed every
 // probeInterval, pings on or off.
@@ -47,6 +52,9 @@ func (c *peer) startPings(every time.Duration) *pinger {
 	p := &pinger{s: c, every: every, tick: probeInterval}
 	if p.every > 0 && p.every < p.tick {
 		p.tick = p.every
+	}
+	if p.every > 0 {
+		setUserTimeout(c.conn.wire.Conn, 2*p.every)
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.mu.Lock()
@@ -74,7 +82,7 @@ func (p *pinger) fire() {
 		// would wait behind it: a client reading a long backlog
 		// answers it late, and an answer that comes after the
 		// connection closed resets it, losing the end of the backlog.
-		ping = !time.Unix(0, p.s.sentAt.Load()).After(p.last)
+		ping = !time.Unix(0, p.s.sentAt.Load()).After(p.last) && !p.s.conn.wire.busy()
 		p.pinging = ping
 		p.last = time.Now()
 	}
@@ -114,7 +122,7 @@ func (p *pinger) ping(wait time.Duration, pongMatters bool) {
 	case err == nil, p.ctx.Err() != nil:
 		return
 	case errors.Is(err, context.DeadlineExceeded):
-		if !pongMatters || s.writing.Load() || s.heldUntil.Load() >= sent {
+		if !pongMatters || s.writing.Load() || s.heldUntil.Load() >= sent || s.sentAt.Load() > sent || s.conn.wire.busy() {
 			return
 		}
 		s.pongMissed.Store(true)
