@@ -17,8 +17,9 @@ var probeInterval = 5 * time.Second
 // waits for the client. It gives up on the client (clientLost) when a
 // pong has not come back within twice the ping interval, and the client
 // took no output meanwhile, or a ping cannot be sent. A client that
-// vanished while output waited for it is dropped by the kernel, told to
-// by setUserTimeout, after twice the interval.
+// vanished while output waited for it is not pinged, as the ping would
+// wait behind that output: the kernel ends that connection when it gives
+// up sending.
 //
 // Pongs are read by the input pump, so a pong that is late while the pump
 // waits on the child's stdin does not count: that client is slowed by the
@@ -52,9 +53,6 @@ func (c *peer) startPings(every time.Duration) *pinger {
 	p := &pinger{s: c, every: every, tick: probeInterval}
 	if p.every > 0 && p.every < p.tick {
 		p.tick = p.every
-	}
-	if p.every > 0 {
-		setUserTimeout(c.conn.wire.Conn, 2*p.every)
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.mu.Lock()
