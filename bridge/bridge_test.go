@@ -327,6 +327,23 @@ func TestOversizedMessage(t *testing.T) {
 	}
 }
 
+func TestOversizedMessageNeverReachesChild(t *testing.T) {
+	got := make(chan string, 1)
+	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {
+		b, _ := io.ReadAll(stdin) // until the session closes stdin
+		got <- string(b)
+		return nil
+	})
+	c, results := serve(t, context.Background(), child, Config{}, 10)
+	send(t, c, "short")
+	send(t, c, "this is longer than ten bytes")
+	expectClose(t, c, websocket.StatusMessageTooBig, "read limited at 11 bytes")
+	result(t, results)
+	if stdin := <-got; stdin != "short\n" {
+		t.Errorf("the child read %q, want only the message within the limit", stdin)
+	}
+}
+
 func TestChildThatStopsReadingBlocksClient(t *testing.T) {
 	// The child reads one line and then nothing: the client's writes end
 	// up blocked by TCP, not buffered, and leaving still stops the child,

@@ -22,11 +22,12 @@ var stdinBuffers = sync.Pool{New: func() any { return new([stdinBufferSize]byte)
 // only when the socket has nothing more to read: the messages of one burst
 // reach the child in one write.
 type stdin struct {
-	mu     sync.Mutex
-	w      io.Writer
-	buf    *[stdinBufferSize]byte // from stdinBuffers, nil when empty
-	n      int                    // bytes of buf in use
-	broken bool                   // the child exited or closed its stdin
+	mu      sync.Mutex
+	w       io.Writer
+	buf     *[stdinBufferSize]byte // from stdinBuffers, nil when empty
+	n       int                    // bytes of buf in use
+	flushes int                    // writes to the child so far
+	broken  bool                   // the child exited or closed its stdin
 }
 
 // readFrom copies r into the buffer, writing it out whenever it fills.
@@ -75,6 +76,7 @@ func (in *stdin) flush() error {
 	var err error
 	if in.n > 0 {
 		_, err = in.w.Write(in.buf[:in.n])
+		in.flushes++
 	}
 	in.n = 0
 	stdinBuffers.Put(in.buf)
@@ -144,14 +146,21 @@ func (s *session) throttle() {
 }
 
 // writeMessage copies one message into the stdin buffer and returns the
-// error writing it; the message is read to its end either way.
+// error writing it; the message is read to its end either way. A message
+// the client did not finish (one over the read limit, a broken
+// connection) is taken back out of the buffer: the child gets none of
+// it, unless it was longer than the buffer.
 func (s *session) writeMessage(r *countingReader) error {
 	s.writing.Store(true)
 	defer s.writing.Store(false)
+	start, flushes := s.stdin.n, s.stdin.flushes
 	err := s.stdin.readFrom(r)
 	if r.err != nil {
 		// The client's error, not stdin's: pumpInput returns it.
 		err = nil
+		if s.stdin.flushes == flushes {
+			s.stdin.n = start
+		}
 	}
 	if err == nil && r.err == nil && !s.cfg.Binary && !s.cfg.RawInput {
 		err = s.stdin.writeByte('\n')
