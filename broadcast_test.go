@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,6 +33,17 @@ func (s *server) events(message string, n int) []map[string]any {
 		if time.Now().After(deadline) {
 			s.t.Fatalf("%d %q events in the log, want %d", len(evs), message, n)
 		}
+	}
+}
+
+// roundTrip has c send msg, of type typ, to a program that echoes it,
+// and has c, then each of others, read it back. Once its own message came
+// back, a client is served, and gets every line after.
+func roundTrip(t *testing.T, c *websocket.Conn, typ websocket.MessageType, msg string, others ...*websocket.Conn) {
+	t.Helper()
+	send(t, c, typ, msg)
+	for _, r := range append([]*websocket.Conn{c}, others...) {
+		expect(t, r, typ, msg)
 	}
 }
 
@@ -65,16 +75,11 @@ func say(t *testing.T, c *websocket.Conn, line string, others ...*websocket.Conn
 func TestBroadcastClientsSeeEachOthersLines(t *testing.T) {
 	s := startServer(t, "--broadcast", "cat")
 	a := s.dial("/")
-	send(t, a, websocket.MessageText, "hello from a")
-	expect(t, a, websocket.MessageText, "hello from a")
+	roundTrip(t, a, websocket.MessageText, "hello from a")
 	// A client that comes later gets the lines from then on.
 	b := s.dial("/")
-	send(t, b, websocket.MessageText, "hello from b")
-	expect(t, b, websocket.MessageText, "hello from b")
-	expect(t, a, websocket.MessageText, "hello from b")
-	send(t, a, websocket.MessageText, "bye from a")
-	expect(t, b, websocket.MessageText, "bye from a")
-	expect(t, a, websocket.MessageText, "bye from a")
+	roundTrip(t, b, websocket.MessageText, "hello from b", a)
+	roundTrip(t, a, websocket.MessageText, "bye from a", b)
 	if evs := s.events("connected", 2); evs[0]["pid"] != evs[1]["pid"] {
 		t.Errorf("the clients were given two programs: %v", evs)
 	}
@@ -114,12 +119,9 @@ func TestBroadcastOneProgramPerPathUntilTheLastLeaves(t *testing.T) {
 func TestBroadcastExitStatusReachesEveryClient(t *testing.T) {
 	s := startServer(t, "--broadcast", "sh", "-c", `while read l; do echo "$l"; [ "$l" = quit ] && exit 3; done`)
 	a := s.dial("/")
-	send(t, a, websocket.MessageText, "a")
-	expect(t, a, websocket.MessageText, "a")
+	roundTrip(t, a, websocket.MessageText, "a")
 	b := s.dial("/")
-	send(t, b, websocket.MessageText, "b")
-	expect(t, b, websocket.MessageText, "b")
-	expect(t, a, websocket.MessageText, "b")
+	roundTrip(t, b, websocket.MessageText, "b", a)
 	send(t, a, websocket.MessageText, "quit")
 	for _, c := range []*websocket.Conn{a, b} {
 		expect(t, c, websocket.MessageText, "quit")
@@ -162,13 +164,9 @@ func TestBroadcastEnvironmentIsTheFirstClients(t *testing.T) {
 func TestBroadcastBinary(t *testing.T) {
 	s := startServer(t, "--broadcast", "--binary", "cat")
 	a := s.dial("/")
-	send(t, a, websocket.MessageBinary, "a")
-	expect(t, a, websocket.MessageBinary, "a")
+	roundTrip(t, a, websocket.MessageBinary, "a")
 	b := s.dial("/")
-	payload := "\x00\x01\xff\r\n no newline is added \xc3"
-	send(t, b, websocket.MessageBinary, payload)
-	expect(t, b, websocket.MessageBinary, payload)
-	expect(t, a, websocket.MessageBinary, payload)
+	roundTrip(t, b, websocket.MessageBinary, "\x00\x01\xff\r\n no newline is added \xc3", a)
 }
 
 func TestBroadcastSlowClientClosed1008(t *testing.T) {
@@ -181,17 +179,13 @@ func TestBroadcastSlowClientClosed1008(t *testing.T) {
 		`while read l; do echo "$l"; [ "$l" = go ] && break; done; seq -f '%01000.0f' 20000`)
 	maddr := s.event("serving metrics")["address"].(string)
 	reader := s.dial("/")
-	send(t, reader, websocket.MessageText, "reader")
-	expect(t, reader, websocket.MessageText, "reader")
+	roundTrip(t, reader, websocket.MessageText, "reader")
 	idle := s.dial("/")
-	send(t, idle, websocket.MessageText, "idle")
-	expect(t, idle, websocket.MessageText, "idle")
-	expect(t, reader, websocket.MessageText, "idle")
+	roundTrip(t, idle, websocket.MessageText, "idle", reader)
 
 	// The idle client reads nothing more: it is closed with 1008 while
 	// the reader gets every line.
-	send(t, reader, websocket.MessageText, "go")
-	expect(t, reader, websocket.MessageText, "go")
+	roundTrip(t, reader, websocket.MessageText, "go")
 	ctx := ctx(t)
 	for i := 1; i <= 20000; i++ {
 		_, got, err := reader.Read(ctx)
@@ -219,20 +213,10 @@ func TestBroadcastSlowClientClosed1008(t *testing.T) {
 func TestBroadcastSIGTERM(t *testing.T) {
 	s := startServer(t, "--broadcast", "sh", "-c", `while read l; do echo "$l"; done; echo bye`)
 	a := s.dial("/")
-	send(t, a, websocket.MessageText, "a")
-	expect(t, a, websocket.MessageText, "a")
+	roundTrip(t, a, websocket.MessageText, "a")
 	b := s.dial("/")
-	send(t, b, websocket.MessageText, "b")
-	expect(t, b, websocket.MessageText, "b")
-	expect(t, a, websocket.MessageText, "b")
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	for _, c := range []*websocket.Conn{a, b} {
-		expect(t, c, websocket.MessageText, "bye")
-		expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
-	}
-	if err := s.wait(); err != nil {
-		t.Fatalf("server exited with %v, want status 0", err)
-	}
+	roundTrip(t, b, websocket.MessageText, "b", a)
+	s.terminate(a, b)
 }
 
 func TestBroadcastKeepsOriginsAndFrameLimit(t *testing.T) {
@@ -243,16 +227,14 @@ func TestBroadcastKeepsOriginsAndFrameLimit(t *testing.T) {
 		t.Errorf("foreign origin: %d, want 403", status)
 	}
 	a := s.dial("/")
-	send(t, a, websocket.MessageText, "0123456789")
-	expect(t, a, websocket.MessageText, "0123456789")
+	roundTrip(t, a, websocket.MessageText, "0123456789")
 	b := s.dial("/")
 	send(t, b, websocket.MessageText, "0123456789a")
 	if _, _, err := b.Read(ctx(t)); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Fatalf("got %v, want close 1009", err)
 	}
 	// The others are served on.
-	send(t, a, websocket.MessageText, "still here")
-	expect(t, a, websocket.MessageText, "still here")
+	roundTrip(t, a, websocket.MessageText, "still here")
 }
 
 func TestBroadcastOneProgramPerSubprotocol(t *testing.T) {
@@ -281,9 +263,7 @@ func TestBroadcastOneProgramPerSubprotocol(t *testing.T) {
 
 func TestBroadcastClientsCountForMaxPerIP(t *testing.T) {
 	s := startServer(t, "--broadcast", "--max-per-ip=1", "cat")
-	a := s.dial("/")
-	send(t, a, websocket.MessageText, "a")
-	expect(t, a, websocket.MessageText, "a")
+	roundTrip(t, s.dial("/"), websocket.MessageText, "a")
 	// Joining a running program is a session all the same.
 	if status := dialStatus(t, "ws://"+s.addr+"/", nil); status != http.StatusTooManyRequests {
 		t.Fatalf("a second client from the address: %d, want 429", status)

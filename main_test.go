@@ -407,13 +407,21 @@ func TestSIGTERMClosesClientsWithGoingAway(t *testing.T) {
 	c1, c2 := s.dial("/"), s.dial("/")
 	expect(t, c1, websocket.MessageText, "ready")
 	expect(t, c2, websocket.MessageText, "ready")
+	s.terminate(c1, c2)
+}
+
+// terminate sends the server SIGTERM and checks that each client reads
+// "bye", its program's last line, and then 1001, and that the server
+// exits with status 0.
+func (s *server) terminate(clients ...*websocket.Conn) {
+	s.t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	for _, c := range []*websocket.Conn{c1, c2} {
-		expect(t, c, websocket.MessageText, "bye")
-		expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
+	for _, c := range clients {
+		expect(s.t, c, websocket.MessageText, "bye")
+		expectClose(s.t, c, websocket.StatusGoingAway, "server shutting down")
 	}
 	if err := s.wait(); err != nil {
-		t.Fatalf("server exited with %v, want status 0", err)
+		s.t.Fatalf("server exited with %v, want status 0", err)
 	}
 }
 

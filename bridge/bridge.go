@@ -108,7 +108,7 @@ var ErrPongMissed = errors.New("client missed pongs")
 // and the client closed with 1001. Run returns once the child has been
 // reaped and every goroutine it started has ended.
 func Run(ctx context.Context, conn *Conn, child Child, cfg Config) Result {
-	s := &session{peer: peer{conn: conn, lost: make(chan struct{})}, child: child, cfg: cfg, ended: make(chan struct{}), rate: newRate(cfg.MaxRate)}
+	s := &session{peer: peer{conn: conn, rate: newRate(cfg.MaxRate), lost: make(chan struct{})}, child: child, cfg: cfg, ended: make(chan struct{})}
 	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
 	return s.run(ctx)
@@ -119,14 +119,10 @@ type session struct {
 	child Child
 	cfg   Config
 	stdin stdin
-	msg   countingReader // the message the input pump is reading
-	text  utf8Checker    // checks msg when it is a text message
-	rate  *rate          // MaxRate; nil for none
 
 	ended chan struct{} // closed once the session is ending: no more waits for MaxRate
 
 	// written by the pumps, read after they ended
-	in     counts
 	out    counts
 	errOut counts // stderr lines sent with PassStderr
 }
@@ -273,10 +269,11 @@ func (s *session) stop() {
 	<-flushed
 }
 
-// peer is the client's end of a session, or of a Group: its connection
-// and what the pings go by.
+// peer is the client's end of a session, or of a Group: its connection,
+// what the pings go by, and the message its input pump is reading.
 type peer struct {
 	conn *Conn
+	rate *rate // MaxRate; nil for none
 
 	writing    atomic.Bool  // the input pump waits on the child's stdin
 	heldUntil  atomic.Int64 // when the input pump's last wait for MaxRate ends, in Unix nanoseconds
@@ -285,6 +282,12 @@ type peer struct {
 
 	lost     chan struct{} // closed by clientLost
 	lostOnce sync.Once
+
+	// the input pump's; in is read by others once it ended
+	raw  io.Reader      // the message being read, as the connection gives it
+	msg  countingReader // counts raw
+	text utf8Checker    // checks raw when it is a text message
+	in   counts
 }
 
 // clientLost tells the session that the client cannot be reached any

@@ -262,22 +262,31 @@ func TestBinaryModeExactBytes(t *testing.T) {
 	result(t, results)
 }
 
-func TestRawInputAddsNoNewline(t *testing.T) {
-	// The child reads five bytes: with a newline after each message it
-	// would get "ab\nc\n\xc3".
-	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
-		b := make([]byte, 5)
-		if _, err := io.ReadFull(stdin, b); err != nil {
-			return err
-		}
-		_, err := io.WriteString(stdout, strconv.Quote(string(b))+"\n")
+// quoteFive reads five bytes and writes them back quoted, on a line.
+func quoteFive(stdin io.Reader, stdout, _ io.Writer) error {
+	b := make([]byte, 5)
+	if _, err := io.ReadFull(stdin, b); err != nil {
 		return err
-	})
-	c, results := serve(t, context.Background(), child, Config{RawInput: true}, 0)
+	}
+	_, err := io.WriteString(stdout, strconv.Quote(string(b))+"\n")
+	return err
+}
+
+// expectRawInput has c send four messages to quoteFive and checks that
+// their five bytes reached it as they are: with a newline after each
+// message it would get "ab\nc\n\xc3".
+func expectRawInput(t *testing.T, c *websocket.Conn) {
+	t.Helper()
 	for _, m := range []string{"ab", "", "c", "é"} {
 		send(t, c, m)
 	}
 	expect(t, c, websocket.MessageText, `"abcé"`)
+}
+
+func TestRawInputAddsNoNewline(t *testing.T) {
+	child := startFake(quoteFive)
+	c, results := serve(t, context.Background(), child, Config{RawInput: true}, 0)
+	expectRawInput(t, c)
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.MessagesIn != 4 || r.BytesIn != 5 {
 		t.Errorf("counts %+v", r)
@@ -375,6 +384,20 @@ func TestChildThatStopsReadingBlocksClient(t *testing.T) {
 	}
 }
 
+// yes writes lines of 1,023 y's without end, adding what it wrote to
+// written.
+func yes(written *atomic.Int64) func(stdin io.Reader, stdout, stderr io.Writer) error {
+	return func(_ io.Reader, stdout, _ io.Writer) error {
+		line := append(bytes.Repeat([]byte("y"), 1023), '\n')
+		for {
+			if _, err := stdout.Write(line); err != nil {
+				return err
+			}
+			written.Add(int64(len(line)))
+		}
+	}
+}
+
 // waitStalled waits until n has not moved for 200 ms and returns it.
 func waitStalled(n *atomic.Int64) int64 {
 	last := int64(-1)
@@ -392,15 +415,7 @@ func TestClientThatStopsReadingBlocksChild(t *testing.T) {
 	// The child writes without end; a client that does not read makes
 	// its writes block once the socket buffers are full.
 	var written atomic.Int64
-	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
-		line := append(bytes.Repeat([]byte("y"), 1023), '\n')
-		for {
-			if _, err := stdout.Write(line); err != nil {
-				return err
-			}
-			written.Add(int64(len(line)))
-		}
-	})
+	child := startFake(yes(&written))
 	c, results := serve(t, context.Background(), child, Config{}, 0)
 	if last := waitStalled(&written); last > 64<<20 {
 		t.Fatalf("%d bytes written before the child blocked", last)

@@ -162,9 +162,8 @@ func (g *Group) Wait() error {
 // ended.
 func (g *Group) Run(conn *Conn, ending func()) Result {
 	m := &member{
-		peer:    peer{conn: conn, lost: make(chan struct{})},
+		peer:    peer{conn: conn, rate: newRate(g.cfg.MaxRate), lost: make(chan struct{})},
 		g:       g,
-		rate:    newRate(g.cfg.MaxRate),
 		ending:  ending,
 		wake:    make(chan struct{}, 1),
 		slow:    make(chan struct{}),
@@ -374,7 +373,6 @@ func (g *Group) remove(m *member) {
 type member struct {
 	peer
 	g      *Group
-	rate   *rate  // Config.MaxRate; nil for none
 	ending func() // called as the session ends; nil for nothing
 
 	// guarded by g.mu
@@ -387,13 +385,10 @@ type member struct {
 	quit    chan struct{} // closed when the client's session is over
 	written chan struct{} // the stdin pump's answer to the client's message
 
-	w    io.WriteCloser // the message the output pump is sending in pieces, if any
-	buf  bytes.Buffer   // the message the input pump is reading
-	msg  countingReader
-	text utf8Checker
+	w   io.WriteCloser // the message the output pump is sending in pieces, if any
+	buf bytes.Buffer   // the message the input pump is reading
 
-	// written by the pumps, read after they ended
-	in, out counts
+	out counts // written by the output pump, read after it ended
 }
 
 // wakeUp tells the output pump to look at the queue.
@@ -576,30 +571,14 @@ func (m *member) send(p *piece) error {
 // session.
 func (m *member) pumpInput() error {
 	for {
-		typ, msg, err := m.conn.Reader(context.Background())
+		r, err := m.nextMessage(nil, m.quit)
 		if err != nil {
 			return err
 		}
-		if m.rate != nil {
-			m.throttle()
-		}
-		m.in.messages++
-		r := &m.msg
-		*r = countingReader{r: msg}
-		if typ == websocket.MessageText {
-			m.text = utf8Checker{r: msg}
-			r.r = &m.text
-		}
 		m.buf.Reset()
 		m.buf.ReadFrom(r)
-		m.in.bytes += r.n
-		if r.err != nil {
-			if errors.Is(r.err, errInvalidUTF8) {
-				// Read the message to its end, so that the close
-				// handshake can read the client's answer.
-				io.Copy(io.Discard, msg)
-			}
-			return r.err
+		if err := m.endMessage(); err != nil {
+			return err
 		}
 		if !m.g.cfg.Binary && !m.g.cfg.RawInput {
 			m.buf.WriteByte('\n')
@@ -611,20 +590,6 @@ func (m *member) pumpInput() error {
 			m.buf = bytes.Buffer{}
 		}
 	}
-}
-
-// throttle takes a MaxRate token for the message that has just begun, and
-// when there is none yet waits for one, or for the client's session to be
-// over.
-func (m *member) throttle() {
-	now := time.Now()
-	d := m.rate.take(now)
-	if d == 0 {
-		return
-	}
-	until := now.Add(d)
-	m.heldUntil.Store(until.UnixNano())
-	m.rate.wait(time.Until(until), m.quit)
 }
 
 // writeStdin hands p to the stdin pump and waits until it was written, or

@@ -120,6 +120,46 @@ func expectAll(t *testing.T, want string, clients ...*websocket.Conn) {
 	}
 }
 
+// roundTrip has c send msg to a child that echoes it, and has c, then
+// each of others, read it back. Once its own message came back, a client
+// is served, and gets every line after.
+func roundTrip(t *testing.T, c *websocket.Conn, msg string, others ...*websocket.Conn) {
+	t.Helper()
+	send(t, c, msg)
+	expectAll(t, msg, append([]*websocket.Conn{c}, others...)...)
+}
+
+// pair connects two clients of g, whose child echoes: a, which sends
+// "a", then b, which joins and sends "b". Both are served once they
+// have read back "b".
+func (gs *groupServer) pair(g *Group) (a *websocket.Conn, ra <-chan Result, b *websocket.Conn, rb <-chan Result) {
+	gs.t.Helper()
+	a, ra = gs.dial()
+	roundTrip(gs.t, a, "a")
+	b, rb = gs.join(g)
+	roundTrip(gs.t, b, "b", a)
+	return a, ra, b, rb
+}
+
+// sendMany has c send n text messages from a goroutine of wg, message i
+// being msg(i).
+func sendMany(t *testing.T, wg *sync.WaitGroup, c *websocket.Conn, n int, msg func(i int) []byte) {
+	wg.Go(func() {
+		for i := range n {
+			if err := c.Write(testCtx(t), websocket.MessageText, msg(i)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// numbered returns the messages of a client named name for sendMany:
+// its name followed by the message's number.
+func numbered(name string) func(i int) []byte {
+	return func(i int) []byte { return []byte(name + strconv.Itoa(i)) }
+}
+
 // stopped reports whether the fake child has been asked to stop.
 func (c *fakeChild) stoppedYet() bool {
 	select {
@@ -134,35 +174,17 @@ func TestGroupEveryLineToEveryClientInOneOrder(t *testing.T) {
 	child := startFake(echo(nil))
 	g := NewGroup(context.Background(), child, Config{})
 	gs := serveGroup(t, g, 0)
-	a, _ := gs.dial()
-	send(t, a, "a")
-	expectAll(t, "a", a)
-	// A client that joins gets the lines printed from then on: once its
-	// own line came back, it is served.
-	b, _ := gs.join(g)
-	send(t, b, "b")
-	expectAll(t, "b", b, a)
+	// A client that joins gets the lines printed from then on.
+	a, _, b, _ := gs.pair(g)
 	c, _ := gs.join(g)
-	send(t, c, "c")
-	expectAll(t, "c", c, a, b)
+	roundTrip(t, c, "c", a, b)
 
 	// Two clients send at once: every client sees all the lines, in one
 	// order, which keeps each sender's own order.
 	const n = 200
 	var wg sync.WaitGroup
-	for _, sender := range []struct {
-		c    *websocket.Conn
-		name string
-	}{{a, "a"}, {b, "b"}} {
-		wg.Go(func() {
-			for i := range n {
-				if err := sender.c.Write(testCtx(t), websocket.MessageText, []byte(sender.name+strconv.Itoa(i))); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
+	sendMany(t, &wg, a, n, numbered("a"))
+	sendMany(t, &wg, b, n, numbered("b"))
 	var seen [][]string
 	for _, client := range []*websocket.Conn{a, b, c} {
 		var got []string
@@ -216,20 +238,9 @@ func TestGroupLinesFromClientsNeverMix(t *testing.T) {
 	expectAll(t, "b 1", b, a)
 	const n, size = 20, 300 << 10 // longer than a pipe's buffer
 	var wg sync.WaitGroup
-	for _, sender := range []struct {
-		c    *websocket.Conn
-		fill byte
-	}{{a, 'a'}, {b, 'b'}} {
-		wg.Go(func() {
-			msg := bytes.Repeat([]byte{sender.fill}, size)
-			for range n {
-				if err := sender.c.Write(testCtx(t), websocket.MessageText, msg); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
+	msgA, msgB := bytes.Repeat([]byte{'a'}, size), bytes.Repeat([]byte{'b'}, size)
+	sendMany(t, &wg, a, n, func(int) []byte { return msgA })
+	sendMany(t, &wg, b, n, func(int) []byte { return msgB })
 	counts := map[string]int{}
 	for range 2 * n {
 		_, msg, err := a.Read(testCtx(t))
@@ -279,14 +290,8 @@ func TestGroupDropsSlowClientOthersKeepReceiving(t *testing.T) {
 	// KiB): only a client that reads slower than the other is dropped.
 	g := NewGroup(context.Background(), child, Config{})
 	gs := serveGroup(t, g, 0)
-	fast, fastResult := gs.dial()
-	send(t, fast, "fast")
-	expectAll(t, "fast", fast)
-	slow, slowResult := gs.join(g)
-	send(t, slow, "slow")
-	expectAll(t, "slow", slow, fast)
-	send(t, fast, "go")
-	expectAll(t, "go", fast)
+	fast, fastResult, slow, slowResult := gs.pair(g)
+	roundTrip(t, fast, "go")
 
 	// The slow client reads nothing more; the fast one gets every line
 	// while the slow one is dropped, and after.
@@ -351,15 +356,7 @@ func TestGroupAloneSlowClientSlowsChild(t *testing.T) {
 	// With nobody faster, a client that does not read is not dropped:
 	// the child is not read, and blocks, as in a session of its own.
 	var written atomic.Int64
-	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
-		line := append(bytes.Repeat([]byte("y"), 1023), '\n')
-		for {
-			if _, err := stdout.Write(line); err != nil {
-				return err
-			}
-			written.Add(int64(len(line)))
-		}
-	})
+	child := startFake(yes(&written))
 	g := NewGroup(context.Background(), child, Config{QueueSize: 16 << 10})
 	gs := serveGroup(t, g, 0)
 	c, results := gs.dial()
@@ -409,13 +406,7 @@ func TestGroupExitStatusReachesEveryClient(t *testing.T) {
 	} {
 		child := startFake(echo(tc.exit))
 		g := NewGroup(context.Background(), child, Config{})
-		gs := serveGroup(t, g, 0)
-		a, ra := gs.dial()
-		send(t, a, "a")
-		expectAll(t, "a", a)
-		b, rb := gs.join(g)
-		send(t, b, "b")
-		expectAll(t, "b", b, a)
+		a, ra, b, rb := serveGroup(t, g, 0).pair(g)
 		send(t, a, "quit")
 		for _, c := range []*websocket.Conn{a, b} {
 			expect(t, c, websocket.MessageText, "quit")
@@ -438,21 +429,14 @@ func TestGroupExitStatusReachesEveryClient(t *testing.T) {
 func TestGroupLastClientOutStopsChild(t *testing.T) {
 	child := startFake(echo(nil))
 	g := NewGroup(context.Background(), child, Config{})
-	gs := serveGroup(t, g, 0)
-	a, ra := gs.dial()
-	send(t, a, "a")
-	expectAll(t, "a", a)
-	b, rb := gs.join(g)
-	send(t, b, "b")
-	expectAll(t, "b", b, a)
+	a, ra, b, rb := serveGroup(t, g, 0).pair(g)
 
 	a.Close(websocket.StatusNormalClosure, "")
 	result(t, ra)
 	if child.stoppedYet() {
 		t.Fatal("the child was stopped with a client left")
 	}
-	send(t, b, "still here")
-	expectAll(t, "still here", b)
+	roundTrip(t, b, "still here")
 
 	b.Close(websocket.StatusNormalClosure, "")
 	r := result(t, rb)
@@ -480,8 +464,7 @@ func TestGroupJoinNeverGetsDyingChild(t *testing.T) {
 		g := NewGroup(context.Background(), child, Config{})
 		gs := serveGroup(t, g, 0)
 		a, ra := gs.dial()
-		send(t, a, "a")
-		expectAll(t, "a", a)
+		roundTrip(t, a, "a")
 		joined := make(chan bool)
 		go func() { joined <- g.Join() }()
 		a.CloseNow()
@@ -490,8 +473,7 @@ func TestGroupJoinNeverGetsDyingChild(t *testing.T) {
 				t.Fatal("a client joined a child being stopped")
 			}
 			b, rb := gs.dial()
-			send(t, b, "b")
-			expectAll(t, "b", b)
+			roundTrip(t, b, "b")
 			b.Close(websocket.StatusNormalClosure, "")
 			result(t, rb)
 		}
@@ -532,13 +514,7 @@ func TestGroupShutdownDeliversThenGoingAway(t *testing.T) {
 		return nil
 	})
 	g := NewGroup(ctx, child, Config{})
-	gs := serveGroup(t, g, 0)
-	a, ra := gs.dial()
-	send(t, a, "a")
-	expectAll(t, "a", a)
-	b, rb := gs.join(g)
-	send(t, b, "b")
-	expectAll(t, "b", b, a)
+	a, ra, b, rb := serveGroup(t, g, 0).pair(g)
 	cancel()
 	for _, c := range []*websocket.Conn{a, b} {
 		expect(t, c, websocket.MessageText, "goodbye")
@@ -642,20 +618,13 @@ func TestGroupPassStderr(t *testing.T) {
 func TestGroupOversizedMessage(t *testing.T) {
 	child := startFake(echo(nil))
 	g := NewGroup(context.Background(), child, Config{})
-	gs := serveGroup(t, g, 10)
-	a, ra := gs.dial()
-	send(t, a, "short")
-	expectAll(t, "short", a)
-	b, _ := gs.join(g)
-	send(t, b, "b")
-	expectAll(t, "b", b, a)
+	a, ra, b, _ := serveGroup(t, g, 10).pair(g)
 	send(t, a, "this is longer than ten bytes")
 	expectClose(t, a, websocket.StatusMessageTooBig, "read limited at 11 bytes")
 	if r := result(t, ra); r.Code != websocket.StatusMessageTooBig {
 		t.Errorf("result %+v", r)
 	}
-	send(t, b, "others")
-	expectAll(t, "others", b)
+	roundTrip(t, b, "others")
 }
 
 func TestGroupMissedPongsDropClient(t *testing.T) {
@@ -670,23 +639,11 @@ func TestGroupMissedPongsDropClient(t *testing.T) {
 }
 
 func TestGroupRawInput(t *testing.T) {
-	// The child reads five bytes: with a newline after each message it
-	// would get "ab\nc\n\xc3".
-	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
-		b := make([]byte, 5)
-		if _, err := io.ReadFull(stdin, b); err != nil {
-			return err
-		}
-		_, err := io.WriteString(stdout, strconv.Quote(string(b))+"\n")
-		return err
-	})
+	child := startFake(quoteFive)
 	g := NewGroup(context.Background(), child, Config{RawInput: true})
 	gs := serveGroup(t, g, 0)
 	c, _ := gs.dial()
-	for _, m := range []string{"ab", "", "c", "é"} {
-		send(t, c, m)
-	}
-	expect(t, c, websocket.MessageText, `"abcé"`)
+	expectRawInput(t, c)
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 }
 
@@ -710,19 +667,8 @@ func TestGroupMaxRateIsEachClients(t *testing.T) {
 	b, _ := gs.join(g)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for _, sender := range []struct {
-		c    *websocket.Conn
-		name string
-	}{{a, "a"}, {b, "b"}} {
-		wg.Go(func() {
-			for i := range n {
-				if err := sender.c.Write(testCtx(t), websocket.MessageText, []byte(sender.name+strconv.Itoa(i))); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
+	sendMany(t, &wg, a, n, numbered("a"))
+	sendMany(t, &wg, b, n, numbered("b"))
 	wg.Wait()
 	if got := <-lines; got["a"] != n || got["b"] != n {
 		t.Fatalf("the child read %v", got)
@@ -739,12 +685,8 @@ func TestGroupEndingBeforeEachCloseFrame(t *testing.T) {
 	g := NewGroup(context.Background(), child, Config{})
 	gs := serveGroup(t, g, 0)
 	gs.ending = func() { ended.Add(1) }
-	a, ra := gs.dial()
-	send(t, a, "a")
-	expectAll(t, "a", a)
-	b, rb := gs.join(g)
-	send(t, b, "quit")
-	expectAll(t, "quit", b, a)
+	a, ra, b, rb := gs.pair(g)
+	roundTrip(t, b, "quit", a)
 	for i, c := range []*websocket.Conn{a, b} {
 		expectClose(t, c, websocket.StatusNormalClosure, "")
 		if n := ended.Load(); n < int64(i+1) {

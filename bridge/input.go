@@ -94,55 +94,75 @@ func (in *stdin) flush() error {
 // answered.
 func (s *session) pumpInput() error {
 	for {
-		typ, msg, err := s.conn.Reader(context.Background())
+		// While a message waits for MaxRate, the child is handed
+		// what is buffered.
+		r, err := s.nextMessage(s.flushStdin, s.ended)
 		if err != nil {
 			return err
 		}
-		if s.rate != nil {
-			s.throttle()
-		}
-		s.in.messages++
-		r := &s.msg
-		*r = countingReader{r: msg}
-		if typ == websocket.MessageText {
-			s.text = utf8Checker{r: msg}
-			r.r = &s.text
-		}
 		s.stdin.mu.Lock()
 		if s.stdin.broken {
-			_, err = io.Copy(io.Discard, r)
+			// An error reading is the client's: endMessage returns it.
+			io.Copy(io.Discard, r)
 		} else {
 			s.stdin.broken = s.writeMessage(r) != nil
 		}
 		s.stdin.mu.Unlock()
-		s.in.bytes += r.n
-		if errors.Is(r.err, errInvalidUTF8) {
-			// Read the message to its end, so that the close
-			// handshake can read the client's answer.
-			io.Copy(io.Discard, msg)
-		}
-		if r.err != nil {
-			return r.err
-		}
-		if err != nil {
+		if err := s.endMessage(); err != nil {
 			return err
 		}
 	}
 }
 
-// throttle takes a MaxRate token for the message that has just begun, and
-// when there is none yet, hands the child what is buffered for its stdin
-// and waits for one, or for the session to end.
-func (s *session) throttle() {
+// nextMessage waits for the client's next message, then for a MaxRate
+// token for it: when there is none yet, it calls flush, if not nil, and
+// waits until there is one or stop is closed. It counts the message and
+// returns it behind c.msg, which counts its bytes and keeps the client's
+// error, and for a text message behind c.text too, which checks its UTF-8.
+func (c *peer) nextMessage(flush func(), stop <-chan struct{}) (*countingReader, error) {
+	typ, msg, err := c.conn.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	if c.rate != nil {
+		c.throttle(flush, stop)
+	}
+	c.in.messages++
+	c.raw = msg
+	r := &c.msg
+	*r = countingReader{r: msg}
+	if typ == websocket.MessageText {
+		c.text = utf8Checker{r: msg}
+		r.r = &c.text
+	}
+	return r, nil
+}
+
+// throttle is nextMessage's wait for a MaxRate token.
+func (c *peer) throttle(flush func(), stop <-chan struct{}) {
 	now := time.Now()
-	d := s.rate.take(now)
+	d := c.rate.take(now)
 	if d == 0 {
 		return
 	}
 	until := now.Add(d)
-	s.heldUntil.Store(until.UnixNano())
-	s.flushStdin()
-	s.rate.wait(time.Until(until), s.ended)
+	c.heldUntil.Store(until.UnixNano())
+	if flush != nil {
+		flush()
+	}
+	c.rate.wait(time.Until(until), stop)
+}
+
+// endMessage counts the bytes read of the message nextMessage returned
+// and returns the client's error reading it, if any. A message that is
+// not valid UTF-8 is first read to its end, so that the close handshake
+// can read the client's answer.
+func (c *peer) endMessage() error {
+	c.in.bytes += c.msg.n
+	if errors.Is(c.msg.err, errInvalidUTF8) {
+		io.Copy(io.Discard, c.raw)
+	}
+	return c.msg.err
 }
 
 // writeMessage copies one message into the stdin buffer and returns the
