@@ -127,6 +127,7 @@ export async function startServer(t, program) {
   t.after(server.stop);
 
   const listening = await server.waitForLog((e) => e.message === "listening");
+  server.address = listening.address; // host:port
   server.url = `ws://${listening.address}/`;
   server.http = `http://${listening.address}`;
   return server;
