@@ -27,16 +27,23 @@ func BenchmarkLineSplitter(b *testing.B) {
 // BenchmarkStdoutToMessages measures the child's stdout → text message
 // path: a child writing 64-byte lines as fast as it can, a client reading.
 func BenchmarkStdoutToMessages(b *testing.B) {
+	benchmarkStdoutToMessages(b, line64, nil, nil)
+}
+
+// benchmarkStdoutToMessages has a child write line b.N times as fast as it
+// can, through a connection accepted and dialled with the options given,
+// to a client that reads each message.
+func benchmarkStdoutToMessages(b *testing.B, line []byte, accept *websocket.AcceptOptions, dial *websocket.DialOptions) {
 	n := b.N
 	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
 		w := bufio.NewWriterSize(stdout, binaryReadSize)
 		for i := 0; i < n; i++ {
-			w.Write(line64)
+			w.Write(line)
 		}
 		return w.Flush()
 	})
-	c, results := serve(b, context.Background(), child, Config{}, 0)
-	b.SetBytes(int64(len(line64)))
+	c, results := serveWith(b, context.Background(), child, Config{}, 0, accept, dial)
+	b.SetBytes(int64(len(line)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < n; i++ {
@@ -100,25 +107,6 @@ func benchmarkMessagesToStdin(b *testing.B, cfg Config) {
 // 1 KiB lines compressed with permessage-deflate, each on its own.
 func BenchmarkCompressedStdoutToMessages(b *testing.B) {
 	line := append(bytes.Repeat([]byte(`{"level":"info","user":12345,"path":"/api/v1/items/678"} `), 1024/58), '\n')
-	n := b.N
-	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
-		w := bufio.NewWriterSize(stdout, binaryReadSize)
-		for i := 0; i < n; i++ {
-			w.Write(line)
-		}
-		return w.Flush()
-	})
-	c, results := serveWith(b, context.Background(), child, Config{}, 0, compressed,
+	benchmarkStdoutToMessages(b, line, compressed,
 		&websocket.DialOptions{CompressionMode: websocket.CompressionNoContextTakeover})
-	b.SetBytes(int64(len(line)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < n; i++ {
-		if _, _, err := c.Read(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	expectClose(b, c, websocket.StatusNormalClosure, "")
-	result(b, results)
 }
