@@ -167,6 +167,9 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("--basic-auth-file: %w", err)
 		}
 	}
+	if cfg.AuthHeader != "" && !plainHeaderName(cfg.AuthHeader) {
+		return nil, fmt.Errorf("--auth-header=%s: not a header name (letters, digits and -)", cfg.AuthHeader)
+	}
 	if s.origins, err = parseOrigins(cfg.Origins); err != nil {
 		return nil, err
 	}
