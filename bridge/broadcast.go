@@ -170,6 +170,7 @@ func (g *Group) Run(conn *Conn, ending func()) Result {
 		quit:    make(chan struct{}),
 		written: make(chan struct{}, 1),
 	}
+	m.pieces = pieceWriter{conn: conn, out: &m.out}
 	g.mu.Lock()
 	g.members[m] = struct{}{}
 	g.started = true
@@ -385,8 +386,8 @@ type member struct {
 	quit    chan struct{} // closed when the client's session is over
 	written chan struct{} // the stdin pump's answer to the client's message
 
-	w   io.WriteCloser // the message the output pump is sending in pieces, if any
-	buf bytes.Buffer   // the message the input pump is reading
+	pieces pieceWriter  // what the output pump sends
+	buf    bytes.Buffer // the message the input pump is reading
 
 	out counts // written by the output pump, read after it ended
 }
@@ -514,7 +515,7 @@ func (m *member) pumpOutput() error {
 		cost := 0
 		for _, p := range batch {
 			if err == nil {
-				err = m.send(p)
+				err = m.pieces.send(p.typ, p.data, p.final)
 			}
 			cost += p.cost()
 		}
@@ -531,35 +532,6 @@ func (m *member) pumpOutput() error {
 			return err
 		}
 	}
-}
-
-// send sends p, which may be a piece of a message whose other pieces come
-// in the next calls.
-func (m *member) send(p *piece) error {
-	ctx := context.Background()
-	if m.w == nil && p.final {
-		m.out.messages++
-		m.out.bytes += int64(len(p.data))
-		return m.conn.Write(ctx, p.typ, p.data)
-	}
-	if m.w == nil {
-		w, err := m.conn.Writer(ctx, p.typ)
-		if err != nil {
-			return err
-		}
-		m.w = w
-		m.out.messages++
-	}
-	m.out.bytes += int64(len(p.data))
-	if _, err := m.w.Write(p.data); err != nil {
-		return err
-	}
-	if p.final {
-		w := m.w
-		m.w = nil
-		return w.Close()
-	}
-	return nil
 }
 
 // pumpInput reads each client message whole (bounded by the connection's

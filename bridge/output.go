@@ -23,17 +23,17 @@ const (
 // sending fails the client is lost and the rest of stdout is dropped, so
 // the child is not left blocked; the send error is returned at EOF.
 func (s *session) pumpOutput() error {
-	ctx := context.Background()
 	stdout := s.child.Stdout()
+	pieces := pieceWriter{conn: s.conn, out: &s.out}
 	var send func([]byte) error
 	var flush func() error
 	buffers := textReadBuffers
 	if s.cfg.Binary {
-		send = func(p []byte) error { return s.send(ctx, websocket.MessageBinary, p) }
+		send = func(p []byte) error { return pieces.send(websocket.MessageBinary, p, true) }
 		flush = func() error { return nil }
 		buffers = binaryReadBuffers
 	} else {
-		m := &messageWriter{s: s, ctx: ctx}
+		m := &messageWriter{s: s, pieces: pieces}
 		lines := &lineSplitter{emit: m.emit}
 		send, flush = lines.write, lines.flush
 	}
@@ -56,25 +56,17 @@ func (s *session) pumpOutput() error {
 	return flush()
 }
 
-// send sends p as one message.
-func (s *session) send(ctx context.Context, typ websocket.MessageType, p []byte) error {
-	s.out.messages++
-	s.out.bytes += int64(len(p))
-	return s.conn.Write(ctx, typ, p)
-}
-
 // messageWriter sends lines as text messages, a long line as one message
 // in several frames; with PassStderr, each wrapped in a JSON object.
 type messageWriter struct {
-	s    *session
-	ctx  context.Context
-	w    io.WriteCloser // the message being sent in pieces, if any
-	json []byte         // buffer for JSON framing
+	s      *session
+	pieces pieceWriter
+	json   []byte // buffer for JSON framing
 }
 
 func (m *messageWriter) emit(p []byte, final bool) error {
 	if m.s.cfg.PassStderr {
-		if m.w == nil {
+		if m.pieces.w == nil {
 			m.json = append(m.json[:0], stdoutPrefix...)
 		} else {
 			m.json = m.json[:0]
@@ -85,24 +77,41 @@ func (m *messageWriter) emit(p []byte, final bool) error {
 		}
 		p = m.json
 	}
-	if m.w == nil && final {
-		return m.s.send(m.ctx, websocket.MessageText, p)
+	return m.pieces.send(websocket.MessageText, p, final)
+}
+
+// pieceWriter sends messages to a client whole, or a piece at a time
+// when a message is longer than one read, counting them in out.
+type pieceWriter struct {
+	conn *Conn
+	out  *counts
+	w    io.WriteCloser // the message being sent in pieces, if any
+}
+
+// send sends p as a whole message of type typ, or as a piece of one, the
+// last when final.
+func (pw *pieceWriter) send(typ websocket.MessageType, p []byte, final bool) error {
+	ctx := context.Background()
+	if pw.w == nil && final {
+		pw.out.messages++
+		pw.out.bytes += int64(len(p))
+		return pw.conn.Write(ctx, typ, p)
 	}
-	if m.w == nil {
-		w, err := m.s.conn.Writer(m.ctx, websocket.MessageText)
+	if pw.w == nil {
+		w, err := pw.conn.Writer(ctx, typ)
 		if err != nil {
 			return err
 		}
-		m.w = w
-		m.s.out.messages++
+		pw.w = w
+		pw.out.messages++
 	}
-	m.s.out.bytes += int64(len(p))
-	if _, err := m.w.Write(p); err != nil {
+	pw.out.bytes += int64(len(p))
+	if _, err := pw.w.Write(p); err != nil {
 		return err
 	}
 	if final {
-		w := m.w
-		m.w = nil
+		w := pw.w
+		pw.w = nil
 		return w.Close()
 	}
 	return nil
