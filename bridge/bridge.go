@@ -313,15 +313,17 @@ func clientStatus(err error) (websocket.StatusCode, string) {
 }
 
 // violated reports whether a client's read error is a breach of the
-// protocol (invalid UTF-8, an unmasked frame, reserved bits, a bad
-// opcode...) rather than the connection ending or a close frame. Such a
-// client is sent a close frame that says so; the library sends one itself
-// for some of them, but not for all.
+// protocol or of a limit (invalid UTF-8, an unmasked frame, reserved
+// bits, a bad opcode, a message over the size limit...) rather than the
+// connection ending or a close frame. Such a client is sent a close frame
+// that says so; the library sends one itself for some of them, but not
+// for all. The connection is then kept open for the close handshake, as
+// the client may still be sending: closing it at once would reset the
+// connection, and the client might never read why.
 func violated(err error) bool {
 	var netErr net.Error
 	return err != nil &&
 		websocket.CloseStatus(err) == -1 &&
-		!errors.Is(err, websocket.ErrMessageTooBig) &&
 		!errors.Is(err, io.EOF) &&
 		!errors.Is(err, io.ErrUnexpectedEOF) &&
 		!errors.Is(err, net.ErrClosed) &&

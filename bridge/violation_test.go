@@ -35,7 +35,7 @@ func TestViolated(t *testing.T) {
 		{fmt.Errorf("failed to get reader: %w", &net.OpError{Op: "read", Err: syscall.ECONNRESET}), false},
 		{fmt.Errorf("failed to get reader: %w", net.ErrClosed), false},
 		{websocket.CloseError{Code: websocket.StatusProtocolError}, false},
-		{websocket.ErrMessageTooBig, false},
+		{fmt.Errorf("read: %w", websocket.ErrMessageTooBig), true},
 		{nil, false},
 	} {
 		if got := violated(tc.err); got != tc.want {
