@@ -3,6 +3,7 @@ package process
 import (
 	"os"
 
+	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -11,5 +12,6 @@ const (
 	ioctlSetTermios = unix.TIOCSETA
 )
 
-// pollable returns master as it is: it stays in blocking mode here.
-func pollable(master *os.File) (*os.File, error) { return master, nil }
+// openPair opens a new pseudo-terminal. Its master stays in blocking
+// mode here.
+func openPair() (master, slave *os.File, err error) { return pty.Open() }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,16 +15,12 @@ const ptySupported = true
 // openPTY opens a pseudo-terminal in raw mode and returns its master, which
 // the parent reads, and its slave, which becomes the child's stdout.
 func openPTY() (master, slave *os.File, err error) {
-	master, slave, err = pty.Open()
+	master, slave, err = openPair()
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := makeRaw(int(slave.Fd())); err != nil {
 		master.Close()
-		slave.Close()
-		return nil, nil, err
-	}
-	if master, err = pollable(master); err != nil {
 		slave.Close()
 		return nil, nil, err
 	}
