@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -280,6 +281,38 @@ func TestProtocolViolationsClose(t *testing.T) {
 	}
 	if string(got) != "café €\n" {
 		t.Errorf("valid text came back as %q", got)
+	}
+}
+
+// A client closed with 1009 while it is still sending the message that
+// is too big can send the rest and answer the close frame: the server
+// reads on for the closing handshake rather than resetting the
+// connection, after which the client might never read why it was closed.
+func TestOversizedMessageClosedWithHandshake(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--maxframesize=1000", "cat")
+	c := rawDial(t, s.addr)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	f := frame(finBit|opText, bytes.Repeat([]byte("a"), 1<<20), false)
+	if _, err := c.Write(f[:4<<10]); err != nil {
+		t.Fatal(err)
+	}
+	first, payload, err := c.readFrame()
+	if err != nil || first != finBit|opClose || len(payload) < 2 || int(payload[0])<<8|int(payload[1]) != 1009 {
+		t.Fatalf("got frame %#x %q, %v; want a close frame with 1009", first, payload, err)
+	}
+	for rest := f[4<<10:]; len(rest) > 0; {
+		n, err := c.Write(rest[:min(len(rest), 64<<10)])
+		if err != nil {
+			t.Fatalf("writing the rest of the message, %d bytes left: %v", len(rest), err)
+		}
+		rest = rest[n:]
+	}
+	if _, err := c.Write(frame(finBit|opClose, payload[:2], false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.readFrame(); err != io.EOF {
+		t.Errorf("after the closing handshake: %v, want EOF", err)
 	}
 }
 
