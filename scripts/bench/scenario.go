@@ -31,6 +31,11 @@ type measurement map[string]float64
 // churn and concurrency scenarios.
 const messageSize = 64
 
+// throughputWindow is how many messages the second throughput scenario
+// keeps unanswered at most: a load under which websocketd keeps answering,
+// where it stops under the first one's.
+const throughputWindow = 64
+
 // sizes are the amounts of work of the scenarios.
 type sizes struct {
 	warmUp, roundTrips int   // latency
@@ -76,7 +81,8 @@ var (
 func scenarios(sz sizes) []scenario {
 	s := []scenario{
 		latency(sz.warmUp, sz.roundTrips),
-		throughput(sz.messages),
+		throughput(sz.messages, 0),
+		throughput(sz.messages, throughputWindow),
 		churn(sz.churn),
 	}
 	for _, n := range sz.held {

@@ -11,13 +11,19 @@ import (
 )
 
 // throughput measures pipelined messages through cat on one connection:
-// one goroutine sends them all while another reads the echoes.
-func throughput(n int) scenario {
+// one goroutine sends them while another reads the echoes, with at most
+// window of them unanswered, or without waiting at all when window is 0.
+func throughput(n, window int) scenario {
 	rate := figure{name: "messages per second", format: formatRate("msg/s"), agg: median, ratio: true}
 	cpu := figure{name: "server CPU per message", format: formatSeconds, agg: median, ratio: true}
+	name, sending := "throughput", "sent without waiting"
+	if window > 0 {
+		name = fmt.Sprintf("throughput, %d in flight", window)
+		sending = fmt.Sprintf("sent with at most %d unanswered", window)
+	}
 	return scenario{
-		group:   group{name: "throughput", figures: []figure{rate, cpu}},
-		about:   fmt.Sprintf("one connection to `cat`, %s of %d bytes sent without waiting while the echoes are read; CPU is the server process's user+system time, children excluded", plural(n, "message"), messageSize),
+		group:   group{name: name, figures: []figure{rate, cpu}},
+		about:   fmt.Sprintf("one connection to `cat`, %s of %d bytes %s while the echoes are read; CPU is the server process's user+system time, children excluded", plural(n, "message"), messageSize, sending),
 		command: []string{"cat"},
 		ceiling: true,
 		timeout: 2 * time.Minute,
@@ -37,8 +43,17 @@ func throughput(n int) scenario {
 			}
 			start := time.Now()
 			sent := make(chan error, 1)
+			unanswered := make(chan struct{}, max(window, 1))
 			go func() {
 				for range n {
+					if window > 0 {
+						select {
+						case unanswered <- struct{}{}:
+						case <-ctx.Done():
+							sent <- ctx.Err()
+							return
+						}
+					}
 					if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
 						sent <- fmt.Errorf("sending: %w", err)
 						return
@@ -51,6 +66,9 @@ func throughput(n int) scenario {
 					return nil, fmt.Errorf("echo %d of %d: %w", i+1, n, wd.explain(err))
 				}
 				wd.tick()
+				if window > 0 {
+					<-unanswered
+				}
 			}
 			elapsed := time.Since(start)
 			if err := <-sent; err != nil {
