@@ -108,7 +108,8 @@ var ErrPongMissed = errors.New("client missed pongs")
 // and the client closed with 1001. Run returns once the child has been
 // reaped and every goroutine it started has ended.
 func Run(ctx context.Context, conn *Conn, child Child, cfg Config) Result {
-	s := &session{peer: peer{conn: conn, rate: newRate(cfg.MaxRate), lost: make(chan struct{})}, child: child, cfg: cfg, ended: make(chan struct{})}
+	s := &session{peer: peer{conn: conn, rate: newRate(cfg.MaxRate)}, child: child, cfg: cfg, ended: make(chan struct{})}
+	s.lose = func() { s.clientGone(nil, websocket.StatusAbnormalClosure, "") }
 	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
 	return s.run(ctx)
@@ -122,6 +123,13 @@ type session struct {
 
 	ended chan struct{} // closed once the session is ending: no more waits for MaxRate
 
+	mu      sync.Mutex
+	ending  bool          // the end has begun: ended is closed
+	left    chan struct{} // made when the client went first, closed once it has been let go
+	closing bool          // the server shuts down
+	stopped chan struct{} // made when the child is being stopped, closed once it is
+	r       Result        // Code, Reason and ClientErr, once the client went first
+
 	// written by the pumps, read after they ended
 	out    counts
 	errOut counts // stderr lines sent with PassStderr
@@ -129,113 +137,64 @@ type session struct {
 
 type counts struct{ messages, bytes int64 }
 
+// run runs the session in three goroutines: this one pumps stdout, then
+// sees the session to its end; one reads the client's messages, one
+// stderr. A client that goes and a server that shuts down are dealt with
+// by the goroutine that learns of it (clientGone, shutdown), as this one
+// may be waiting for the child's output meanwhile.
 func (s *session) run(ctx context.Context) Result {
 	// The pumps read and write without a context that can end: a
 	// cancelled read or write would close the connection without a close
 	// frame, and a context that can end costs an allocation per call.
 	inDone := make(chan error, 1)
-	outDone := make(chan error, 1)
-	exited := s.child.Done()
 	stderrDone := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() { inDone <- s.pumpInput() }()
-	go func() { outDone <- s.pumpOutput() }()
+	go func() {
+		err := s.pumpInput()
+		code, reason := clientStatus(err)
+		s.clientGone(err, code, reason)
+		inDone <- err
+	}()
 	go func() { s.pumpStderr(); close(stderrDone) }()
 	pings := s.startPings(s.cfg.PingInterval)
+	unwatch := context.AfterFunc(ctx, s.shutdown)
 
-	var (
-		r          Result
-		outEOF     bool // all of stdout was delivered
-		errEOF     bool // all of stderr was passed on
-		childGone  bool
-		clientGone bool
-		shutdown   = ctx.Done()
-		stopping   bool
-		closing    bool // the server shuts down
-		lost       = s.lost
-	)
-	stop := func() {
-		if !stopping {
-			stopping = true
-			go func() { s.stop(); close(stopped) }()
-		}
-	}
-	for !(outEOF && errEOF && childGone) && !clientGone {
+	// All of stdout is delivered, unless the client went; then the
+	// child's exit and the end of stderr are waited for.
+	s.pumpOutput()
+	exited, errDone := s.child.Done(), stderrDone
+wait:
+	for exited != nil || errDone != nil {
 		select {
-		case <-stderrDone:
-			stderrDone = nil
-			errEOF = true
-		case err := <-inDone:
-			inDone = nil
-			clientGone = true
-			r.ClientErr = err
-			r.Code, r.Reason = clientStatus(err)
-		case err := <-outDone:
-			outDone = nil
-			outEOF = true
-			if err != nil {
-				clientGone = true
-				r.ClientErr = err
-				r.Code = websocket.StatusAbnormalClosure
-			}
+		case <-errDone:
+			errDone = nil
 		case <-exited:
 			exited = nil
-			childGone = true
-			r.Exit = s.child.Wait()
-		case <-lost:
-			lost = nil
-			clientGone = true
-			r.Code = websocket.StatusAbnormalClosure
-		case <-shutdown:
-			shutdown = nil
-			closing = true
-			stop()
+		case <-s.ended:
+			break wait
 		}
 	}
-	close(s.ended)
-	if s.cfg.Ending != nil {
-		s.cfg.Ending()
-	}
-
-	if clientGone {
-		// Nobody is listening: stop the child while the output pump
-		// drains what it still writes. The stop comes first: the
-		// input pump may be waiting on the child's stdin inside a read
-		// of the connection, which closing the connection waits for.
-		stop()
-		if violated(r.ClientErr) {
-			s.conn.Close(r.Code, r.Reason)
-		} else {
-			s.conn.CloseNow()
-		}
-	} else {
-		r.Code, r.Reason = websocket.StatusNormalClosure, ""
-		switch {
-		case closing:
-			r.Code, r.Reason = websocket.StatusGoingAway, shutdownReason
-		case r.Exit != nil:
-			r.Code, r.Reason = websocket.StatusInternalError, closeReason(r.Exit.Error())
-		}
-		s.conn.Close(r.Code, r.Reason)
-	}
+	s.finish()
 
 	// Wait for everything that is still running.
-	if outDone != nil {
-		<-outDone
+	unwatch()
+	s.mu.Lock()
+	left := s.left
+	s.mu.Unlock()
+	if left != nil {
+		<-left
+	}
+	err := <-inDone
+	s.mu.Lock()
+	r, stopped := s.r, s.stopped
+	s.mu.Unlock()
+	if left != nil && r.ClientErr == nil {
+		r.ClientErr = err
 	}
 	r.Exit = s.child.Wait()
-	if inDone != nil {
-		err := <-inDone
-		if clientGone && r.ClientErr == nil {
-			r.ClientErr = err
-		}
-	}
-	if stopping {
+	if stopped != nil {
 		<-stopped
 	}
-	if stderrDone != nil {
-		<-stderrDone
-	}
+	<-stderrDone
 	pings.stop()
 	if s.pongMissed.Load() {
 		r.ClientErr = ErrPongMissed
@@ -244,6 +203,92 @@ func (s *session) run(ctx context.Context) Result {
 	r.MessagesOut = s.out.messages + s.errOut.messages
 	r.BytesOut = s.out.bytes + s.errOut.bytes
 	return r
+}
+
+// finish ends a session whose child has exited and whose output has all
+// been delivered, unless the client went first: the client is closed with
+// 1000 for status 0, 1011 and the exit status otherwise, or 1001 when the
+// server shuts down.
+func (s *session) finish() {
+	s.mu.Lock()
+	if s.ending {
+		s.mu.Unlock()
+		return
+	}
+	s.ending = true
+	close(s.ended)
+	closing := s.closing
+	s.mu.Unlock()
+	if s.cfg.Ending != nil {
+		s.cfg.Ending()
+	}
+	code, reason := websocket.StatusNormalClosure, ""
+	switch exit := s.child.Wait(); {
+	case closing:
+		code, reason = websocket.StatusGoingAway, shutdownReason
+	case exit != nil:
+		code, reason = websocket.StatusInternalError, closeReason(exit.Error())
+	}
+	s.mu.Lock()
+	s.r.Code, s.r.Reason = code, reason
+	s.mu.Unlock()
+	s.conn.Close(code, reason)
+}
+
+// clientGone ends the session for a client that went (err, as its input
+// pump read it) or was lost (nil), unless it has ended already. The child
+// is stopped while the pump of stdout drains what it still writes, and
+// the client is let go, in a goroutine of their own: the caller may be
+// the pump of stdout itself.
+func (s *session) clientGone(err error, code websocket.StatusCode, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ending {
+		return
+	}
+	s.ending = true
+	close(s.ended)
+	s.r.ClientErr, s.r.Code, s.r.Reason = err, code, reason
+	s.left = make(chan struct{})
+	go func() {
+		defer close(s.left)
+		if s.cfg.Ending != nil {
+			s.cfg.Ending()
+		}
+		// The stop comes first: the input pump may be waiting on the
+		// child's stdin inside a read of the connection, which closing
+		// the connection waits for.
+		s.mu.Lock()
+		s.stopLocked()
+		s.mu.Unlock()
+		if violated(err) {
+			s.conn.Close(code, reason)
+		} else {
+			s.conn.CloseNow()
+		}
+	}()
+}
+
+// shutdown stops the child of a session that has not ended yet, whose
+// last output is then delivered before it is closed with 1001.
+func (s *session) shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ending {
+		s.closing = true
+		s.stopLocked()
+	}
+}
+
+// stopLocked starts stopping the child, once; s.mu is held.
+func (s *session) stopLocked() {
+	if s.stopped == nil {
+		s.stopped = make(chan struct{})
+		go func() {
+			s.stop()
+			close(s.stopped)
+		}()
+	}
 }
 
 // flushGrace bounds how long the messages still buffered for stdin may
@@ -280,8 +325,7 @@ type peer struct {
 	sentAt     atomic.Int64 // when output last left for the client, in Unix nanoseconds
 	pongMissed atomic.Bool  // the client was dropped for not answering pings
 
-	lost     chan struct{} // closed by clientLost
-	lostOnce sync.Once
+	lose func() // called by clientLost; more calls than one must do no harm
 
 	// the input pump's; in is read by others once it ended
 	raw  io.Reader      // the message being read, as the connection gives it
@@ -292,9 +336,7 @@ type peer struct {
 
 // clientLost tells the session that the client cannot be reached any
 // more.
-func (c *peer) clientLost() {
-	c.lostOnce.Do(func() { close(c.lost) })
-}
+func (c *peer) clientLost() { c.lose() }
 
 // clientStatus is the close status a client's read error stands for.
 func clientStatus(err error) (websocket.StatusCode, string) {

@@ -162,7 +162,8 @@ func (g *Group) Wait() error {
 // ended.
 func (g *Group) Run(conn *Conn, ending func()) Result {
 	m := &member{
-		peer:    peer{conn: conn, rate: newRate(g.cfg.MaxRate), lost: make(chan struct{})},
+		peer:    peer{conn: conn, rate: newRate(g.cfg.MaxRate)},
+		lost:    make(chan struct{}),
 		g:       g,
 		ending:  ending,
 		wake:    make(chan struct{}, 1),
@@ -170,6 +171,7 @@ func (g *Group) Run(conn *Conn, ending func()) Result {
 		quit:    make(chan struct{}),
 		written: make(chan struct{}, 1),
 	}
+	m.lose = func() { m.lostOnce.Do(func() { close(m.lost) }) }
 	m.pieces = pieceWriter{conn: conn, out: &m.out}
 	g.mu.Lock()
 	g.members[m] = struct{}{}
@@ -381,10 +383,12 @@ type member struct {
 	pending int      // what the pieces queued or being sent count for
 	midLine bool     // came in the middle of a stdout line, and skips to its end
 
-	wake    chan struct{} // holds a value when the output pump has something to look at
-	slow    chan struct{} // closed when the client is dropped for its queue overflowing
-	quit    chan struct{} // closed when the client's session is over
-	written chan struct{} // the stdin pump's answer to the client's message
+	wake     chan struct{} // holds a value when the output pump has something to look at
+	slow     chan struct{} // closed when the client is dropped for its queue overflowing
+	quit     chan struct{} // closed when the client's session is over
+	lost     chan struct{} // closed when the client cannot be reached any more
+	lostOnce sync.Once
+	written  chan struct{} // the stdin pump's answer to the client's message
 
 	pieces pieceWriter  // what the output pump sends
 	buf    bytes.Buffer // the message the input pump is reading

@@ -21,8 +21,8 @@ const (
 // binary message per read. While the client does not read, the child's
 // stdout is not read either, so the child blocks on its own write. If
 // sending fails the client is lost and the rest of stdout is dropped, so
-// the child is not left blocked; the send error is returned at EOF.
-func (s *session) pumpOutput() error {
+// the child is not left blocked.
+func (s *session) pumpOutput() {
 	stdout := s.child.Stdout()
 	pieces := pieceWriter{conn: s.conn, out: &s.out}
 	var send func([]byte) error
@@ -48,12 +48,13 @@ func (s *session) pumpOutput() error {
 		s.sentAt.Store(time.Now().UnixNano())
 		return err
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		s.clientLost()
 		io.Copy(io.Discard, stdout)
-		return err
 	}
-	return flush()
 }
 
 // messageWriter sends lines as text messages, a long line as one message
