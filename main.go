@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/term"
 	"io"
 	"net"
 	"net/http"
@@ -497,14 +498,11 @@ func (c *cli) loggers(w io.Writer) (log, access zerolog.Logger) {
 	return log, access
 }
 
-// isTerminal reports whether w is a terminal.
+// isTerminal reports whether w is a terminal. A character device is not
+// enough: /dev/null is one too.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // version is the module version wsbridge was built from.

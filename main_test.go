@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/coder/websocket"
+	"github.com/creack/pty"
 )
 
 // binary is the wsbridge built for these tests.
@@ -686,6 +688,42 @@ func TestPingsOnByDefault(t *testing.T) {
 		}
 		if got := cfg.Bridge.PingInterval; got != tc.want {
 			t.Errorf("%q: pings every %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
+
+// Logs are for people on a terminal only: /dev/null, a character device
+// too, and a pipe get JSON.
+func TestIsTerminal(t *testing.T) {
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	master, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	defer tty.Close()
+	for _, tc := range []struct {
+		name string
+		w    io.Writer
+		want bool
+	}{
+		{os.DevNull, devNull, false},
+		{"a pipe", w, false},
+		{"a buffer", new(bytes.Buffer), false},
+		{"a terminal", tty, true},
+	} {
+		if got := isTerminal(tc.w); got != tc.want {
+			t.Errorf("isTerminal(%s) = %v", tc.name, got)
 		}
 	}
 }
