@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/term"
 	"io"
 	"net"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/rs/zerolog"
+	"golang.org/x/term"
 
 	"wsbridge/bridge"
 	"wsbridge/upgrade"
