@@ -211,27 +211,22 @@ wait:
 // server shuts down.
 func (s *session) finish() {
 	s.mu.Lock()
-	if s.ending {
+	if !s.endLocked() {
 		s.mu.Unlock()
 		return
 	}
-	s.ending = true
-	close(s.ended)
-	closing := s.closing
-	s.mu.Unlock()
-	if s.cfg.Ending != nil {
-		s.cfg.Ending()
-	}
 	code, reason := websocket.StatusNormalClosure, ""
 	switch exit := s.child.Wait(); {
-	case closing:
+	case s.closing:
 		code, reason = websocket.StatusGoingAway, shutdownReason
 	case exit != nil:
 		code, reason = websocket.StatusInternalError, closeReason(exit.Error())
 	}
-	s.mu.Lock()
 	s.r.Code, s.r.Reason = code, reason
 	s.mu.Unlock()
+	if s.cfg.Ending != nil {
+		s.cfg.Ending()
+	}
 	s.conn.Close(code, reason)
 }
 
@@ -243,11 +238,9 @@ func (s *session) finish() {
 func (s *session) clientGone(err error, code websocket.StatusCode, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ending {
+	if !s.endLocked() {
 		return
 	}
-	s.ending = true
-	close(s.ended)
 	s.r.ClientErr, s.r.Code, s.r.Reason = err, code, reason
 	s.left = make(chan struct{})
 	go func() {
@@ -267,6 +260,17 @@ func (s *session) clientGone(err error, code websocket.StatusCode, reason string
 			s.conn.CloseNow()
 		}
 	}()
+}
+
+// endLocked begins the end of the session, once: it closes ended and
+// reports whether this call did; s.mu is held.
+func (s *session) endLocked() bool {
+	if s.ending {
+		return false
+	}
+	s.ending = true
+	close(s.ended)
+	return true
 }
 
 // shutdown stops the child of a session that has not ended yet, whose
