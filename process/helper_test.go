@@ -27,9 +27,11 @@ func TestMain(m *testing.M) {
 		runHelper(mode, os.Args[1:])
 		os.Exit(0)
 	}
-	// The goroutine that waits for the exits of all children lives as long
-	// as the process.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"))
+	// The goroutines that wait for the exits of all children and for
+	// their output live as long as the process.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"),
+		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"))
 }
 
 func runHelper(mode string, args []string) {

@@ -258,9 +258,10 @@ func (p *Process) stop() {
 // stream as io.EOF, whether the last writer closed it, a pseudo-terminal
 // reported its slave side gone, or the stream was closed under it.
 type stream struct {
-	f    *os.File
-	eof  func()
-	once sync.Once
+	f     *os.File
+	eof   func()
+	once  sync.Once
+	watch readWatch // where NotifyRead has a poller wait for it
 }
 
 func (s *stream) Read(b []byte) (int, error) {
@@ -281,6 +282,10 @@ func (s *stream) Close() error {
 }
 
 func (s *stream) end() {
+	pending := s.watch.end(s)
 	s.f.Close()
+	if pending != nil {
+		go pending()
+	}
 	s.eof()
 }

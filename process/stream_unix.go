@@ -2,24 +2,63 @@
 
 package process
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // WaitRead blocks until a Read of the stream would not block: there is
 // something to read, the stream has ended, or it was closed. A reader can
 // so wait without holding a buffer. Where the stream cannot be waited on,
 // it returns at once.
-func (s *stream) WaitRead() {
+func (s *stream) WaitRead() { s.waitRead() }
+
+// WaitReadFor waits as WaitRead does, for at most d, and reports whether
+// a Read would now not block.
+func (s *stream) WaitReadFor(d time.Duration) bool {
+	// Output that keeps coming is there already: no deadline to set.
+	if s.readable() {
+		return true
+	}
+	if s.f.SetReadDeadline(time.Now().Add(d)) != nil {
+		s.waitRead()
+		return true
+	}
+	err := s.waitRead()
+	s.f.SetReadDeadline(time.Time{})
+	return !errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+func (s *stream) waitRead() error {
 	rc, err := s.f.SyscallConn()
 	if err != nil {
-		return
+		return nil
 	}
-	rc.Read(func(fd uintptr) bool {
-		// The network poller reports new data, not data already there:
-		// look first. On an error, Read will tell.
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 0)
-		return n != 0 || err != nil
-	})
+	// The network poller reports new data, not data already there: look
+	// first.
+	return rc.Read(func(fd uintptr) bool { return readable(fd) })
+}
+
+// readable reports whether a Read of the stream would not block.
+func (s *stream) readable() bool {
+	rc, err := s.f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	ready := true
+	rc.Control(func(fd uintptr) { ready = readable(fd) })
+	return ready
+}
+
+// readable reports whether a read of fd would not block. On an error, the
+// read will tell.
+func readable(fd uintptr) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return n != 0 || err != nil
 }
 
 // hungUp reports whether nothing but the reader holds the stream any more:

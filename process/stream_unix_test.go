@@ -58,3 +58,36 @@ func waitFor(t *testing.T, c <-chan struct{}, what string) {
 		t.Fatalf("waited 10s for %s", what)
 	}
 }
+
+func TestWaitReadFor(t *testing.T) {
+	p := startHelper(t, Config{PTY: true}, "cat")
+	stdout := p.Stdout().(*stream)
+	start := time.Now()
+	if stdout.WaitReadFor(50 * time.Millisecond) {
+		t.Fatal("WaitReadFor reported output before the child wrote any")
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("WaitReadFor gave up after %v, before its 50ms", d)
+	}
+	// The deadline it waited by is gone: the output that comes later is
+	// waited for and read as ever.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(p.Stdin(), "x\n")
+	}()
+	if !stdout.WaitReadFor(10 * time.Second) {
+		t.Fatal("WaitReadFor missed the child's output")
+	}
+	var buf [16]byte
+	if n, err := stdout.Read(buf[:]); err != nil || string(buf[:n]) != "x\n" {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	if stdout.WaitReadFor(time.Millisecond) {
+		t.Fatal("WaitReadFor reported output that was read already")
+	}
+	io.WriteString(p.Stdin(), "y\n")
+	stdout.WaitRead()
+	if n, err := stdout.Read(buf[:]); err != nil || string(buf[:n]) != "y\n" {
+		t.Fatalf("Read after a wait that timed out = %q, %v", buf[:n], err)
+	}
+}

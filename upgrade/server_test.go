@@ -21,9 +21,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The goroutine that waits for the exits of all children lives as long
-	// as the process.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"))
+	// The goroutines that wait for the exits of all children and for
+	// their output live as long as the process.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"),
+		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"))
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
