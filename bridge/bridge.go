@@ -1,4 +1,4 @@
-// Package bridge connects one WebSocket to one child program (Run), or
+// Package bridge connects one WebSocket to one child program (Start), or
 // many to one shared child (Group): client messages become lines on the
 // child's stdin, lines the child prints become messages, and when either
 // side goes the other is told how.
@@ -55,7 +55,7 @@ type Config struct {
 	// QueueSize bounds, for a Group, the output waiting to be sent to
 	// one client, in bytes, each message counting for at least 64 bytes:
 	// a client whose queue would overflow, because the others read
-	// faster, is closed with 1008. Zero means DefaultQueueSize. Run does
+	// faster, is closed with 1008. Zero means DefaultQueueSize. Start does
 	// not use it: there, a client that does not read stops the reading
 	// of the child's output.
 	QueueSize int
@@ -100,19 +100,20 @@ const shutdownReason = "server shutting down"
 // answering pings.
 var ErrPongMissed = errors.New("client missed pongs")
 
-// Run moves messages between conn and child until one of them goes, then
-// finishes both: when the child exits, everything it wrote is delivered
-// before the close frame (1000 for status 0, 1011 and the exit status
-// otherwise); when the client goes, the child is stopped. When ctx is done
-// (the server shuts down) the child is stopped, its last output delivered
-// and the client closed with 1001. Run returns once the child has been
-// reaped and every goroutine it started has ended.
-func Run(ctx context.Context, conn *Conn, child Child, cfg Config) Result {
+// Start moves messages between conn and child until one of them goes,
+// then finishes both: when the child exits, everything it wrote is
+// delivered before the close frame (1000 for status 0, 1011 and the exit
+// status otherwise); when the client goes, the child is stopped. When ctx
+// is done (the server shuts down) the child is stopped, its last output
+// delivered and the client closed with 1001. Start returns at once; done
+// is called with how the session went once the child has been reaped and
+// every goroutine of the session has ended but the one calling done.
+func Start(ctx context.Context, conn *Conn, child Child, cfg Config, done func(Result)) {
 	s := &session{peer: peer{conn: conn, rate: newRate(cfg.MaxRate)}, child: child, cfg: cfg, ended: make(chan struct{})}
 	s.lose = func() { s.clientGone(nil, websocket.StatusAbnormalClosure, "") }
 	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
-	return s.run(ctx)
+	s.start(ctx, done)
 }
 
 type session struct {
@@ -137,12 +138,14 @@ type session struct {
 
 type counts struct{ messages, bytes int64 }
 
-// run runs the session in three goroutines: this one pumps stdout, then
-// sees the session to its end; one reads the client's messages, one
-// stderr. A client that goes and a server that shuts down are dealt with
-// by the goroutine that learns of it (clientGone, shutdown), as this one
-// may be waiting for the child's output meanwhile.
-func (s *session) run(ctx context.Context) Result {
+// start runs the session: one goroutine reads the client's messages for
+// as long as the session lasts; the child's stdout and stderr are read as
+// they have something to say, with no goroutine waiting for them where
+// the child can tell (see pumpChunks). The goroutine that sees the end of
+// stdout sees the session to its end. A client that goes and a server
+// that shuts down are dealt with by the goroutine that learns of it
+// (clientGone, shutdown), as the child's output may still be awaited.
+func (s *session) start(ctx context.Context, done func(Result)) {
 	// The pumps read and write without a context that can end: a
 	// cancelled read or write would close the connection without a close
 	// frame, and a context that can end costs an allocation per call.
@@ -154,13 +157,19 @@ func (s *session) run(ctx context.Context) Result {
 		s.clientGone(err, code, reason)
 		inDone <- err
 	}()
-	go func() { s.pumpStderr(); close(stderrDone) }()
+	s.pumpStderr(func() { close(stderrDone) })
 	pings := s.startPings(s.cfg.PingInterval)
 	unwatch := context.AfterFunc(ctx, s.shutdown)
+	s.pumpOutput(func() {
+		done(s.end(inDone, stderrDone, pings, unwatch))
+	})
+}
 
-	// All of stdout is delivered, unless the client went; then the
-	// child's exit and the end of stderr are waited for.
-	s.pumpOutput()
+// end sees a session whose stdout has all been delivered, unless the
+// client went, to its end: it waits for the child's exit and the end of
+// stderr, finishes the session, waits for all that still runs and tells
+// how the session went.
+func (s *session) end(inDone <-chan error, stderrDone <-chan struct{}, pings *pinger, unwatch func() bool) Result {
 	exited, errDone := s.child.Done(), stderrDone
 wait:
 	for exited != nil || errDone != nil {

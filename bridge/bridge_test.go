@@ -115,7 +115,7 @@ func serveWith(t testing.TB, ctx context.Context, child Child, cfg Config, readL
 		if readLimit != 0 {
 			conn.SetReadLimit(readLimit)
 		}
-		results <- Run(ctx, conn, child, cfg)
+		Start(ctx, conn, child, cfg, func(r Result) { results <- r })
 	}))
 	t.Cleanup(srv.Close)
 	dialCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -549,7 +549,7 @@ func TestNoPingsWhileOutputFlows(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		results <- Run(context.Background(), conn, child, Config{PingInterval: interval})
+		Start(context.Background(), conn, child, Config{PingInterval: interval}, func(r Result) { results <- r })
 	}))
 	t.Cleanup(srv.Close)
 	c, _, err := websocket.Dial(testCtx(t), "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{

@@ -48,7 +48,7 @@ const slowReason = "too slow: output queue full"
 //
 // The group ends when its last client leaves, which stops the child, or
 // when the child exits: every client is then closed with the exit status,
-// as by Run, once it has been sent everything the child printed. Create
+// as by Start, once it has been sent everything the child printed. Create
 // one with NewGroup.
 type Group struct {
 	child Child
@@ -157,7 +157,7 @@ func (g *Group) Wait() error {
 // client goes or is sent all of the group's output, and returns how its
 // session went; Result.Exit is the child's exit if the group has ended by
 // then. ending, when not nil, is called as the client's session ends,
-// before it is sent its close frame, as Config.Ending is for Run. The
+// before it is sent its close frame, as Config.Ending is for Start. The
 // last client out stops the child, and its Run returns once the group has
 // ended.
 func (g *Group) Run(conn *Conn, ending func()) Result {

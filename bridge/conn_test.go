@@ -30,7 +30,7 @@ func TestFramesRightBehindTheHandshake(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		results <- Run(testCtx(t), conn, child, Config{})
+		Start(testCtx(t), conn, child, Config{}, func(r Result) { results <- r })
 	}))
 	t.Cleanup(srv.Close)
 

@@ -17,12 +17,12 @@ const (
 )
 
 // pumpOutput sends what the child writes on stdout to the client until
-// stdout reaches EOF: one text message per line, or in binary mode one
-// binary message per read. While the client does not read, the child's
-// stdout is not read either, so the child blocks on its own write. If
-// sending fails the client is lost and the rest of stdout is dropped, so
-// the child is not left blocked.
-func (s *session) pumpOutput() {
+// stdout reaches EOF, in the background, then calls done: one text
+// message per line, or in binary mode one binary message per read. While
+// the client does not read, the child's stdout is not read either, so the
+// child blocks on its own write. If sending fails the client is lost and
+// the rest of stdout is dropped, so the child is not left blocked.
+func (s *session) pumpOutput(done func()) {
 	stdout := s.child.Stdout()
 	pieces := pieceWriter{conn: s.conn, out: &s.out}
 	var send func([]byte) error
@@ -38,7 +38,7 @@ func (s *session) pumpOutput() {
 		send, flush = lines.write, lines.flush
 	}
 
-	err := readChunks(stdout, buffers, func(p []byte) error {
+	use := func(p []byte) error {
 		// The lines of one read leave in one write.
 		s.conn.wire.holdWrites()
 		err := send(p)
@@ -47,14 +47,17 @@ func (s *session) pumpOutput() {
 		}
 		s.sentAt.Store(time.Now().UnixNano())
 		return err
+	}
+	pumpChunks(stdout, buffers, use, func(err error) {
+		if err == nil {
+			err = flush()
+		}
+		if err != nil {
+			s.clientLost()
+			io.Copy(io.Discard, stdout)
+		}
+		done()
 	})
-	if err == nil {
-		err = flush()
-	}
-	if err != nil {
-		s.clientLost()
-		io.Copy(io.Discard, stdout)
-	}
 }
 
 // messageWriter sends lines as text messages, a long line as one message

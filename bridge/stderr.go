@@ -16,17 +16,18 @@ const stderrReadSize = 512
 const maxStderrLine = 4 << 10
 
 // pumpStderr passes each line of the child's stderr to Config.Stderr until
-// EOF, and with PassStderr sends it to the client too. A client that
-// cannot be sent to any more does not stop the logging.
-func (s *session) pumpStderr() {
+// EOF, and with PassStderr sends it to the client too, in the background;
+// then it calls done. A client that cannot be sent to any more does not
+// stop the logging.
+func (s *session) pumpStderr(done func()) {
 	stderr := s.child.Stderr()
 	if s.cfg.Stderr == nil && !s.cfg.PassStderr {
-		io.Copy(io.Discard, stderr)
+		pumpChunks(stderr, stderrReadBuffers, discard, func(error) { done() })
 		return
 	}
 	var msg []byte
 	sending := s.cfg.PassStderr
-	stderrLines(stderr, func(line []byte) {
+	lines := stderrSplitter(func(line []byte) {
 		if s.cfg.Stderr != nil {
 			s.cfg.Stderr(line)
 		}
@@ -39,14 +40,30 @@ func (s *session) pumpStderr() {
 			sending = s.conn.Write(context.Background(), websocket.MessageText, msg) == nil
 		}
 	})
+	pumpChunks(stderr, stderrReadBuffers, lines.write, func(error) {
+		lines.flush()
+		done()
+	})
 }
 
-// stderrLines reads r until it ends and passes each line to each, without
-// its newline; a line longer than maxStderrLine goes in pieces of about
-// that size. The slices passed are only valid during the call.
+// discard uses a chunk by dropping it.
+func discard([]byte) error { return nil }
+
+// stderrLines reads r until it ends and passes each line to each, as
+// stderrSplitter does.
 func stderrLines(r io.Reader, each func(line []byte)) {
+	lines := stderrSplitter(each)
+	readChunks(r, stderrReadBuffers, lines.write)
+	lines.flush()
+}
+
+// stderrSplitter returns a lineSplitter that passes each line of stderr
+// to each, without its newline; a line longer than maxStderrLine goes in
+// pieces of about that size. The slices passed are only valid during the
+// call.
+func stderrSplitter(each func(line []byte)) *lineSplitter {
 	pieces := false // pieces of the current line went out already
-	lines := &lineSplitter{max: maxStderrLine, emit: func(line []byte, final bool) error {
+	return &lineSplitter{max: maxStderrLine, emit: func(line []byte, final bool) error {
 		if final && len(line) == 0 && pieces {
 			// The end of a long line that was all passed on.
 			pieces = false
@@ -56,6 +73,4 @@ func stderrLines(r io.Reader, each func(line []byte)) {
 		each(line)
 		return nil
 	}}
-	readChunks(r, stderrReadBuffers, lines.write)
-	lines.flush()
 }

@@ -31,10 +31,10 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	// Once the child runs, the session goes on in a goroutine of its
-	// own, which takes over the deferred calls: the request, the
-	// connection's buffers and the stack that accepting and spawning
-	// grew are then let go, and an idle session stays small.
+	// Once the child runs, the session goes on in goroutines of its own,
+	// which take over the deferred calls, and the request's returns: the
+	// request, the connection's buffers and the stack that accepting and
+	// spawning grew are then let go, and an idle session stays small.
 	handedOver := false
 	defer func() {
 		if !handedOver {
@@ -166,10 +166,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	}
 
 	handedOver = true
-	go func() {
-		defer s.active.Done()
-		s.runSession(conn, child, id, access, start, release, uncount)
-	}()
+	s.startSession(conn, child, id, access, start, release, uncount)
 }
 
 // accept accepts the upgrade with protocol (none when empty), compression
@@ -213,20 +210,22 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, protocol string,
 // shrink little for the work.
 const compressionThreshold = 512
 
-// runSession runs a session whose child has started, calls uncount as it
-// ends, gives its --maxforks slot back (release) once the child is gone,
-// and logs the end of the session.
-func (s *Server) runSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release, uncount func()) {
+// startSession starts a session whose child has started; as it ends,
+// the session calls uncount, gives its --maxforks slot back (release) once
+// the child is gone, logs its end and counts itself out of s.active.
+func (s *Server) startSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release, uncount func()) {
 	pid := child.Pid()
 	bcfg := s.cfg.Bridge
 	bcfg.Ending = uncount
 	bcfg.Stderr = func(line []byte) {
 		s.cfg.Log.Error().Str("id", id).Int("pid", pid).Bytes("stderr", line).Msg("child wrote to stderr")
 	}
-	res := bridge.Run(s.sessions, conn, child, bcfg)
-	release()
-	s.metrics.exited(res.Exit)
-	s.ended(access, pid, exitStatus(res.Exit), res, start)
+	bridge.Start(s.sessions, conn, child, bcfg, func(res bridge.Result) {
+		defer s.active.Done()
+		release()
+		s.metrics.exited(res.Exit)
+		s.ended(access, pid, exitStatus(res.Exit), res, start)
+	})
 }
 
 // ended counts the end of a session and logs it; exit says how its
