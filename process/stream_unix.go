@@ -19,16 +19,26 @@ func (s *stream) WaitRead() { s.waitRead() }
 // WaitReadFor waits as WaitRead does, for at most d, and reports whether
 // a Read would now not block.
 func (s *stream) WaitReadFor(d time.Duration) bool {
-	// Output that keeps coming is there already: no deadline to set.
-	if s.readable() {
+	rc, err := s.f.SyscallConn()
+	if err != nil {
 		return true
 	}
-	if s.f.SetReadDeadline(time.Now().Add(d)) != nil {
-		s.waitRead()
-		return true
+	deadline := false
+	err = rc.Read(func(fd uintptr) bool {
+		if readable(fd) {
+			return true
+		}
+		// Nothing there yet: wait, for d at most. Output that keeps
+		// coming is there already, and sets no deadline.
+		if !deadline {
+			deadline = true
+			s.f.SetReadDeadline(time.Now().Add(d))
+		}
+		return false
+	})
+	if deadline {
+		s.f.SetReadDeadline(time.Time{})
 	}
-	err := s.waitRead()
-	s.f.SetReadDeadline(time.Time{})
 	return !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
@@ -40,17 +50,6 @@ func (s *stream) waitRead() error {
 	// The network poller reports new data, not data already there: look
 	// first.
 	return rc.Read(func(fd uintptr) bool { return readable(fd) })
-}
-
-// readable reports whether a Read of the stream would not block.
-func (s *stream) readable() bool {
-	rc, err := s.f.SyscallConn()
-	if err != nil {
-		return true
-	}
-	ready := true
-	rc.Control(func(fd uintptr) { ready = readable(fd) })
-	return ready
 }
 
 // readable reports whether a read of fd would not block. On an error, the
