@@ -65,7 +65,10 @@ type Config struct {
 // *process.Process is one.
 type Child interface {
 	Stdin() io.WriteCloser
-	// Stdout and Stderr must reach EOF once the child is gone.
+	// Stdout and Stderr must reach EOF once the child is gone. Streams
+	// that can tell when they have something to read, as those of
+	// *process.Process can on Linux, are read with no goroutine waiting
+	// for them while the child is quiet.
 	Stdout() io.Reader
 	Stderr() io.Reader
 	// Done is closed once the child has exited.
