@@ -32,7 +32,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Once the child runs, the session goes on in goroutines of its own,
-	// which take over the deferred calls, and the request's returns: the
+	// which take over the deferred calls, and this one returns: the
 	// request, the connection's buffers and the stack that accepting and
 	// spawning grew are then let go, and an idle session stays small.
 	handedOver := false
