@@ -14,10 +14,19 @@ import (
 // something to read, the stream has ended, or it was closed. A reader can
 // so wait without holding a buffer. Where the stream cannot be waited on,
 // it returns at once.
-func (s *stream) WaitRead() { s.waitRead() }
+func (s *stream) WaitRead() {
+	rc, err := s.f.SyscallConn()
+	if err != nil {
+		return
+	}
+	// The network poller reports new data, not data already there: look
+	// first.
+	rc.Read(func(fd uintptr) bool { return readable(fd) })
+}
 
 // WaitReadFor waits as WaitRead does, for at most d, and reports whether
-// a Read would now not block.
+// a Read would now not block. A stream that takes no deadline is waited
+// for as long as WaitRead would.
 func (s *stream) WaitReadFor(d time.Duration) bool {
 	rc, err := s.f.SyscallConn()
 	if err != nil {
@@ -40,16 +49,6 @@ func (s *stream) WaitReadFor(d time.Duration) bool {
 		s.f.SetReadDeadline(time.Time{})
 	}
 	return !errors.Is(err, os.ErrDeadlineExceeded)
-}
-
-func (s *stream) waitRead() error {
-	rc, err := s.f.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	// The network poller reports new data, not data already there: look
-	// first.
-	return rc.Read(func(fd uintptr) bool { return readable(fd) })
 }
 
 // readable reports whether a read of fd would not block. On an error, the
