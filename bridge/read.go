@@ -81,24 +81,15 @@ func pumpChunks(r io.Reader, buffers *bufferPool, use func([]byte) error, end fu
 	}
 	var read func()
 	read = func() {
-		for {
+		for n.WaitReadFor(linger) {
 			if more, err := readChunk(r, buffers, use); !more {
 				end(err)
 				return
 			}
-			if !n.WaitReadFor(linger) {
-				n.NotifyRead(read)
-				return
-			}
 		}
+		n.NotifyRead(read)
 	}
-	go func() {
-		if n.WaitReadFor(linger) {
-			read()
-		} else {
-			n.NotifyRead(read)
-		}
-	}()
+	go read()
 }
 
 // readChunk reads once from r into a buffer of buffers and passes what it
