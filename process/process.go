@@ -140,8 +140,8 @@ func Start(cfg Config) (*Process, error) {
 	}
 	p.open.Store(2)
 	p.closed = make(chan struct{})
-	p.stdout = &stream{f: stdoutR, eof: p.streamEnded}
-	p.stderr = &stream{f: stderrR, eof: p.streamEnded}
+	p.stdout = &stream{f: stdoutR, eof: p.streamEnded, watch: WatchRead(stdoutR)}
+	p.stderr = &stream{f: stderrR, eof: p.streamEnded, watch: WatchRead(stderrR)}
 	p.watchExit()
 	return p, nil
 }
@@ -261,7 +261,7 @@ type stream struct {
 	f     *os.File
 	eof   func()
 	once  sync.Once
-	watch readWatch // where NotifyRead has a poller wait for it
+	watch *ReadWatch // where NotifyRead has the poller wait for it
 }
 
 func (s *stream) Read(b []byte) (int, error) {
@@ -282,10 +282,7 @@ func (s *stream) Close() error {
 }
 
 func (s *stream) end() {
-	pending := s.watch.end(s)
+	s.watch.End()
 	s.f.Close()
-	if pending != nil {
-		go pending()
-	}
 	s.eof()
 }

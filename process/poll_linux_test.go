@@ -2,6 +2,7 @@ package process
 
 import (
 	"io"
+	"net"
 	"runtime"
 	"strconv"
 	"testing"
@@ -107,4 +108,63 @@ func TestNotifyReadManyStreams(t *testing.T) {
 		t.Fatalf("stream %d told of with nothing to read", got)
 	case <-time.After(50 * time.Millisecond):
 	}
+}
+
+// A connection is watched as a stream is: told of once per NotifyRead,
+// when it has something to read; End tells a pending NotifyRead, and any
+// later one, so that a reader parked on a connection being closed
+// learns of it.
+func TestReadWatchConn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+
+	w := WatchRead(server.(*net.TCPConn))
+	notified := make(chan struct{}, 2)
+	notify := func() { notified <- struct{}{} }
+	quiet := func(what string) {
+		t.Helper()
+		select {
+		case <-notified:
+			t.Fatal(what)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for i := range 3 {
+		// The first NotifyRead adds the connection to the poller, the
+		// later ones arm its entry again.
+		if !w.NotifyRead(notify) {
+			t.Fatal("NotifyRead could not watch a TCP connection")
+		}
+		quiet("notified before the client sent anything")
+		client.Write([]byte{'a' + byte(i)})
+		waitFor(t, notified, "the notice of the client's byte")
+		quiet("notified twice")
+		var b [1]byte
+		if _, err := server.Read(b[:]); err != nil || b[0] != 'a'+byte(i) {
+			t.Fatalf("Read = %q, %v", b[:], err)
+		}
+	}
+
+	w.NotifyRead(notify)
+	w.End()
+	waitFor(t, notified, "the notice of the ended watch")
+	quiet("notified again")
+	// The ended watch's entry is gone: bytes sent now tell no one.
+	client.Write([]byte("late"))
+	quiet("notified after End")
+	w.NotifyRead(notify)
+	waitFor(t, notified, "the notice of NotifyRead after End")
 }
