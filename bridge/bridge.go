@@ -11,6 +11,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,11 @@ type Config struct {
 	// while it waits the socket is not read, so a faster client is slowed
 	// down by TCP and nothing is dropped. Zero means no limit.
 	MaxRate int
+	// WatchRead, when set, lets a session whose client is quiet hold no
+	// goroutine for it: it is given the client's connection, where that
+	// has a descriptor (not under TLS), and returns a watch on it.
+	// process.WatchRead is one. A Group does not use it.
+	WatchRead func(c syscall.Conn) ReadWatch
 	// QueueSize bounds, for a Group, the output waiting to be sent to
 	// one client, in bytes, each message counting for at least 64 bytes:
 	// a client whose queue would overflow, because the others read
@@ -116,6 +122,7 @@ func Start(ctx context.Context, conn *Conn, child Child, cfg Config, done func(R
 	s.lose = func() { s.clientGone(nil, websocket.StatusAbnormalClosure, "") }
 	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
+	s.watchClient(cfg.WatchRead)
 	s.start(ctx, done)
 }
 
@@ -124,6 +131,7 @@ type session struct {
 	child Child
 	cfg   Config
 	stdin stdin
+	rests bool // the input pump's: it may rest while the client is quiet (see readInput)
 
 	ended chan struct{} // closed once the session is ending: no more waits for MaxRate
 
@@ -141,10 +149,10 @@ type session struct {
 
 type counts struct{ messages, bytes int64 }
 
-// start runs the session: one goroutine reads the client's messages for
-// as long as the session lasts; the child's stdout and stderr are read as
-// they have something to say, with no goroutine waiting for them where
-// the child can tell (see pumpChunks). The goroutine that sees the end of
+// start runs the session: the client's messages, the child's stdout and
+// its stderr are read as they come, with no goroutine waiting for them
+// where the connection and the child can tell (see readInput and
+// pumpChunks). The goroutine that sees the end of
 // stdout sees the session to its end. A client that goes and a server
 // that shuts down are dealt with by the goroutine that learns of it
 // (clientGone, shutdown), as the child's output may still be awaited.
@@ -154,12 +162,7 @@ func (s *session) start(ctx context.Context, done func(Result)) {
 	// frame, and a context that can end costs an allocation per call.
 	inDone := make(chan error, 1)
 	stderrDone := make(chan struct{})
-	go func() {
-		err := s.pumpInput()
-		code, reason := clientStatus(err)
-		s.clientGone(err, code, reason)
-		inDone <- err
-	}()
+	go s.readInput(inDone)
 	s.pumpStderr(func() { close(stderrDone) })
 	pings := s.startPings(s.cfg.PingInterval)
 	unwatch := context.AfterFunc(ctx, s.shutdown)

@@ -3,10 +3,13 @@ package bridge
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -52,6 +55,7 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// moved into the new reader's buffer, where the library looks for
 	// them.
 	early, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	h.wire.frames.feed(early)
 	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(early), h.wire), max(frameReadBufferSize, len(early)))
 	if _, err := br.Peek(len(early)); err != nil {
 		c.Close()
@@ -80,10 +84,15 @@ const maxQueued = 1 << 10
 // made while another is on the network is queued behind it rather than
 // waiting for it: a ping is not held up, and not timed out, by output a
 // client reads slowly. Before each read from the network, beforeRead
-// runs.
+// runs. While the session's input pump rests, a read between two frames
+// that finds nothing for linger gives up with errQuiet (see
+// session.readInput).
 type wire struct {
 	net.Conn
-	beforeRead func() // set before the session starts reading
+	beforeRead func()    // set before the session starts reading
+	watch      ReadWatch // set before the session starts reading; nil for none
+	resting    atomic.Bool
+	frames     frames // the frames read so far
 
 	mu      sync.Mutex
 	done    sync.Cond // on mu: broadcast when a write on the network ends
@@ -102,11 +111,29 @@ func newWire(c net.Conn) *wire {
 }
 
 // Read runs beforeRead, then reads from the network.
-func (w *wire) Read(p []byte) (int, error) {
+func (w *wire) Read(p []byte) (n int, err error) {
 	if w.beforeRead != nil {
 		w.beforeRead()
 	}
-	return w.Conn.Read(p)
+	if w.resting.Load() && w.frames.between() {
+		n, err = w.readFor(p, linger)
+	} else {
+		n, err = w.Conn.Read(p)
+	}
+	w.frames.feed(p[:n])
+	return n, err
+}
+
+// readFor reads from the network, or returns errQuiet when nothing came
+// for d.
+func (w *wire) readFor(p []byte, d time.Duration) (int, error) {
+	w.Conn.SetReadDeadline(time.Now().Add(d))
+	n, err := w.Conn.Read(p)
+	w.Conn.SetReadDeadline(time.Time{})
+	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+		return 0, errQuiet
+	}
+	return n, err
 }
 
 // Write writes p, holds it back until release, or queues it behind the
@@ -178,6 +205,9 @@ func (w *wire) Close() error {
 		w.flushLocked()
 	}
 	w.mu.Unlock()
+	if w.watch != nil {
+		w.watch.End()
+	}
 	return w.Conn.Close()
 }
 

@@ -86,7 +86,7 @@ func (in *stdin) flush() error {
 
 // pumpInput writes each client message to the child's stdin, followed by
 // a newline in text mode without RawInput, until the client goes; it
-// returns why. While the child does not read, the buffer is not written
+// returns why, or errQuiet when it rests (see readInput). While the child does not read, the buffer is not written
 // out, the socket is not read, and the client is slowed by TCP rather
 // than buffered; so too while a message waits for MaxRate. A text
 // message that is not valid UTF-8 ends the session. Once stdin is broken,
@@ -96,7 +96,9 @@ func (s *session) pumpInput() error {
 	for {
 		// While a message waits for MaxRate, the child is handed
 		// what is buffered.
+		s.conn.wire.resting.Store(s.rests)
 		r, err := s.nextMessage(s.flushStdin, s.ended)
+		s.conn.wire.resting.Store(false)
 		if err != nil {
 			return err
 		}

@@ -3,62 +3,106 @@
 package upgrade
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"wsbridge/bridge"
 	"wsbridge/process"
 )
 
-func TestQuietSessionsHoldOneGoroutine(t *testing.T) {
-	// While its child is quiet, a session holds one goroutine, the one
-	// that reads its client: the child's stdout and stderr are watched by
-	// the process's poller. What the child writes after a long quiet
-	// still reaches the client, and the log.
-	cfg := Config{Process: process.Config{
-		Path: "/bin/sh",
-		Args: []string{"-c", `while read -r line; do echo "$line"; echo "err $line" >&2; done`},
-		PTY:  true,
-	}}
+func TestQuietSessionsHoldNoGoroutine(t *testing.T) {
+	// While its client and its child are quiet, a session holds no
+	// goroutine: the client's connection and the child's stdout and
+	// stderr are watched by the process's poller. Pings go on meanwhile:
+	// each pong wakes the session's reader, which rests again. What the
+	// client and the child send after a long quiet still arrives, and the
+	// child's stderr reaches the log.
+	const ping = 100 * time.Millisecond
+	cfg := Config{
+		Process: process.Config{
+			Path: "/bin/sh",
+			Args: []string{"-c", `while read -r line; do echo "$line"; echo "err $line" >&2; done`},
+			PTY:  true,
+		},
+		Bridge: bridge.Config{PingInterval: ping},
+	}
 	_, addr, logs := startServer(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	// A first session starts the watcher of exits, which lives on.
-	dialEcho(t, ctx, addr, "/", "first").Close(websocket.StatusNormalClosure, "")
-	baseline, _ := settled(t, -1, -1)
-
 	const n = 20
 	conns := make([]*websocket.Conn, n)
+	echoes := make([]chan string, n)
 	for i := range conns {
 		conns[i] = dialEcho(t, ctx, addr, "/", fmt.Sprint("a", i))
+		// The client reads all along, so that it answers pings.
+		echoes[i] = make(chan string, 1)
+		go func() {
+			for {
+				_, msg, err := conns[i].Read(ctx)
+				if err != nil {
+					close(echoes[i])
+					return
+				}
+				echoes[i] <- string(msg)
+			}
+		}()
 	}
+	// Now and then a ping's pong wakes a session for a moment.
 	var g int
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if g = runtime.NumGoroutine(); g <= baseline+n {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if g = sessionGoroutines(); g <= 2 {
 			break
 		}
 	}
-	if g > baseline+n {
-		t.Fatalf("%d quiet sessions hold %d goroutines; want at most %d", n, g-baseline, n)
+	if g > 2 {
+		t.Fatalf("%d quiet sessions hold %d goroutines; want none", n, g)
 	}
+	// Long enough for a session whose pongs went unread to be dropped.
+	time.Sleep(5 * ping)
 
 	for i, c := range conns {
 		line := fmt.Sprint("b", i)
 		if err := c.Write(ctx, websocket.MessageText, []byte(line)); err != nil {
 			t.Fatal(err)
 		}
-		if _, msg, err := c.Read(ctx); err != nil || string(msg) != line {
-			t.Fatalf("session %d after a quiet: sent %q, got %q, %v", i, line, msg, err)
+		if got, ok := <-echoes[i]; got != line {
+			t.Fatalf("session %d after a quiet: sent %q, got %q (open: %v)", i, line, got, ok)
 		}
 	}
 	for i := range conns {
 		waitStderr(t, logs, fmt.Sprint("err b", i))
 	}
+}
+
+// sessionGoroutines counts the goroutines running the sessions' code.
+func sessionGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("wsbridge/bridge.")) {
+			count++
+		}
+	}
+	return count
 }
 
 // waitStderr waits for the log to tell of the stderr line want.
@@ -72,4 +116,54 @@ func waitStderr(t *testing.T, logs *syncBuffer, want string) {
 		}
 	}
 	t.Fatalf("no stderr line %q in the log", want)
+}
+
+func TestFramesSplitAcrossQuiets(t *testing.T) {
+	// A client whose frames come in pieces, with pauses longer than a
+	// session waits before it rests, is read as any other: the session
+	// rests only between frames, never inside one. Here a ping and a
+	// text message come a byte at a time, then the message again at once.
+	cfg := Config{Process: process.Config{Path: "cat", PTY: true}}
+	_, addr, _ := startServer(t, cfg)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v, %v", resp, err)
+	}
+
+	// masked is a client frame, masked with a key of zeros.
+	masked := func(opcode byte, payload string) []byte {
+		return append([]byte{0x80 | opcode, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+	}
+	slowly := append(masked(0x9, "ping"), masked(0x1, "hello")...)
+	for _, b := range slowly {
+		conn.Write([]byte{b})
+		time.Sleep(30 * time.Millisecond)
+	}
+	conn.Write(masked(0x1, "again"))
+
+	for _, want := range []struct {
+		opcode  byte
+		payload string
+	}{{0xA, "ping"}, {0x1, "hello"}, {0x1, "again"}} {
+		var h [2]byte
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			t.Fatalf("reading the frame for %q: %v", want.payload, err)
+		}
+		payload := make([]byte, h[1]&0x7f)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			t.Fatal(err)
+		}
+		if h[0]&0x0f != want.opcode || string(payload) != want.payload {
+			t.Fatalf("got opcode %#x %q, want %#x %q", h[0]&0x0f, payload, want.opcode, want.payload)
+		}
+	}
 }

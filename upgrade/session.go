@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -217,6 +218,7 @@ func (s *Server) startSession(conn *bridge.Conn, child *process.Process, id stri
 	pid := child.Pid()
 	bcfg := s.cfg.Bridge
 	bcfg.Ending = uncount
+	bcfg.WatchRead = watchRead
 	bcfg.Stderr = func(line []byte) {
 		s.cfg.Log.Error().Str("id", id).Int("pid", pid).Bytes("stderr", line).Msg("child wrote to stderr")
 	}
@@ -268,3 +270,7 @@ func newID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// watchRead is how a session watches its client's connection while the
+// client is quiet, with no goroutine.
+func watchRead(c syscall.Conn) bridge.ReadWatch { return process.WatchRead(c) }
