@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"syscall"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -73,6 +74,20 @@ func BenchmarkMessagesToStdin(b *testing.B) {
 func BenchmarkMessagesToStdinMaxRate(b *testing.B) {
 	benchmarkMessagesToStdin(b, Config{MaxRate: 1e9})
 }
+
+// BenchmarkMessagesToStdinWatched is BenchmarkMessagesToStdin with the
+// connection watched, as a server watches it: what reading the client
+// with a wait that may rest costs.
+func BenchmarkMessagesToStdinWatched(b *testing.B) {
+	benchmarkMessagesToStdin(b, Config{WatchRead: func(syscall.Conn) ReadWatch { return alwaysReady{} }})
+}
+
+// alwaysReady is a ReadWatch that tells at once that the connection is
+// ready.
+type alwaysReady struct{}
+
+func (alwaysReady) NotifyRead(f func()) bool { go f(); return true }
+func (alwaysReady) End()                     {}
 
 func benchmarkMessagesToStdin(b *testing.B, cfg Config) {
 	n := b.N
