@@ -1,7 +1,8 @@
 // Package process runs one child program for one WebSocket session: it starts
 // the child in its own process group with its stdout on a pseudo-terminal or a
 // pipe, hands out its standard streams, stops it with a graceful sequence of
-// signals, and reaps it.
+// signals, and reaps it. ReadWatch, with which its output streams are
+// waited for, can watch a server's client connections too.
 package process
 
 import (
