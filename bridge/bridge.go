@@ -152,10 +152,10 @@ type counts struct{ messages, bytes int64 }
 // start runs the session: the client's messages, the child's stdout and
 // its stderr are read as they come, with no goroutine waiting for them
 // where the connection and the child can tell (see readInput and
-// pumpChunks). The goroutine that sees the end of
-// stdout sees the session to its end. A client that goes and a server
-// that shuts down are dealt with by the goroutine that learns of it
-// (clientGone, shutdown), as the child's output may still be awaited.
+// pumpChunks). The goroutine that sees the end of stdout sees the session
+// to its end. A client that goes and a server that shuts down are dealt
+// with by the goroutine that learns of it (clientGone, shutdown), as the
+// child's output may still be awaited.
 func (s *session) start(ctx context.Context, done func(Result)) {
 	// The pumps read and write without a context that can end: a
 	// cancelled read or write would close the connection without a close

@@ -86,12 +86,12 @@ func (in *stdin) flush() error {
 
 // pumpInput writes each client message to the child's stdin, followed by
 // a newline in text mode without RawInput, until the client goes; it
-// returns why, or errQuiet when it rests (see readInput). While the child does not read, the buffer is not written
-// out, the socket is not read, and the client is slowed by TCP rather
-// than buffered; so too while a message waits for MaxRate. A text
-// message that is not valid UTF-8 ends the session. Once stdin is broken,
-// messages are read and dropped, so that control frames are still
-// answered.
+// returns why, or errQuiet when it rests (see readInput). While the child
+// does not read, the buffer is not written out, the socket is not read,
+// and the client is slowed by TCP rather than buffered; so too while a
+// message waits for MaxRate. A text message that is not valid UTF-8 ends
+// the session. Once stdin is broken, messages are read and dropped, so
+// that control frames are still answered.
 func (s *session) pumpInput() error {
 	for {
 		// While a message waits for MaxRate, the child is handed

@@ -20,8 +20,8 @@ type ReadWatch interface {
 // sent nothing for linger.
 var errQuiet = errors.New("client quiet")
 
-// watchClient sets up the rest of the input pump of a session whose
-// client's connection watch can watch.
+// watchClient has the client's connection watched with watch, if set,
+// where the connection has a descriptor: the input pump may then rest.
 func (s *session) watchClient(watch func(syscall.Conn) ReadWatch) {
 	if watch == nil {
 		return
