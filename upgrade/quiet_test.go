@@ -58,16 +58,7 @@ func TestQuietSessionsHoldNoGoroutine(t *testing.T) {
 			}
 		}()
 	}
-	// Now and then a ping's pong wakes a session for a moment.
-	var g int
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if g = sessionGoroutines(); g <= 2 {
-			break
-		}
-	}
-	if g > 2 {
-		t.Fatalf("%d quiet sessions hold %d goroutines; want none", n, g)
-	}
+	waitRest(t, n)
 	// Long enough for a session whose pongs went unread to be dropped.
 	time.Sleep(5 * ping)
 
@@ -83,6 +74,40 @@ func TestQuietSessionsHoldNoGoroutine(t *testing.T) {
 	for i := range conns {
 		waitStderr(t, logs, fmt.Sprint("err b", i))
 	}
+
+	// Quiet again, each client closes: its close frame wakes its session,
+	// which answers it and ends.
+	waitRest(t, n)
+	for i, c := range conns {
+		if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
+			t.Fatalf("closing session %d: %v", i, err)
+		}
+	}
+	var ended []map[string]any
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(ended) < n; time.Sleep(10 * time.Millisecond) {
+		ended = logs.events("disconnected")
+	}
+	if len(ended) != n {
+		t.Fatalf("%d sessions ended, want %d", len(ended), n)
+	}
+	for _, ev := range ended {
+		if ev["close_code"] != float64(websocket.StatusNormalClosure) {
+			t.Fatalf("a session ended with %v, want close code 1000", ev)
+		}
+	}
+}
+
+// waitRest waits for n sessions to rest, holding no goroutine but now and
+// then for a moment, when a ping's pong wakes one.
+func waitRest(t *testing.T, n int) {
+	t.Helper()
+	var g int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if g = sessionGoroutines(); g <= 2 {
+			return
+		}
+	}
+	t.Fatalf("%d quiet sessions hold %d goroutines; want none", n, g)
 }
 
 // sessionGoroutines counts the goroutines running the sessions' code.
