@@ -92,7 +92,7 @@ type wire struct {
 	beforeRead func()    // set before the session starts reading
 	watch      ReadWatch // set before the session starts reading; nil for none
 	resting    atomic.Bool
-	frames     frames // the frames read so far
+	frames     frames // the frames read so far, followed only where watch is set
 
 	mu      sync.Mutex
 	done    sync.Cond // on mu: broadcast when a write on the network ends
@@ -120,7 +120,9 @@ func (w *wire) Read(p []byte) (n int, err error) {
 	} else {
 		n, err = w.Conn.Read(p)
 	}
-	w.frames.feed(p[:n])
+	if w.watch != nil {
+		w.frames.feed(p[:n])
+	}
 	return n, err
 }
 
