@@ -71,6 +71,16 @@ const (
 	frameReadBufferSize = 1 << 10
 )
 
+// heldBufferSize is the size a buffer of held writes starts at.
+const heldBufferSize = 4 << 10
+
+// heldBuffers holds the buffers writes are gathered in: a wire holds one
+// only from its first held write until they are written out.
+var heldBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, heldBufferSize)
+	return &b
+}}
+
 // maxHeld bounds what a wire holds back before writing it anyway.
 const maxHeld = 64 << 10
 
@@ -97,10 +107,10 @@ type wire struct {
 	mu      sync.Mutex
 	done    sync.Cond // on mu: broadcast when a write on the network ends
 	hold    bool
-	held    []byte
-	err     error  // the error of the last write of held bytes
-	writing bool   // a write is on the network, mu released
-	queued  []byte // small writes made meanwhile, written right after it
+	held    *[]byte // from heldBuffers, nil when nothing is held
+	err     error   // the error of the last write of held bytes
+	writing bool    // a write is on the network, mu released
+	queued  []byte  // small writes made meanwhile, written right after it
 }
 
 // newWire wraps c.
@@ -148,12 +158,15 @@ func (w *wire) Write(p []byte) (int, error) {
 		if w.err != nil {
 			return 0, w.err
 		}
-		if len(w.held)+len(p) > maxHeld {
+		if w.held != nil && len(*w.held)+len(p) > maxHeld {
 			if err := w.flushLocked(); err != nil {
 				return 0, err
 			}
 		}
-		w.held = append(w.held, p...)
+		if w.held == nil {
+			w.held = heldBuffers.Get().(*[]byte)
+		}
+		*w.held = append(*w.held, p...)
 		return len(p), nil
 	case w.writing && len(w.queued)+len(p) <= maxQueued:
 		w.queued = append(w.queued, p...)
@@ -203,7 +216,7 @@ func (w *wire) Close() error {
 	for w.writing {
 		w.done.Wait()
 	}
-	if w.hold && w.err == nil && len(w.held) > 0 {
+	if w.hold {
 		w.flushLocked()
 	}
 	w.mu.Unlock()
@@ -231,19 +244,22 @@ func (w *wire) release() error {
 	return err
 }
 
-// flushLocked writes out what is held back, with mu held.
+// flushLocked writes out what is held back, with mu held, and gives its
+// buffer back; after an error, what is held is dropped.
 func (w *wire) flushLocked() error {
-	if w.err != nil || len(w.held) == 0 {
-		w.held = w.held[:0]
-		return w.err
-	}
 	// What is written is taken out of held: writes made while it is on
 	// the network and writes are held go after it.
 	held := w.held
 	w.held = nil
-	w.err = w.writeLocked(held)
-	if w.held == nil {
-		w.held = held[:0]
+	if held == nil {
+		return w.err
+	}
+	if w.err == nil && len(*held) > 0 {
+		w.err = w.writeLocked(*held)
+	}
+	if cap(*held) <= maxHeld {
+		*held = (*held)[:0]
+		heldBuffers.Put(held)
 	}
 	return w.err
 }

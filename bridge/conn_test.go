@@ -280,3 +280,37 @@ func TestSmallWriteQueuesBehindBlockedWrite(t *testing.T) {
 		}
 	}
 }
+
+// Writes held back leave no buffer behind once they are written out: a
+// session that sent a burst of output holds none for it while quiet.
+func TestHeldWritesLeaveNoBuffer(t *testing.T) {
+	server, client := net.Pipe()
+	defer client.Close()
+	w := newWire(server)
+	defer w.Close()
+
+	line := bytes.Repeat([]byte("x"), 100)
+	for range 2 {
+		w.holdWrites()
+		for range 100 {
+			if _, err := w.Write(line); err != nil {
+				t.Fatal(err)
+			}
+		}
+		read := make(chan []byte, 1)
+		go func() {
+			b := make([]byte, 100*len(line))
+			io.ReadFull(client, b)
+			read <- b
+		}()
+		if err := w.release(); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := <-read, bytes.Repeat(line, 100); !bytes.Equal(got, want) {
+			t.Fatalf("read %d bytes unlike those written", len(got))
+		}
+		if w.held != nil {
+			t.Fatalf("the wire keeps a buffer of %d bytes after writing out", cap(*w.held))
+		}
+	}
+}
