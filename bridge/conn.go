@@ -2,14 +2,13 @@ package bridge
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -49,27 +48,38 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	h.wire = newWire(c)
-	// The wire gathers the frames of a burst itself: small buffers in
-	// front of it are enough, and keep an idle session small. net/http's
-	// reader may hold the start of the first frames already: they are
-	// moved into the new reader's buffer, where the library looks for
-	// them.
+	// The wire gathers the frames of a burst itself, and where it reads
+	// the connection's descriptor, it buffers what it reads too: small
+	// buffers in front of it are enough, and keep an idle session small.
+	// net/http's reader may hold the start of the first frames already:
+	// the wire's first reads return them.
 	early, _ := brw.Reader.Peek(brw.Reader.Buffered())
-	h.wire.frames.feed(early)
-	br := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(early), h.wire), max(frameReadBufferSize, len(early)))
-	if _, err := br.Peek(len(early)); err != nil {
-		c.Close()
-		return nil, nil, err
+	h.wire.unreadEarly(early)
+	size := frameReadBufferSize
+	if h.wire.raw != nil {
+		size = frameHeaderBufferSize
 	}
+	br := bufio.NewReaderSize(h.wire, size)
 	return h.wire, bufio.NewReadWriter(br, bufio.NewWriterSize(h.wire, frameBufferSize)), nil
 }
 
 // frameBufferSize is the size of the buffer the library writes frames
-// into, and frameReadBufferSize that of the buffer it reads them from.
+// into. frameReadBufferSize is that of the buffer it reads them from,
+// and frameHeaderBufferSize that where the wire buffers what it reads:
+// room for a header and a short message.
 const (
-	frameBufferSize     = 512
-	frameReadBufferSize = 1 << 10
+	frameBufferSize       = 512
+	frameReadBufferSize   = 1 << 10
+	frameHeaderBufferSize = 128
 )
+
+// wireReadSize is the size of the buffers a wire reads the connection's
+// descriptor into.
+const wireReadSize = 16 << 10
+
+// wireReadBuffers holds the buffers of those reads: a wire holds one
+// only while it has bytes in it the library has not read yet.
+var wireReadBuffers = sync.Pool{New: func() any { return new([wireReadSize]byte) }}
 
 // heldBufferSize is the size a buffer of held writes starts at.
 const heldBufferSize = 4 << 10
@@ -104,6 +114,15 @@ type wire struct {
 	resting    atomic.Bool
 	frames     frames // the frames read so far, followed only where watch is set
 
+	// Where the connection has a descriptor, the wire reads it itself,
+	// through raw, and holds what a read brings until it is read in
+	// turn: in, from wireReadBuffers, of which unread is what is left.
+	raw     syscall.RawConn
+	readRaw func(fd uintptr) bool // w.readDescriptor, made once
+	rawErr  error                 // the error readRaw met
+	in      *[wireReadSize]byte
+	unread  []byte
+
 	mu      sync.Mutex
 	done    sync.Cond // on mu: broadcast when a write on the network ends
 	hold    bool
@@ -117,33 +136,68 @@ type wire struct {
 func newWire(c net.Conn) *wire {
 	w := &wire{Conn: c}
 	w.done.L = &w.mu
+	w.readDescriptors()
 	return w
 }
 
-// Read runs beforeRead, then reads from the network.
-func (w *wire) Read(p []byte) (n int, err error) {
+// Read returns what an earlier read of the network left, if anything,
+// and reads the network otherwise.
+func (w *wire) Read(p []byte) (int, error) {
+	if w.in == nil {
+		n, err := w.readNetwork(p)
+		if w.in == nil {
+			return n, err
+		}
+	}
+	n := copy(p, w.unread)
+	w.unread = w.unread[n:]
+	if len(w.unread) == 0 {
+		wireReadBuffers.Put(w.in)
+		w.in, w.unread = nil, nil
+	}
+	return n, nil
+}
+
+// unreadEarly has the wire's first reads return early, the bytes that
+// net/http read past the request.
+func (w *wire) unreadEarly(early []byte) {
+	w.frames.feed(early)
+	if len(early) > 0 {
+		w.in = wireReadBuffers.Get().(*[wireReadSize]byte)
+		w.unread = w.in[:copy(w.in[:], early)]
+	}
+}
+
+// readNetwork runs beforeRead, then reads the network: into a buffer
+// from wireReadBuffers, left in w.in, where the wire reads the
+// descriptor and p is smaller than such a buffer; into p otherwise.
+// While the input pump rests, a read between two frames that finds
+// nothing for linger gives up with errQuiet (see session.readInput).
+func (w *wire) readNetwork(p []byte) (n int, err error) {
 	if w.beforeRead != nil {
 		w.beforeRead()
 	}
-	if w.resting.Load() && w.frames.between() {
-		n, err = w.readFor(p, linger)
+	rest := w.resting.Load() && w.frames.between()
+	if rest {
+		w.Conn.SetReadDeadline(time.Now().Add(linger))
+	}
+	if w.raw != nil && len(p) < wireReadSize {
+		if err = w.raw.Read(w.readRaw); err == nil {
+			err, w.rawErr = w.rawErr, nil
+		}
+		p = w.unread
+		n = len(p)
 	} else {
 		n, err = w.Conn.Read(p)
 	}
+	if rest {
+		w.Conn.SetReadDeadline(time.Time{})
+		if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = errQuiet
+		}
+	}
 	if w.watch != nil {
 		w.frames.feed(p[:n])
-	}
-	return n, err
-}
-
-// readFor reads from the network, or returns errQuiet when nothing came
-// for d.
-func (w *wire) readFor(p []byte, d time.Duration) (int, error) {
-	w.Conn.SetReadDeadline(time.Now().Add(d))
-	n, err := w.Conn.Read(p)
-	w.Conn.SetReadDeadline(time.Time{})
-	if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-		return 0, errQuiet
 	}
 	return n, err
 }
