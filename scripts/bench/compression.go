@@ -49,11 +49,7 @@ func compression(n, held int, on bool) scenario {
 				return dialCompressed(ctx, p.addr, &received)
 			}
 
-			idle, err := memory(p.pid, "VmRSS")
-			if err != nil {
-				return m, err
-			}
-			idleFiles, err := openFiles(p.pid)
+			idle, idleFiles, err := warmIdle(ctx, p, dial, lines[0])
 			if err != nil {
 				return m, err
 			}

@@ -30,25 +30,22 @@ func concurrency(n, trips int) scenario {
 	files := figure{name: "server open files per connection", format: formatDecimal, agg: median, ratio: true}
 	return scenario{
 		group: group{name: "concurrency " + thousands(int64(n)), figures: []figure{failures, p99, rss, files}},
-		about: fmt.Sprintf("%s to `cat` opened %d at a time and held; once all are open, each makes %s at the same time as the others; RSS and open files per connection are the server process's VmRSS and entries in /proc/PID/fd with all held less those before, divided by the connections held; a failure is a connection refused, broken or timed out; the flag lifts wsbridge's default cap of 1,024 children, which websocketd does not have",
+		about: fmt.Sprintf("%s to `cat` opened %d at a time and held; once all are open, each makes %s at the same time as the others; RSS and open files per connection are the server process's VmRSS and entries in /proc/PID/fd with all held less those before, divided by the connections held, the RSS before being read once one connection has made a round trip and closed, so that what a server spends once on its first connection is not counted; a failure is a connection refused, broken or timed out; the flag lifts wsbridge's default cap of 1,024 children, which websocketd does not have",
 			plural(n, "connection"), dialers, plural(trips, "round trip")),
 		flags:   []string{"--maxforks=0"},
 		command: []string{"cat"},
 		ceiling: true,
 		timeout: 4 * time.Minute,
 		run: func(ctx context.Context, p *process) (measurement, error) {
-			idle, err := memory(p.pid, "VmRSS")
-			if err != nil {
-				return nil, err
+			dial := func(ctx context.Context) (*websocket.Conn, error) {
+				return dial(ctx, p.addr)
 			}
-			idleFiles, err := openFiles(p.pid)
+			idle, idleFiles, err := warmIdle(ctx, p, dial, textPayload(messageSize))
 			if err != nil {
 				return nil, err
 			}
 			var errs errorCounter
-			conns := openAll(ctx, n, &errs, func(ctx context.Context) (*websocket.Conn, error) {
-				return dial(ctx, p.addr)
-			})
+			conns := openAll(ctx, n, &errs, dial)
 			defer closeAll(conns)
 			rtts := roundTripAll(ctx, conns, textPayload(messageSize), trips, &errs)
 			held, err := memory(p.pid, "VmRSS")
@@ -81,6 +78,33 @@ func concurrency(n, trips int) scenario {
 			return m, nil
 		},
 	}
+}
+
+// warmIdle returns the server's VmRSS and open files once one connection
+// made with dial has made a round trip of msg and its session has ended:
+// what the server spends once, on its first connection, is not counted
+// against those after it.
+func warmIdle(ctx context.Context, p *process, dial func(context.Context) (*websocket.Conn, error), msg []byte) (rss int64, files int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, heldTimeout)
+	defer cancel()
+	files, err = openFiles(p.pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	c, err := dial(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("warming up: %w", err)
+	}
+	err = roundTrip(ctx, c, msg)
+	c.Close(websocket.StatusNormalClosure, "")
+	if err == nil {
+		err = waitFiles(ctx, p.pid, files)
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("warming up: %w", err)
+	}
+	rss, err = memory(p.pid, "VmRSS")
+	return rss, files, err
 }
 
 // openAll opens n connections with dial, dialers at a time. A connection
