@@ -212,10 +212,19 @@ func (w *wire) Write(p []byte) (int, error) {
 		if w.err != nil {
 			return 0, w.err
 		}
-		if w.held != nil && len(*w.held)+len(p) > maxHeld {
+		large := len(p) > maxHeld/2
+		if w.held != nil && (large || len(*w.held)+len(p) > maxHeld) {
 			if err := w.flushLocked(); err != nil {
 				return 0, err
 			}
+		}
+		if large {
+			// A large write gains nothing from waiting for others: it
+			// leaves at once, after what was held, and is not copied.
+			if w.err = w.writeLocked(p); w.err != nil {
+				return 0, w.err
+			}
+			return len(p), nil
 		}
 		if w.held == nil {
 			w.held = heldBuffers.Get().(*[]byte)

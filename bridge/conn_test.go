@@ -314,3 +314,38 @@ func TestHeldWritesLeaveNoBuffer(t *testing.T) {
 		}
 	}
 }
+
+// A large write made while writes are held leaves at once, after what
+// was held, rather than being copied in with it: a session sending a long
+// line in large pieces gathers none of them.
+func TestLargeWriteNotHeld(t *testing.T) {
+	server, client := net.Pipe()
+	defer client.Close()
+	w := newWire(server)
+	defer w.Close()
+
+	small := []byte("small")
+	large := bytes.Repeat([]byte("l"), maxHeld)
+	read := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, len(small)+len(large))
+		io.ReadFull(client, b)
+		read <- b
+	}()
+	w.holdWrites()
+	if _, err := w.Write(small); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(large); err != nil {
+		t.Fatal(err)
+	}
+	if w.held != nil {
+		t.Fatalf("a write of %d bytes is held back in a buffer of %d", len(large), cap(*w.held))
+	}
+	if got, want := <-read, slices.Concat(small, large); !bytes.Equal(got, want) {
+		t.Fatalf("read %q..., want %q...", got[:10], want[:10])
+	}
+	if err := w.release(); err != nil {
+		t.Fatal(err)
+	}
+}
