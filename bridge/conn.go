@@ -64,11 +64,13 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // frameBufferSize is the size of the buffer the library writes frames
-// into. frameReadBufferSize is that of the buffer it reads them from,
-// and frameHeaderBufferSize that where the wire buffers what it reads:
-// room for a header and a short message.
+// into: room for a control frame, at most 127 bytes, which then leaves
+// in one write; the frames of messages are gathered by the wire.
+// frameReadBufferSize is that of the buffer the library reads frames
+// from, and frameHeaderBufferSize that where the wire buffers what it
+// reads: room for a header and a short message.
 const (
-	frameBufferSize       = 512
+	frameBufferSize       = 128
 	frameReadBufferSize   = 1 << 10
 	frameHeaderBufferSize = 128
 )
