@@ -161,7 +161,8 @@ func (w *wire) Read(p []byte) (int, error) {
 }
 
 // unreadEarly has the wire's first reads return early, the bytes that
-// net/http read past the request.
+// net/http read past the request: at most the 4 KiB of its buffer, less
+// than a read buffer holds.
 func (w *wire) unreadEarly(early []byte) {
 	w.frames.feed(early)
 	if len(early) > 0 {
