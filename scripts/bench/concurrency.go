@@ -37,15 +37,15 @@ func concurrency(n, trips int) scenario {
 		ceiling: true,
 		timeout: 4 * time.Minute,
 		run: func(ctx context.Context, p *process) (measurement, error) {
-			dial := func(ctx context.Context) (*websocket.Conn, error) {
+			connect := func(ctx context.Context) (*websocket.Conn, error) {
 				return dial(ctx, p.addr)
 			}
-			idle, idleFiles, err := warmIdle(ctx, p, dial, textPayload(messageSize))
+			idle, idleFiles, err := warmIdle(ctx, p, connect, textPayload(messageSize))
 			if err != nil {
 				return nil, err
 			}
 			var errs errorCounter
-			conns := openAll(ctx, n, &errs, dial)
+			conns := openAll(ctx, n, &errs, connect)
 			defer closeAll(conns)
 			rtts := roundTripAll(ctx, conns, textPayload(messageSize), trips, &errs)
 			held, err := memory(p.pid, "VmRSS")
