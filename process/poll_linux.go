@@ -22,49 +22,72 @@ func (s *stream) NotifyRead(f func()) {
 	}
 }
 
-// notifyRead has the poller call f once c is ready to read, and returns
-// what cancels that: stop reports whether f was still to be called, and
-// now never will be. It returns nil where c cannot be waited for so.
-func notifyRead(c syscall.Conn, f func()) (stop func() bool) {
+// entry is a descriptor's place in the poller. The function that
+// arms and disarms it is made once, so that a wait allocates nothing.
+type entry struct {
+	rc    syscall.RawConn  // nil where the descriptor cannot be waited for so
+	ctl   func(fd uintptr) // e.control
+	op    int              // what ctl does: unix.EPOLL_CTL_ADD or _DEL
+	token uint32           // the armed wait's, under which the poller keeps it
+	err   error            // what ctl met
+}
+
+// init finds c's descriptor, where the poller runs.
+func (e *entry) init(c syscall.Conn) {
 	if readers.epfd < 0 {
-		return nil
+		return
 	}
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return nil
+		return
 	}
-	token := readers.add(f)
-	err = control(rc, func(fd int) error {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(token)}
-		err := unix.EpollCtl(readers.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
-		if err == unix.EEXIST {
-			// Armed before: the fired, disarmed entry is armed again.
-			err = unix.EpollCtl(readers.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
-		}
-		return err
-	})
-	if err != nil {
-		readers.take(token)
-		return nil
-	}
-	return func() bool {
-		if readers.take(token) == nil {
-			return false
-		}
-		control(rc, func(fd int) error {
-			return unix.EpollCtl(readers.epfd, unix.EPOLL_CTL_DEL, fd, nil)
-		})
-		return true
-	}
+	e.rc, e.ctl = rc, e.control
 }
 
-// control runs fn on rc's descriptor, unless it is closed.
-func control(rc syscall.RawConn, fn func(fd int) error) error {
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+// arm has the poller call f once the descriptor is ready to read, and
+// reports whether it could.
+func (e *entry) arm(f func()) bool {
+	if e.rc == nil {
+		return false
+	}
+	e.token = readers.add(f)
+	if e.do(unix.EPOLL_CTL_ADD) != nil {
+		readers.take(e.token)
+		return false
+	}
+	return true
+}
+
+// disarm cancels the armed wait and returns the function it was to call,
+// or nil when there is none: none was armed, or the poller took it.
+func (e *entry) disarm() func() {
+	if e.rc == nil || e.token == 0 {
+		return nil
+	}
+	f := readers.take(e.token)
+	if f != nil {
+		e.do(unix.EPOLL_CTL_DEL)
+	}
+	return f
+}
+
+// do runs op on the descriptor, unless it is closed.
+func (e *entry) do(op int) error {
+	e.op, e.err = op, nil
+	if err := e.rc.Control(e.ctl); err != nil {
 		return err
 	}
-	return ferr
+	return e.err
+}
+
+// control is ctl: it runs e.op on fd, for e.token.
+func (e *entry) control(fd uintptr) {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: int32(e.token)}
+	e.err = unix.EpollCtl(readers.epfd, e.op, int(fd), &ev)
+	if e.op == unix.EPOLL_CTL_ADD && e.err == unix.EEXIST {
+		// Armed before: the fired, disarmed entry is armed again.
+		e.err = unix.EpollCtl(readers.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+	}
 }
 
 // readers is the process's one readPoller. It runs from the start, so

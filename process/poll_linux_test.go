@@ -115,23 +115,8 @@ func TestNotifyReadManyStreams(t *testing.T) {
 // later one, so that a reader parked on a connection being closed
 // learns of it.
 func TestReadWatchConn(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-
-	w := WatchRead(server.(*net.TCPConn))
+	server, client := tcpPair(t)
+	w := WatchRead(server)
 	notified := make(chan struct{}, 2)
 	notify := func() { notified <- struct{}{} }
 	quiet := func(what string) {
@@ -167,4 +152,61 @@ func TestReadWatchConn(t *testing.T) {
 	quiet("notified after End")
 	w.NotifyRead(notify)
 	waitFor(t, notified, "the notice of NotifyRead after End")
+}
+
+// A wait on a watch allocates nothing, so that a session that rests
+// between messages makes no garbage doing so.
+func TestNotifyReadAllocatesNothing(t *testing.T) {
+	server, client := tcpPair(t)
+	client.Write([]byte("x"))
+	w := WatchRead(server)
+	defer w.End()
+	told := make(chan struct{}, 1)
+	tell := func() { told <- struct{}{} }
+	wait := func() {
+		if !w.NotifyRead(tell) {
+			t.Fatal("NotifyRead could not watch a TCP connection")
+		}
+		<-told
+	}
+	if n := testing.AllocsPerRun(100, wait); n > 0 {
+		t.Fatalf("a wait allocates %.1f times", n)
+	}
+}
+
+// BenchmarkNotifyRead measures one wait of a ReadWatch on a connection
+// that has something to read: armed, told, called.
+func BenchmarkNotifyRead(b *testing.B) {
+	server, client := tcpPair(b)
+	client.Write([]byte("x"))
+	w := WatchRead(server)
+	defer w.End()
+	told := make(chan struct{}, 1)
+	tell := func() { told <- struct{}{} }
+	b.ReportAllocs()
+	for b.Loop() {
+		w.NotifyRead(tell)
+		<-told
+	}
+}
+
+// tcpPair returns the two ends of a TCP connection on the loopback.
+func tcpPair(t testing.TB) (server, client *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); c.Close() })
+	return s.(*net.TCPConn), c.(*net.TCPConn)
 }

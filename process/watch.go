@@ -11,18 +11,17 @@ import (
 // streams are watched so; a server can watch its clients' connections
 // the same way.
 type ReadWatch struct {
-	c syscall.Conn
-
-	mu      sync.Mutex
-	stop    func() bool // cancels the pending wait, if any
-	pending func()      // what that wait calls
-	ended   bool
+	mu    sync.Mutex
+	entry entry // the descriptor's place in the poller
+	ended bool
 }
 
 // WatchRead returns a watch on c, such as an *os.File or a
 // *net.TCPConn. End must be called before c is closed.
 func WatchRead(c syscall.Conn) *ReadWatch {
-	return &ReadWatch{c: c}
+	w := &ReadWatch{}
+	w.entry.init(c)
+	return w
 }
 
 // NotifyRead has f called, once and in a goroutine of its own, when a read
@@ -30,7 +29,7 @@ func WatchRead(c syscall.Conn) *ReadWatch {
 // or once End has been called. It reports false, and will not call f,
 // where that needs a goroutine to wait: on systems other than Linux, or
 // for a c without a descriptor. At most one call may be pending at a
-// time.
+// time. It allocates nothing.
 func (w *ReadWatch) NotifyRead(f func()) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -38,12 +37,7 @@ func (w *ReadWatch) NotifyRead(f func()) bool {
 		go f()
 		return true
 	}
-	stop := notifyRead(w.c, f)
-	if stop == nil {
-		return false
-	}
-	w.stop, w.pending = stop, f
-	return true
+	return w.entry.arm(f)
 }
 
 // End ends the watch before c is closed: the function of a pending
@@ -51,10 +45,9 @@ func (w *ReadWatch) NotifyRead(f func()) bool {
 func (w *ReadWatch) End() {
 	w.mu.Lock()
 	w.ended = true
-	stop, f := w.stop, w.pending
-	w.stop, w.pending = nil, nil
+	f := w.entry.disarm()
 	w.mu.Unlock()
-	if stop != nil && stop() {
+	if f != nil {
 		go f()
 	}
 }
