@@ -35,22 +35,27 @@ func (s *session) watchClient(watch func(syscall.Conn) ReadWatch) {
 // readInput runs the input pump until the client goes, then ends the
 // session for it and sends why on inDone. The pump rests when the client
 // has been quiet for linger between two messages: it returns, the
-// connection's watch calls readInput again once the client sends
-// something, and until then no goroutine waits for the client. Control
-// frames wake it too: pongs are read as they come.
+// connection's watch runs it again once the client sends something, and
+// until then no goroutine waits for the client. Control frames wake it
+// too: pongs are read as they come. A rest allocates nothing of the
+// session's: what the watch runs is made once.
 func (s *session) readInput(inDone chan<- error) {
-	for {
-		err := s.pumpInput()
-		if errors.Is(err, errQuiet) {
-			if s.conn.wire.watch.NotifyRead(func() { s.readInput(inDone) }) {
-				return
+	var run func()
+	run = func() {
+		for {
+			err := s.pumpInput()
+			if errors.Is(err, errQuiet) {
+				if s.conn.wire.watch.NotifyRead(run) {
+					return
+				}
+				s.rests = false
+				continue
 			}
-			s.rests = false
-			continue
+			code, reason := clientStatus(err)
+			s.clientGone(err, code, reason)
+			inDone <- err
+			return
 		}
-		code, reason := clientStatus(err)
-		s.clientGone(err, code, reason)
-		inDone <- err
-		return
 	}
+	run()
 }
