@@ -157,18 +157,7 @@ func TestReadWatchConn(t *testing.T) {
 // A wait on a watch allocates nothing, so that a session that rests
 // between messages makes no garbage doing so.
 func TestNotifyReadAllocatesNothing(t *testing.T) {
-	server, client := tcpPair(t)
-	client.Write([]byte("x"))
-	w := WatchRead(server)
-	defer w.End()
-	told := make(chan struct{}, 1)
-	tell := func() { told <- struct{}{} }
-	wait := func() {
-		if !w.NotifyRead(tell) {
-			t.Fatal("NotifyRead could not watch a TCP connection")
-		}
-		<-told
-	}
+	wait := readyWait(t)
 	if n := testing.AllocsPerRun(100, wait); n > 0 {
 		t.Fatalf("a wait allocates %.1f times", n)
 	}
@@ -177,15 +166,26 @@ func TestNotifyReadAllocatesNothing(t *testing.T) {
 // BenchmarkNotifyRead measures one wait of a ReadWatch on a connection
 // that has something to read: armed, told, called.
 func BenchmarkNotifyRead(b *testing.B) {
-	server, client := tcpPair(b)
-	client.Write([]byte("x"))
-	w := WatchRead(server)
-	defer w.End()
-	told := make(chan struct{}, 1)
-	tell := func() { told <- struct{}{} }
+	wait := readyWait(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		w.NotifyRead(tell)
+		wait()
+	}
+}
+
+// readyWait returns a function that waits, with NotifyRead, for a
+// connection that always has something to read.
+func readyWait(t testing.TB) func() {
+	server, client := tcpPair(t)
+	client.Write([]byte("x"))
+	w := WatchRead(server)
+	t.Cleanup(w.End)
+	told := make(chan struct{}, 1)
+	tell := func() { told <- struct{}{} }
+	return func() {
+		if !w.NotifyRead(tell) {
+			t.Fatal("NotifyRead could not watch a TCP connection")
+		}
 		<-told
 	}
 }
