@@ -37,8 +37,8 @@ func (s *session) watchClient(watch func(syscall.Conn) ReadWatch) {
 // has been quiet for linger between two messages: it returns, the
 // connection's watch runs it again once the client sends something, and
 // until then no goroutine waits for the client. Control frames wake it
-// too: pongs are read as they come. A rest allocates nothing of the
-// session's: what the watch runs is made once.
+// too: pongs are read as they come. What the watch runs is made once,
+// not at each rest.
 func (s *session) readInput(inDone chan<- error) {
 	var run func()
 	run = func() {
