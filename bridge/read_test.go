@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -66,9 +67,8 @@ func (s *quietStream) NotifyRead(f func()) {
 	}
 }
 
-func (s *quietStream) WaitReadFor(d time.Duration) bool {
+func (s *quietStream) ReadFor(d time.Duration, get func() []byte, put func([]byte)) (int, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	t := time.AfterFunc(d, func() {
 		s.mu.Lock()
 		s.changed.Broadcast()
@@ -79,7 +79,17 @@ func (s *quietStream) WaitReadFor(d time.Duration) bool {
 	for len(s.buf) == 0 && !s.ended && time.Now().Before(deadline) {
 		s.changed.Wait()
 	}
-	return len(s.buf) > 0 || s.ended
+	ready := len(s.buf) > 0 || s.ended
+	s.mu.Unlock()
+	if !ready {
+		return 0, os.ErrDeadlineExceeded
+	}
+	b := get()
+	n, err := s.Read(b)
+	if n == 0 {
+		put(b)
+	}
+	return n, err
 }
 
 func TestPumpChunksFromQuietStream(t *testing.T) {
