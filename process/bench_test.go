@@ -3,6 +3,7 @@
 package process
 
 import (
+	"bytes"
 	"io"
 	"os/exec"
 	"testing"
@@ -43,6 +44,50 @@ func BenchmarkStartEchoStop(b *testing.B) {
 				p.Wait()
 			}
 			b.ReportMetric(float64(toEcho.Microseconds())/float64(b.N), "start-to-echo-µs")
+		})
+	}
+}
+
+// BenchmarkEchoReadFor measures the round trip of a 64-byte line through
+// cat, read back with ReadFor as a session's output pump reads it: one
+// system call for each read, and nothing allocated.
+func BenchmarkEchoReadFor(b *testing.B) {
+	path, err := exec.LookPath("cat")
+	if err != nil {
+		b.Skip("no cat:", err)
+	}
+	for _, tc := range []struct {
+		name string
+		pty  bool
+	}{{"pty", true}, {"pipe", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			p, err := Start(Config{Path: path, PTY: tc.pty})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				p.Stop()
+				io.Copy(io.Discard, p.Stdout())
+			}()
+			stdout := p.Stdout().(*stream)
+			line := append(bytes.Repeat([]byte("x"), 63), '\n')
+			buf := make([]byte, 4<<10)
+			get := func() []byte { return buf }
+			put := func([]byte) {}
+			b.SetBytes(int64(len(line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Stdin().Write(line); err != nil {
+					b.Fatal(err)
+				}
+				for got := 0; got < len(line); {
+					n, err := stdout.ReadFor(time.Second, get, put)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += n
+				}
+			}
 		})
 	}
 }
