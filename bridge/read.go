@@ -96,8 +96,9 @@ func pumpChunks(r io.Reader, buffers *bufferPool, use func([]byte) error, end fu
 			}
 			var err error
 			if k > 0 {
-				err = use((*b.buf)[:k])
-				put(nil)
+				chunk := (*b.buf)[:k]
+				err = use(chunk)
+				put(chunk)
 			}
 			// EOF, or a read error that ends the stream all the same.
 			if err != nil || rerr != nil {
@@ -121,7 +122,8 @@ func (b *pooledBuffer) get() []byte {
 	return *b.buf
 }
 
-func (b *pooledBuffer) put([]byte) {
+// put gives back the buffer last handed out, of which p is a part.
+func (b *pooledBuffer) put(p []byte) {
 	b.pool.pool.Put(b.buf)
 	b.buf = nil
 }
