@@ -1,9 +1,7 @@
 package bridge
 
 import (
-	"errors"
 	"io"
-	"os"
 	"sync"
 	"time"
 )
@@ -44,12 +42,9 @@ type readNotifier interface {
 	// NotifyRead calls f, once and in a goroutine of its own, when a
 	// Read would not block.
 	NotifyRead(f func())
-	// ReadFor reads as Read does once a Read would not block, waiting up
-	// to d for that, and returns os.ErrDeadlineExceeded, having read
-	// nothing, when it did not come to that. It reads into a buffer from
-	// get, giving back through put one that read nothing: the buffer of
-	// a read that returns n > 0 is the caller's.
-	ReadFor(d time.Duration, get func() []byte, put func([]byte)) (n int, err error)
+	// WaitReadFor waits up to d for a Read not to block, and reports
+	// whether it came to that.
+	WaitReadFor(d time.Duration) bool
 }
 
 // linger is how long the goroutine that read a chunk of a readNotifier
@@ -84,48 +79,17 @@ func pumpChunks(r io.Reader, buffers *bufferPool, use func([]byte) error, end fu
 		go func() { end(readChunks(r, buffers, use)) }()
 		return
 	}
-	b := &pooledBuffer{pool: buffers}
-	get, put := b.get, b.put
 	var read func()
 	read = func() {
-		for {
-			k, rerr := n.ReadFor(linger, get, put)
-			if errors.Is(rerr, os.ErrDeadlineExceeded) {
-				n.NotifyRead(read)
-				return
-			}
-			var err error
-			if k > 0 {
-				chunk := (*b.buf)[:k]
-				err = use(chunk)
-				put(chunk)
-			}
-			// EOF, or a read error that ends the stream all the same.
-			if err != nil || rerr != nil {
+		for n.WaitReadFor(linger) {
+			if more, err := readChunk(r, buffers, use); !more {
 				end(err)
 				return
 			}
 		}
+		n.NotifyRead(read)
 	}
 	go read()
-}
-
-// pooledBuffer hands a readNotifier's ReadFor buffers from pool, and
-// holds the one last handed out.
-type pooledBuffer struct {
-	pool *bufferPool
-	buf  *[]byte
-}
-
-func (b *pooledBuffer) get() []byte {
-	b.buf = b.pool.pool.Get().(*[]byte)
-	return *b.buf
-}
-
-// put gives back the buffer last handed out, of which p is a part.
-func (b *pooledBuffer) put(p []byte) {
-	b.pool.pool.Put(b.buf)
-	b.buf = nil
 }
 
 // readChunk reads once from r into a buffer of buffers and passes what it

@@ -141,8 +141,8 @@ func Start(cfg Config) (*Process, error) {
 	}
 	p.open.Store(2)
 	p.closed = make(chan struct{})
-	p.stdout = newStream(stdoutR, p.streamEnded)
-	p.stderr = newStream(stderrR, p.streamEnded)
+	p.stdout = &stream{f: stdoutR, eof: p.streamEnded, watch: WatchRead(stdoutR)}
+	p.stderr = &stream{f: stderrR, eof: p.streamEnded, watch: WatchRead(stderrR)}
 	p.watchExit()
 	return p, nil
 }
@@ -263,24 +263,10 @@ type stream struct {
 	eof   func()
 	once  sync.Once
 	watch *ReadWatch // where NotifyRead has the poller wait for it
-	raw   rawRead    // ReadFor's
-}
-
-// newStream makes f a stream that calls eof once it has ended.
-func newStream(f *os.File, eof func()) *stream {
-	s := &stream{f: f, eof: eof, watch: WatchRead(f)}
-	s.raw.init(s)
-	return s
 }
 
 func (s *stream) Read(b []byte) (int, error) {
 	n, err := s.f.Read(b)
-	return s.result(n, err)
-}
-
-// result is what a read of the stream that returned n and err returns:
-// the end of the stream, however it came, as io.EOF, once it has ended.
-func (s *stream) result(n int, err error) (int, error) {
 	if err != nil && n == 0 {
 		if errors.Is(err, os.ErrClosed) || isPTYClosed(err) {
 			err = io.EOF

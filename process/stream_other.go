@@ -6,9 +6,3 @@ package process
 // told here, so an exited child's streams are left the drain time to
 // reach EOF.
 func (s *stream) hungUp() bool { return false }
-
-// rawRead would be how a stream's descriptor is read by ReadFor, which
-// streams have on Unix alone.
-type rawRead struct{}
-
-func (*rawRead) init(*stream) {}

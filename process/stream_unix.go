@@ -4,9 +4,7 @@ package process
 
 import (
 	"errors"
-	"io"
 	"os"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,98 +24,31 @@ func (s *stream) WaitRead() {
 	rc.Read(func(fd uintptr) bool { return readable(fd) })
 }
 
-// ReadFor reads the stream as Read does once there is something to read,
-// or the stream has ended, waiting at most d for that; when nothing came
-// it returns os.ErrDeadlineExceeded, having read nothing. Each attempt
-// reads into a buffer from get, and one that read nothing goes back
-// through put: a reader that waits so holds no buffer meanwhile. The
-// buffer of a read that returns n > 0 is the caller's.
-//
-// Whether there is something to read and what it is are learnt from one
-// system call, the read itself.
-func (s *stream) ReadFor(d time.Duration, get func() []byte, put func([]byte)) (int, error) {
-	r := &s.raw
-	if r.rc == nil {
-		b := get()
-		n, err := s.Read(b)
-		if n <= 0 {
-			put(b)
-		}
-		return n, err
-	}
-	r.get, r.put, r.wait, r.waiting = get, put, d, false
-	err := r.rc.Read(r.read)
-	if r.waiting {
-		s.f.SetReadDeadline(time.Time{})
-	}
-	n, rerr := r.n, r.err
-	r.get, r.put, r.n, r.err = nil, nil, 0, nil
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return 0, err
-	case err != nil:
-		// The stream was closed under the read: besides the deadline,
-		// that is all that stops it on a descriptor the poller waits
-		// for.
-		err = os.ErrClosed
-	default:
-		err = rerr
-	}
-	return s.result(n, err)
-}
-
-// rawRead is how ReadFor reads a stream's descriptor: what a call is given
-// and what its read found, and the function that reads, made once.
-type rawRead struct {
-	s       *stream
-	rc      syscall.RawConn // nil where the descriptor cannot be read so
-	read    func(fd uintptr) bool
-	get     func() []byte
-	put     func([]byte)
-	wait    time.Duration
-	waiting bool // the deadline is set
-	n       int
-	err     error
-}
-
-func (r *rawRead) init(s *stream) {
+// WaitReadFor waits as WaitRead does, for at most d, and reports whether
+// a Read would now not block. A stream that takes no deadline is waited
+// for as long as WaitRead would.
+func (s *stream) WaitReadFor(d time.Duration) bool {
 	rc, err := s.f.SyscallConn()
 	if err != nil {
-		return
+		return true
 	}
-	r.s, r.rc, r.read = s, rc, r.readDescriptor
-}
-
-// readDescriptor reads fd into a buffer from get, and reports false, for
-// the poller to wait, when there is nothing to read yet.
-func (r *rawRead) readDescriptor(fd uintptr) bool {
-	b := r.get()
-	n, err := syscall.Read(int(fd), b)
-	for err == syscall.EINTR {
-		n, err = syscall.Read(int(fd), b)
-	}
-	if err == syscall.EAGAIN {
-		r.put(b)
-		if !r.waiting {
-			// Output that keeps coming is there already, and sets
-			// no deadline.
-			r.waiting = true
-			r.s.f.SetReadDeadline(time.Now().Add(r.wait))
+	deadline := false
+	err = rc.Read(func(fd uintptr) bool {
+		if readable(fd) {
+			return true
+		}
+		// Nothing there yet: wait, for d at most. Output that keeps
+		// coming is there already, and sets no deadline.
+		if !deadline {
+			deadline = true
+			s.f.SetReadDeadline(time.Now().Add(d))
 		}
 		return false
+	})
+	if deadline {
+		s.f.SetReadDeadline(time.Time{})
 	}
-	switch {
-	case err != nil:
-		r.err = &os.PathError{Op: "read", Path: r.s.f.Name(), Err: err}
-	case n == 0:
-		r.err = io.EOF
-	}
-	if n <= 0 {
-		r.put(b)
-		n = 0
-	}
-	r.n = n
-	return true
+	return !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // readable reports whether a read of fd would not block. On an error, the

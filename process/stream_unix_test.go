@@ -3,11 +3,8 @@
 package process
 
 import (
-	"errors"
 	"io"
-	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -62,93 +59,35 @@ func waitFor(t *testing.T, c <-chan struct{}, what string) {
 	}
 }
 
-// buffers hands out and takes back ReadFor's buffers, and counts them.
-type buffers struct {
-	size       int
-	got, put   int
-	last       []byte
-	wrongGiven int // buffers given back that were not the last handed out
-}
-
-func (b *buffers) get() []byte {
-	b.got++
-	b.last = make([]byte, b.size)
-	return b.last
-}
-
-func (b *buffers) give(p []byte) {
-	if &p[0] != &b.last[0] {
-		b.wrongGiven++
+func TestWaitReadFor(t *testing.T) {
+	p := startHelper(t, Config{PTY: true}, "cat")
+	stdout := p.Stdout().(*stream)
+	start := time.Now()
+	if stdout.WaitReadFor(50 * time.Millisecond) {
+		t.Fatal("WaitReadFor reported output before the child wrote any")
 	}
-	b.put++
-}
-
-func TestReadFor(t *testing.T) {
-	for _, pty := range []bool{false, true} {
-		t.Run("pty="+strconv.FormatBool(pty), func(t *testing.T) {
-			p := startHelper(t, Config{PTY: pty}, "cat")
-			stdout := p.Stdout().(*stream)
-			bufs := &buffers{size: 16}
-			read := func(d time.Duration) (string, error) {
-				t.Helper()
-				before := bufs.got - bufs.put
-				n, err := stdout.ReadFor(d, bufs.get, bufs.give)
-				want := before
-				if n > 0 {
-					want++ // the caller's
-				}
-				if held := bufs.got - bufs.put; held != want || bufs.wrongGiven > 0 {
-					t.Fatalf("ReadFor returned %d bytes: buffers held went from %d to %d; %d given back were not the last handed out",
-						n, before, held, bufs.wrongGiven)
-				}
-				return string(bufs.last[:n]), err
-			}
-
-			start := time.Now()
-			if got, err := read(50 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("ReadFor before the child wrote = %q, %v, want os.ErrDeadlineExceeded", got, err)
-			}
-			if d := time.Since(start); d < 50*time.Millisecond {
-				t.Fatalf("ReadFor gave up after %v, before its 50ms", d)
-			}
-			// The deadline it waited by is gone: output that comes later
-			// is waited for and read as ever.
-			go func() {
-				time.Sleep(50 * time.Millisecond)
-				io.WriteString(p.Stdin(), "x\n")
-			}()
-			if got, err := read(10 * time.Second); got != "x\n" || err != nil {
-				t.Fatalf("ReadFor = %q, %v, want the child's output", got, err)
-			}
-			if got, err := read(time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("ReadFor after all was read = %q, %v, want os.ErrDeadlineExceeded", got, err)
-			}
-			io.WriteString(p.Stdin(), "y\n")
-			stdout.WaitRead()
-			if got, err := stdout.Read(make([]byte, 16)); got != 2 || err != nil {
-				t.Fatalf("Read after a wait that timed out = %d, %v", got, err)
-			}
-			// Output longer than a buffer is read by the next calls,
-			// without a wait.
-			io.WriteString(p.Stdin(), strings.Repeat("z", 39)+"\n")
-			var long string
-			for len(long) < 40 {
-				got, err := read(10 * time.Second)
-				if err != nil {
-					t.Fatalf("ReadFor of a long line = %q, %v", got, err)
-				}
-				long += got
-			}
-			if long != strings.Repeat("z", 39)+"\n" {
-				t.Fatalf("ReadFor read %q", long)
-			}
-			p.Stdin().Close()
-			if got, err := read(10 * time.Second); err != io.EOF {
-				t.Fatalf("ReadFor at the end = %q, %v, want io.EOF", got, err)
-			}
-			if got, err := read(time.Millisecond); err != io.EOF {
-				t.Fatalf("ReadFor after the end = %q, %v, want io.EOF", got, err)
-			}
-		})
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("WaitReadFor gave up after %v, before its 50ms", d)
+	}
+	// The deadline it waited by is gone: the output that comes later is
+	// waited for and read as ever.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(p.Stdin(), "x\n")
+	}()
+	if !stdout.WaitReadFor(10 * time.Second) {
+		t.Fatal("WaitReadFor missed the child's output")
+	}
+	var buf [16]byte
+	if n, err := stdout.Read(buf[:]); err != nil || string(buf[:n]) != "x\n" {
+		t.Fatalf("Read = %q, %v", buf[:n], err)
+	}
+	if stdout.WaitReadFor(time.Millisecond) {
+		t.Fatal("WaitReadFor reported output that was read already")
+	}
+	io.WriteString(p.Stdin(), "y\n")
+	stdout.WaitRead()
+	if n, err := stdout.Read(buf[:]); err != nil || string(buf[:n]) != "y\n" {
+		t.Fatalf("Read after a wait that timed out = %q, %v", buf[:n], err)
 	}
 }
