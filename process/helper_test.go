@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,17 +57,19 @@ func runHelper(mode string, args []string) {
 			fmt.Println(s)
 		}
 	case "grandchild":
-		// Starts a grandchild that sleeps holding stdout, prints its
-		// pid, and either exits at once ("exit") or waits for stdin EOF.
+		// Starts a grandchild that sleeps holding stdout, in a session
+		// of its own with "setsid", prints its pid, and either exits at
+		// once ("exit") or waits for stdin EOF.
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), "WSBRIDGE_HELPER=sleep")
 		cmd.Stdout = os.Stdout
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: slices.Contains(args, "setsid")}
 		if err := cmd.Start(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		fmt.Println(cmd.Process.Pid)
-		if len(args) == 0 || args[0] != "exit" {
+		if !slices.Contains(args, "exit") {
 			io.Copy(io.Discard, os.Stdin)
 		}
 	case "sleep":
@@ -114,17 +117,24 @@ func readLine(t *testing.T, r *bufio.Reader) string {
 // gone reports whether pid no longer runs (it does not exist or is a zombie
 // waiting for a reaper).
 func gone(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return true
-	}
+	state := procState(pid)
+	return state == 0 || state == 'Z'
+}
+
+// procState returns the state of pid that /proc tells, as a letter ('R',
+// 'S', 'Z' for a zombie...), or 0 if there is no such process.
+func procState(pid int) byte {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return true
+		return 0
 	}
 	// The state follows the command name, which is in parentheses.
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+	if i < 0 || i+2 >= len(s) {
+		return 0
+	}
+	return s[i+2]
 }
 
 // waitGone waits up to d for pid to be gone.

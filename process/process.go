@@ -65,6 +65,9 @@ type Process struct {
 	open    atomic.Int32  // output streams not yet at EOF
 	closed  chan struct{} // closed once stdout and stderr reached EOF
 	stopped sync.Once
+
+	mu       sync.Mutex // held while the process group is signalled
+	released bool       // the group was killed for the last time
 }
 
 // Start starts the child described by cfg.
@@ -185,16 +188,16 @@ func (p *Process) Wait() error {
 
 // reap records how the child exited, then gives whatever still holds its
 // output streams (a background grandchild) the drain time to finish
-// before the child's process group is killed, so that nothing it started
-// is left behind. What the streams hold is kept for the reader, however
+// before the child's process group is killed a last time and the child
+// released, so that nothing it started is left behind. What the streams hold is kept for the reader, however
 // slow; only streams that something outside the group still holds open are
 // closed, a drain time after the kill.
 func (p *Process) reap(exit error) {
 	p.waitErr = exit
 	close(p.done)
-	released := p.waitReleased()
-	p.killGroup()
-	if !released && !p.waitReleased() {
+	drained := p.waitDrained()
+	p.release()
+	if !drained && !p.waitDrained() {
 		// Something that left the group (setsid) still holds the
 		// streams: stop reading them.
 		p.stdout.Close()
@@ -203,18 +206,18 @@ func (p *Process) reap(exit error) {
 	p.stdin.Close()
 }
 
-// releaseCheck is how often waitReleased looks at the streams.
-const releaseCheck = 10 * time.Millisecond
+// drainCheck is how often waitDrained looks at the streams.
+const drainCheck = 10 * time.Millisecond
 
-// waitReleased waits up to the drain time for nothing but the reader to
+// waitDrained waits up to the drain time for nothing but the reader to
 // hold stdout and stderr, and reports whether that came.
-func (p *Process) waitReleased() bool {
+func (p *Process) waitDrained() bool {
 	deadline := time.Now().Add(p.drain)
 	for {
 		if p.stdout.hungUp() && p.stderr.hungUp() {
 			return true
 		}
-		wait := min(releaseCheck, time.Until(deadline))
+		wait := min(drainCheck, time.Until(deadline))
 		if wait <= 0 {
 			return false
 		}

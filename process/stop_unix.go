@@ -25,11 +25,32 @@ func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
 
+// signalGroup sends sig to the child's process group, unless the group
+// was killed for the last time.
 func (p *Process) signalGroup(sig syscall.Signal) {
-	// ESRCH only means the group is already gone.
-	_ = syscall.Kill(-p.pid, sig)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.released {
+		// ESRCH only means the group is already gone.
+		_ = syscall.Kill(-p.pid, sig)
+	}
 }
 
 func (p *Process) killGroup() {
 	p.signalGroup(syscall.SIGKILL)
+}
+
+// release kills the child's process group for the last time, once the
+// child has exited, and reaps the child if it is not yet: from then on its
+// pid, the group's id, may be another process's, and the group is
+// signalled no more.
+func (p *Process) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.released {
+		return
+	}
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	p.reapLeader()
+	p.released = true
 }

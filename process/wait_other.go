@@ -18,3 +18,6 @@ func (p *Process) waitExit() error {
 	}
 	return exitError(state.Sys().(syscall.WaitStatus))
 }
+
+// reapLeader does nothing: waitExit reaped the child when it exited.
+func (p *Process) reapLeader() {}
