@@ -46,3 +46,34 @@ func BenchmarkStartEchoStop(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEcho measures a line's round trip through a running cat: write
+// it to stdin, read it back from stdout, one line after the other.
+func BenchmarkEcho(b *testing.B) {
+	path, err := exec.LookPath("cat")
+	if err != nil {
+		b.Skip("no cat:", err)
+	}
+	for _, tc := range []struct {
+		name string
+		pty  bool
+	}{{"pty", true}, {"pipe", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			p, err := Start(Config{Path: path, PTY: tc.pty})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Stop()
+			line := []byte("hello\n")
+			buf := make([]byte, len(line))
+			for b.Loop() {
+				if _, err := p.Stdin().Write(line); err != nil {
+					b.Fatal(err)
+				}
+				if n, err := io.ReadFull(p.Stdout(), buf); err != nil || string(buf) != string(line) {
+					b.Fatalf("read %q, %v", buf[:n], err)
+				}
+			}
+		})
+	}
+}
