@@ -117,24 +117,17 @@ func readLine(t *testing.T, r *bufio.Reader) string {
 // gone reports whether pid no longer runs (it does not exist or is a zombie
 // waiting for a reaper).
 func gone(pid int) bool {
-	state := procState(pid)
-	return state == 0 || state == 'Z'
-}
-
-// procState returns the state of pid that /proc tells, as a letter ('R',
-// 'S', 'Z' for a zombie...), or 0 if there is no such process.
-func procState(pid int) byte {
+	if syscall.Kill(pid, 0) != nil {
+		return true
+	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return true
 	}
 	// The state follows the command name, which is in parentheses.
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return 0
-	}
-	return s[i+2]
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
 
 // waitGone waits up to d for pid to be gone.

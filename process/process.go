@@ -67,7 +67,7 @@ type Process struct {
 	stopped sync.Once
 
 	mu       sync.Mutex // held while the process group is signalled
-	released bool       // the group was killed for the last time
+	released bool       // the group was killed a last time: signal it no more
 }
 
 // Start starts the child described by cfg.
@@ -188,10 +188,10 @@ func (p *Process) Wait() error {
 
 // reap records how the child exited, then gives whatever still holds its
 // output streams (a background grandchild) the drain time to finish
-// before the child's process group is killed a last time and the child
-// released, so that nothing it started is left behind. What the streams hold is kept for the reader, however
-// slow; only streams that something outside the group still holds open are
-// closed, a drain time after the kill.
+// before the child's process group is killed a last time, so that nothing
+// it started is left behind. What the streams hold is kept for the reader,
+// however slow; only streams that something outside the group still holds
+// open are closed, a drain time after the kill.
 func (p *Process) reap(exit error) {
 	p.waitErr = exit
 	close(p.done)

@@ -26,7 +26,7 @@ func sysProcAttr() *syscall.SysProcAttr {
 }
 
 // signalGroup sends sig to the child's process group, unless the group
-// was killed for the last time.
+// was killed a last time.
 func (p *Process) signalGroup(sig syscall.Signal) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -40,17 +40,15 @@ func (p *Process) killGroup() {
 	p.signalGroup(syscall.SIGKILL)
 }
 
-// release kills the child's process group for the last time, once the
-// child has exited, and reaps the child if it is not yet: from then on its
-// pid, the group's id, may be another process's, and the group is
-// signalled no more.
+// release kills the child's process group a last time, once the child
+// has exited, and lets go of it: once the child is reaped, its pid, the
+// group's id, may be given to another process, which a later signal to
+// the group would reach.
 func (p *Process) release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.released {
-		return
+	if !p.released {
+		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		p.released = true
 	}
-	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-	p.reapLeader()
-	p.released = true
 }

@@ -26,6 +26,5 @@ func (p *Process) signalGroup(sig os.Signal) {
 // killGroup does nothing: Windows processes have no group to kill.
 func (p *Process) killGroup() {}
 
-// release does nothing: Windows processes have no group to kill, and
-// waitExit reaped the child.
+// release does nothing: Windows processes have no group to kill.
 func (p *Process) release() {}

@@ -18,6 +18,3 @@ func (p *Process) waitExit() error {
 	}
 	return exitError(state.Sys().(syscall.WaitStatus))
 }
-
-// reapLeader does nothing: waitExit reaped the child when it exited.
-func (p *Process) reapLeader() {}
