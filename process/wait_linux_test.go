@@ -126,14 +126,7 @@ func TestStopSparesReusedPid(t *testing.T) {
 	if err := p.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	waitReaped(t, p.Pid())
-	other := startWithPid(t, p.Pid())
-	p.Stop()
-	// A signal sent would have landed by now.
-	time.Sleep(100 * time.Millisecond)
-	if gone(other.Process.Pid) {
-		t.Fatal("stopping the session ended the process that took its pid")
-	}
+	stopSparesReusedPid(t, p)
 }
 
 // So too when the child's output was held past its exit by something
@@ -154,9 +147,18 @@ func TestStopAfterDrainSparesReusedPid(t *testing.T) {
 	if _, err := io.ReadAll(out); err != nil {
 		t.Fatalf("reading stdout: %v", err)
 	}
+	stopSparesReusedPid(t, p)
+}
+
+// stopSparesReusedPid waits for p's child to be reaped, gives its pid to a
+// process that leads a group of its own, stops p, and fails if that
+// process is gone.
+func stopSparesReusedPid(t *testing.T, p *Process) {
+	t.Helper()
 	waitReaped(t, p.Pid())
 	other := startWithPid(t, p.Pid())
 	p.Stop()
+	// A signal sent would have landed by now.
 	time.Sleep(100 * time.Millisecond)
 	if gone(other.Process.Pid) {
 		t.Fatal("stopping the session ended the process that took its pid")
