@@ -27,6 +27,7 @@ var programs = map[string]string{
 	"lines": "exec seq 1000",
 	"die":   "echo $$; exec sleep 300",
 	"deaf":  "echo ready; exec sleep 300",
+	"bg":    "sleep 299 & echo $!",
 }
 
 // writePrograms writes programs into dir.
@@ -54,6 +55,7 @@ var clients = []client{
 	{"killed child", killedChild},
 	{"all lines", allLines},
 	{"deaf child", deafChild},
+	{"background job", backgroundJob},
 	{"bad request", badRequest},
 }
 
@@ -179,6 +181,53 @@ func allLines(ctx context.Context, addr string, i int) error {
 		return fmt.Errorf("after the last line: %v, want 1000", err)
 	}
 	return nil
+}
+
+// backgroundJob reads the pid of the job that its program leaves in the
+// background holding its output as it exits, and expects 1000 once the
+// job has been killed, at the end of the drain time, and the job gone.
+func backgroundJob(ctx context.Context, addr string, i int) error {
+	c, err := dial(ctx, addr, "/bg", nil)
+	if err != nil {
+		return err
+	}
+	defer c.CloseNow()
+	_, msg, err := c.Read(ctx)
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(string(msg))
+	if err != nil {
+		return fmt.Errorf("pid %q: %w", msg, err)
+	}
+	// The drain time is 500 ms.
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, _, err := c.Read(rctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		return fmt.Errorf("after the program's exit: %v, want 1000", err)
+	}
+	// The job closed the output as it died, a moment before it is done
+	// dying: give it a second.
+	for range 100 {
+		if !jobRunning(pid) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("the background job %d was left running", pid)
+}
+
+// jobRunning reports whether pid is the program "bg"'s background job, and
+// not a zombie.
+func jobRunning(pid int) bool {
+	dir := "/proc/" + strconv.Itoa(pid)
+	cmdline, _ := os.ReadFile(dir + "/cmdline")
+	stat, err := os.ReadFile(dir + "/stat")
+	if err != nil || string(cmdline) != "sleep\x00299\x00" {
+		return false
+	}
+	_, state, ok := parentOf(stat)
+	return ok && state != "Z"
 }
 
 // deafChild writes to a program that does not read until the writes

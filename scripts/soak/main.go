@@ -3,7 +3,8 @@
 // Soak runs one wsbridge for a long while under a mix of clients (churn
 // with close handshakes, dropped connections and resets; slow readers;
 // children killed mid-session; a thousand lines each to be delivered in
-// order; programs that do not read; malformed and half-open requests) and
+// order; programs that do not read; programs that exit leaving a job
+// behind; malformed and half-open requests) and
 // fails if the server stops behaving or if anything it holds grows.
 //
 //	go run ./scripts/soak [-duration 1h] [-interval 5s] [-wsbridge PATH]
