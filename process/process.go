@@ -248,14 +248,14 @@ func (p *Process) stop() {
 		select {
 		case <-p.done:
 			t.Stop()
-			p.killGroup()
+			p.release()
 			return
 		case <-t.C:
 		}
 		p.signalGroup(step.sig)
 	}
 	<-p.done
-	p.killGroup()
+	p.release()
 }
 
 // stream is one of the child's output streams. It reports the end of the

@@ -36,10 +36,6 @@ func (p *Process) signalGroup(sig syscall.Signal) {
 	}
 }
 
-func (p *Process) killGroup() {
-	p.signalGroup(syscall.SIGKILL)
-}
-
 // release kills the child's process group a last time, once the child
 // has exited, and lets go of it: once the child is reaped, its pid, the
 // group's id, may be given to another process, which a later signal to

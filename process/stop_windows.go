@@ -23,8 +23,5 @@ func (p *Process) signalGroup(sig os.Signal) {
 	_ = p.proc.Signal(sig)
 }
 
-// killGroup does nothing: Windows processes have no group to kill.
-func (p *Process) killGroup() {}
-
 // release does nothing: Windows processes have no group to kill.
 func (p *Process) release() {}
