@@ -125,7 +125,7 @@ func Start(cfg Config) (*Process, error) {
 
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
 	if err := cmd.Start(); err != nil {
-		return fail(err)
+		return fail(startError(cfg.Path, err))
 	}
 	closeAll(childEnds)
 
