@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"runtime/debug"
 	"strconv"
@@ -27,6 +26,7 @@ import (
 	"golang.org/x/term"
 
 	"wsbridge/bridge"
+	"wsbridge/process"
 	"wsbridge/upgrade"
 )
 
@@ -305,7 +305,7 @@ func (c *cli) config() (upgrade.Config, error) {
 	}
 	switch {
 	case c.Dir == "" && len(c.Command) == 0:
-		return cfg, errors.New("no program given: wsbridge [flags] COMMAND [ARGS...], or --dir=DIR")
+		return cfg, errors.New("no program given: wsbridge [flags] COMMAND [ARGS...], or wsbridge [flags] --dir=DIR (see wsbridge --help)")
 	case c.Dir != "" && len(c.Command) > 0:
 		return cfg, fmt.Errorf("--dir and a COMMAND (%q) cannot be used together", c.Command[0])
 	case c.Port != nil && (*c.Port < 0 || *c.Port > 65535):
@@ -338,9 +338,9 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, errors.New("--sslcert, --sslkey and --sslca need --ssl")
 	}
 	if len(c.Command) > 0 {
-		path, err := exec.LookPath(c.Command[0])
+		path, err := process.LookPath(c.Command[0])
 		if err != nil {
-			return cfg, fmt.Errorf("program %q: %w", c.Command[0], errors.Unwrap(err))
+			return cfg, err
 		}
 		cfg.Process.Path, cfg.Process.Args = path, c.Command[1:]
 	}
