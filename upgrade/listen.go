@@ -1,8 +1,10 @@
 package upgrade
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -27,4 +29,42 @@ func Listen(addresses []string, port int) ([]net.Listener, error) {
 		lns = append(lns, ln)
 	}
 	return lns, nil
+}
+
+// CheckAddress checks that a is an address Listen can be given, by its
+// form alone: an IP address, one in brackets, a host name, or empty for
+// all interfaces. Whether a host name resolves is known only when
+// listening; a dotted number that is no IP address (999.1.1.1) is not
+// taken for a host name.
+func CheckAddress(a string) error {
+	if a == "" {
+		return nil
+	}
+	if inner, ok := strings.CutPrefix(a, "["); ok {
+		if inner, ok = strings.CutSuffix(inner, "]"); ok {
+			if _, err := netip.ParseAddr(inner); err == nil {
+				return nil
+			}
+		}
+		return errors.New("not an IP address in brackets")
+	}
+	if _, err := netip.ParseAddr(a); err == nil {
+		return nil
+	}
+	labels := strings.Split(strings.TrimSuffix(a, "."), ".")
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		// No top-level domain is all digits: this was meant as an
+		// IPv4 address.
+		return errors.New("not an IP address")
+	}
+	if len(a) > 254 {
+		return errors.New("neither an IP address nor a host name: too long")
+	}
+	for _, l := range labels {
+		if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' ||
+			strings.Trim(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			return errors.New("neither an IP address nor a host name")
+		}
+	}
+	return nil
 }
