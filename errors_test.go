@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +27,13 @@ func runBinary(t *testing.T, dir string, env []string, args ...string) (code int
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), env...), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	return runCommand(t, cmd)
+}
+
+// runCommand runs cmd, which must exit by itself, and returns its exit
+// code and output.
+func runCommand(t *testing.T, cmd *exec.Cmd) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errs
 	err := cmd.Run()
@@ -32,7 +42,7 @@ func runBinary(t *testing.T, dir string, env []string, args ...string) (code int
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
 	case err != nil:
-		t.Fatalf("running wsbridge %q: %v", args, err)
+		t.Fatalf("running %q: %v", cmd.Args, err)
 	}
 	return code, out.String(), errs.String()
 }
@@ -82,5 +92,74 @@ func TestDirScriptThatCannotRunIsLoggedWhy(t *testing.T) {
 	ev := s.event("could not start program")
 	if msg, _ := ev["error"].(string); !strings.HasSuffix(msg, ": its interpreter /usr/bin/python9 (from its #! line) does not exist") {
 		t.Errorf("logged %v", ev)
+	}
+}
+
+func TestBadAddressIsABadCommandLine(t *testing.T) {
+	port := strconv.Itoa(freePort(t))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--address=999.1.1.1"}, `--address "999.1.1.1": not an IP address`},
+		{[]string{"--address=127.0.0.1", "--address=my host"}, `--address "my host": neither an IP address nor a host name`},
+		{[]string{"--address=127.0.0.1:" + port}, `--address "127.0.0.1:` + port + `": give the port with --port=` + port + `, not in the address`},
+		{[]string{"--address=127.0.0.1", "--metrics-address=999.1.1.1:9100"}, `--metrics-address=999.1.1.1:9100: not an IP address`},
+		{[]string{"--address=127.0.0.1", "--port=" + port, "--redirport=" + port},
+			"--redirport=" + port + ": the port of the service itself (--port); choose another"},
+	} {
+		expectRefusal(t, "", exitBadArguments, tc.want, append(tc.args, "cat")...)
+	}
+	// A host name is taken as it is, as websocketd does.
+	s := startServerArgs(t, "--address=localhost", "--port=0", "rev")
+	c := s.dial("/")
+	send(t, c, websocket.MessageText, "abc")
+	expect(t, c, websocket.MessageText, "cba")
+}
+
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--port=" + port}, "port " + port + " is already in use: choose another with --port"},
+		{[]string{"--address=127.0.0.1", "--port=" + port}, "port " + port + " on 127.0.0.1 is already in use: choose another with --port"},
+		{[]string{"--address=127.0.0.1", "--port=0", "--redirport=" + port}, "port " + port + " on 127.0.0.1 is already in use: choose another with --redirport"},
+		{[]string{"--address=127.0.0.1", "--port=0", "--metrics-address=127.0.0.1:" + port}, "port " + port + " on 127.0.0.1 is already in use: choose another with --metrics-address"},
+	} {
+		expectRefusal(t, "", exitCannotStart, tc.want, append(tc.args, "cat")...)
+	}
+}
+
+func TestPrivilegedPortSaysSo(t *testing.T) {
+	start, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if err != nil {
+		t.Skipf("no unprivileged port range to read: %v", err)
+	}
+	first, err := strconv.Atoi(strings.TrimSpace(string(start)))
+	if err != nil || first < 2 {
+		t.Skipf("every port may be listened on here (from %s)", start)
+	}
+	port := strconv.Itoa(first - 1)
+	cmd := exec.Command(binary, "--address=127.0.0.1", "--port="+port, "cat")
+	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	if os.Getuid() == 0 {
+		// Run it as nobody, which needs to reach the binary.
+		if err := os.Chmod(filepath.Dir(binary), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	code, stdout, stderr := runCommand(t, cmd)
+	want := "wsbridge: error: port " + port + " on 127.0.0.1 is reserved to privileged programs: choose one of 1024 or above with --port, or grant wsbridge CAP_NET_BIND_SERVICE\n"
+	if code != exitCannotStart || stderr != want || stdout != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q\nwant exit %d and %q", code, stdout, stderr, exitCannotStart, want)
 	}
 }

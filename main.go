@@ -152,7 +152,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 					ln.Close()
 				}
 			}
-			return fail(exitCannotStart, fmt.Errorf("--metrics-address: %w", err))
+			return fail(exitCannotStart, listenError("--metrics-address", fmt.Errorf("--metrics-address: %w", err)))
 		}
 	}
 	for i, ln := range listeners {
@@ -312,6 +312,8 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, fmt.Errorf("--port=%d: not a TCP port", *c.Port)
 	case c.RedirPort < 0 || c.RedirPort > 65535:
 		return cfg, fmt.Errorf("--redirport=%d: not a TCP port", c.RedirPort)
+	case c.RedirPort != 0 && c.RedirPort == c.port():
+		return cfg, fmt.Errorf("--redirport=%d: the port of the service itself (--port); choose another", c.RedirPort)
 	case c.MaxFrameSize < 0:
 		return cfg, fmt.Errorf("--maxframesize=%d: must be 0 or more", c.MaxFrameSize)
 	case c.CloseMs < 0:
@@ -336,6 +338,19 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, errors.New("--ssl needs --sslcert and --sslkey")
 	case !c.SSL && (c.SSLCert != "" || c.SSLKey != "" || c.SSLCA != ""):
 		return cfg, errors.New("--sslcert, --sslkey and --sslca need --ssl")
+	}
+	for _, a := range c.Address {
+		if host, port, err := net.SplitHostPort(a); err == nil && upgrade.CheckAddress(host) == nil {
+			return cfg, fmt.Errorf("--address %q: give the port with --port=%s, not in the address", a, port)
+		}
+		if err := upgrade.CheckAddress(a); err != nil {
+			return cfg, fmt.Errorf("--address %q: %w", a, err)
+		}
+	}
+	if host, _, err := net.SplitHostPort(c.MetricsAddress); err == nil {
+		if err := upgrade.CheckAddress(host); err != nil {
+			return cfg, fmt.Errorf("--metrics-address=%s: %w", c.MetricsAddress, err)
+		}
 	}
 	if len(c.Command) > 0 {
 		path, err := process.LookPath(c.Command[0])
@@ -409,7 +424,7 @@ func (c *cli) listen(activated []net.Listener) (listeners []net.Listener, redire
 	unixOnly := c.UnixSocket != "" && c.Port == nil && len(c.Address) == 0 && c.RedirPort == 0
 	if len(activated) == 0 && !unixOnly {
 		if listeners, err = upgrade.Listen(c.Address, c.port()); err != nil {
-			return nil, nil, err
+			return nil, nil, listenError("--port", err)
 		}
 	}
 	if len(activated) == 0 && c.UnixSocket != "" {
@@ -424,11 +439,35 @@ func (c *cli) listen(activated []net.Listener) (listeners []net.Listener, redire
 		lns, err := upgrade.Listen(c.Address[:min(len(c.Address), 1)], c.RedirPort)
 		if err != nil {
 			closeAll()
-			return nil, nil, err
+			return nil, nil, listenError("--redirport", err)
 		}
 		redirect = lns[0]
 	}
 	return listeners, redirect, nil
+}
+
+// listenError is the error of listening on the port of flag, err, put in
+// a line that says what to do when the port is taken or needs privileges.
+func listenError(flag string, err error) error {
+	var op *net.OpError
+	if !errors.As(err, &op) {
+		return err
+	}
+	addr, ok := op.Addr.(*net.TCPAddr)
+	if !ok {
+		return err
+	}
+	where := fmt.Sprintf("port %d", addr.Port)
+	if addr.IP != nil && !addr.IP.IsUnspecified() {
+		where += " on " + addr.IP.String()
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("%s is already in use: choose another with %s", where, flag)
+	case errors.Is(err, syscall.EACCES) && addr.Port < 1024:
+		return fmt.Errorf("%s is reserved to privileged programs: choose one of 1024 or above with %s, or grant wsbridge CAP_NET_BIND_SERVICE", where, flag)
+	}
+	return err
 }
 
 // isHostPort reports whether s is HOST:PORT with a TCP port, HOST possibly

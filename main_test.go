@@ -589,22 +589,6 @@ func TestBadCommandLines(t *testing.T) {
 	}
 }
 
-func TestPortInUse(t *testing.T) {
-	s := startServer(t, "cat")
-	_, port, _ := strings.Cut(s.addr, ":")
-	var stdout, stderr strings.Builder
-	code := run([]string{"--address=127.0.0.1", "--port=" + port, "cat"}, &stdout, &stderr)
-	if code != exitCannotStart || !strings.Contains(stderr.String(), "address already in use") {
-		t.Fatalf("exit %d, stderr %q", code, stderr.String())
-	}
-	stderr.Reset()
-	code = run([]string{"--address=127.0.0.1", "--port=0", "--metrics-address=" + s.addr, "cat"}, &stdout, &stderr)
-	if code != exitCannotStart || !strings.HasPrefix(stderr.String(), "wsbridge: error: --metrics-address: ") ||
-		!strings.Contains(stderr.String(), "address already in use") {
-		t.Fatalf("metrics port in use: exit %d, stderr %q", code, stderr.String())
-	}
-}
-
 func TestHelpAndVersion(t *testing.T) {
 	var stdout, stderr strings.Builder
 	if code := run([]string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "--maxframesize") ||
