@@ -94,9 +94,9 @@ func loadConfig(path string, flags []*kong.Flag) (*configFile, error) {
 	for _, key := range keys {
 		v := raw[key]
 		if key == "command" {
-			args, ok := stringList(v)
-			if !ok || len(args) == 0 {
-				return nil, fmt.Errorf("%s: command: want a non-empty array of strings, got %s", path, describe(v))
+			args, err := commandValue(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: command: %w", path, err)
 			}
 			file.command = args
 			continue
@@ -149,9 +149,12 @@ func flagValue(f *kong.Flag, v any) (any, error) {
 		}
 		return s, nil
 	case reflect.Slice:
+		if s, ok := v.(string); ok {
+			return s, nil // read as on the command line
+		}
 		list, ok := stringList(v)
 		if !ok {
-			return nil, fmt.Errorf("want an array of strings, got %s", describe(v))
+			return nil, fmt.Errorf("want a string or an array of strings, got %s", describe(v))
 		}
 		values := make([]any, len(list))
 		for i, s := range list {
@@ -160,6 +163,29 @@ func flagValue(f *kong.Flag, v any) (any, error) {
 		return values, nil
 	}
 	return nil, fmt.Errorf("cannot be set in a file (a %s flag)", t)
+}
+
+// commandValue returns the program and its arguments that the file's
+// command gives: an array of strings, or a string that is the program
+// alone. A string with spaces is taken for a program with arguments,
+// which are not split out of it, so it asks for an array.
+func commandValue(v any) ([]string, error) {
+	if s, ok := v.(string); ok {
+		words := strings.Fields(s)
+		if len(words) == 1 && words[0] == s {
+			return words, nil
+		}
+		if len(words) > 0 {
+			for i, w := range words {
+				words[i] = strconv.Quote(w)
+			}
+			return nil, fmt.Errorf("%q has spaces: give the program and its arguments as an array, [%s]", s, strings.Join(words, ", "))
+		}
+	}
+	if args, ok := stringList(v); ok && len(args) > 0 {
+		return args, nil
+	}
+	return nil, fmt.Errorf("want a string or a non-empty array of strings, got %s", describe(v))
 }
 
 // stringList returns v as a list of strings, if it is a TOML array of

@@ -130,6 +130,34 @@ func TestConfigFileCommand(t *testing.T) {
 	}
 }
 
+func TestConfigFileSingleStrings(t *testing.T) {
+	file := writeConfig(t, `
+address = "127.0.0.1"
+origin = "a.example,b.example"
+header = "X-A: 1, 2"
+passenv = "PATH"
+command = "rev"
+`)
+	c, code, stderr := parseCLI(t, "--config="+file)
+	if c == nil {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, got := range []struct {
+		name      string
+		got, want []string
+	}{
+		{"address", c.Address, []string{"127.0.0.1"}},
+		{"origin", c.Origin, []string{"a.example", "b.example"}}, // split as --origin=a.example,b.example is
+		{"header", c.Header, []string{"X-A: 1, 2"}},
+		{"passenv", c.PassEnv, []string{"PATH"}},
+		{"command", c.file.command, []string{"rev"}},
+	} {
+		if !slices.Equal(got.got, got.want) {
+			t.Errorf("%s: %q, want %q", got.name, got.got, got.want)
+		}
+	}
+}
+
 func TestConfigFileErrors(t *testing.T) {
 	for _, tc := range []struct {
 		content string
@@ -141,11 +169,13 @@ func TestConfigFileErrors(t *testing.T) {
 		{"version = true\n", `unknown key "version"`},
 		{`port = "abc"` + "\n", `port: want an integer, got "abc"`},
 		{"ssl = \"yes\"\n", `ssl: want true or false, got "yes"`},
-		{"origin = \"example.com\"\n", `origin: want an array of strings, got "example.com"`},
-		{"origin = [1, 2]\n", `origin: want an array of strings, got an array`},
+		{"origin = [1, 2]\n", `origin: want a string or an array of strings, got an array`},
+		{"passenv = 3\n", `passenv: want a string or an array of strings, got 3`},
 		{"loglevel = \"loud\"\n", `loglevel: want one of debug, trace, access, info, error, fatal, got "loud"`},
 		{"dir = 3\n", `dir: want a string, got 3`},
-		{"command = []\n", `command: want a non-empty array of strings, got an array`},
+		{"command = []\n", `command: want a string or a non-empty array of strings, got an array`},
+		{"command = \"\"\n", `command: want a string or a non-empty array of strings, got ""`},
+		{"command = \"python3 -u bot.py\"\n", `command: "python3 -u bot.py" has spaces: give the program and its arguments as an array, ["python3", "-u", "bot.py"]`},
 		{"port = \n", `toml: line 1`},
 	} {
 		file := writeConfig(t, tc.content)
@@ -249,15 +279,20 @@ func TestListensWhereEnvironmentSays(t *testing.T) {
 }
 
 func TestListensWhereConfigFileSays(t *testing.T) {
-	port := strconv.Itoa(freePort(t))
-	file := writeConfig(t, fmt.Sprintf("port = %s\naddress = [\"127.0.0.1\"]\ncommand = [\"rev\"]\n", port))
-	s := startServerArgs(t, "--config="+file)
-	if s.addr != "127.0.0.1:"+port {
-		t.Fatalf("listening on %s, want port %s", s.addr, port)
+	for _, format := range []string{
+		"port = %s\naddress = [\"127.0.0.1\"]\ncommand = [\"rev\"]\n",
+		"port = %s\naddress = \"127.0.0.1\"\ncommand = \"rev\"\n", // single strings for lists
+	} {
+		port := strconv.Itoa(freePort(t))
+		file := writeConfig(t, fmt.Sprintf(format, port))
+		s := startServerArgs(t, "--config="+file)
+		if s.addr != "127.0.0.1:"+port {
+			t.Fatalf("listening on %s, want port %s", s.addr, port)
+		}
+		c := s.dial("/")
+		send(t, c, websocket.MessageText, "abc")
+		expect(t, c, websocket.MessageText, "cba")
 	}
-	c := s.dial("/")
-	send(t, c, websocket.MessageText, "abc")
-	expect(t, c, websocket.MessageText, "cba")
 }
 
 func TestConfigWithWebsocketdFlags(t *testing.T) {
