@@ -18,10 +18,15 @@ import (
 // --log-format is WSBRIDGE_LOG_FORMAT.
 const envPrefix = "WSBRIDGE"
 
-// BeforeReset drops the flags' variables that are set but empty, so
-// that WSBRIDGE_SSL= means what leaving it out means, as it does for a
-// shell or a systemd unit that sets it from something empty.
+// BeforeReset warns on stderr of the WSBRIDGE_ variables that name no
+// flag, so that a misspelt one is noticed, and drops the flags' variables
+// that are set but empty, so that WSBRIDGE_SSL= means what leaving it out
+// means, as it does for a shell or a systemd unit that sets it from
+// something empty.
 func (c *cli) BeforeReset(k *kong.Kong) error {
+	for _, w := range unknownVariables(k.Model.Node.Flags, os.Environ()) {
+		fmt.Fprintf(k.Stderr, "wsbridge: warning: %s\n", w)
+	}
 	for _, f := range k.Model.Node.Flags {
 		for _, env := range f.Envs {
 			if v, ok := os.LookupEnv(env); ok && v == "" {
@@ -30,6 +35,77 @@ func (c *cli) BeforeReset(k *kong.Kong) error {
 		}
 	}
 	return nil
+}
+
+// unknownVariables returns a warning for each variable of environ that
+// starts with WSBRIDGE_, is not empty, and is no flag's variable, naming
+// the nearest variable when one is near.
+func unknownVariables(flags []*kong.Flag, environ []string) []string {
+	var known []string
+	commandLineOnly := map[string]string{} // the variable a flag would have → the flag
+	for _, f := range flags {
+		known = append(known, f.Envs...)
+		if len(f.Envs) == 0 {
+			commandLineOnly[envPrefix+"_"+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))] = f.Name
+		}
+	}
+	var warnings []string
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, envPrefix+"_") || value == "" || slices.Contains(known, name) {
+			continue
+		}
+		if flag, ok := commandLineOnly[name]; ok {
+			warnings = append(warnings, fmt.Sprintf("%s is ignored: --%s comes from the command line only", name, flag))
+			continue
+		}
+		w := name + " is no flag's variable and is ignored"
+		if near := nearest(name, known); near != "" {
+			w += "; did you mean " + near + "?"
+		}
+		warnings = append(warnings, w)
+	}
+	return warnings
+}
+
+// nearest returns the name of names nearest to name, if it is a slip of
+// the keyboard away: one letter missing, extra, wrong or swapped with
+// the next, or two of these in a longer name.
+func nearest(name string, names []string) string {
+	best, bestDistance := "", 3
+	for _, n := range names {
+		d := distance(name, n)
+		if d < bestDistance && (d == 1 || len(n) >= len(envPrefix)+7) {
+			best, bestDistance = n, d
+		}
+	}
+	return best
+}
+
+// distance is the number of letters to insert, delete, replace, or swap
+// with the next, to turn a into b (the optimal string alignment distance).
+func distance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 // BeforeResolve loads the --config file, if there is one, into c.file,

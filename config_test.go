@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -344,4 +347,54 @@ func TestHelpStatesTheVariablesAndTheFile(t *testing.T) {
 			t.Errorf("--help does not say %q:\n%s", want, help)
 		}
 	}
+}
+
+func TestUnknownVariableWarns(t *testing.T) {
+	t.Setenv("WSBRIDGE_PROT", "9000")
+	t.Setenv("WSBRIDGE_ORIGINS", "example.com")
+	t.Setenv("WSBRIDGE_VERSION", "true")
+	t.Setenv("WSBRIDGE_NOTHING_LIKE_IT", "x")
+	t.Setenv("WSBRIDGE_SET_TO_NOTHING", "")
+	t.Setenv("WSBRIDGE_PORT", "9001")
+	c := &cli{}
+	var stdout, stderr strings.Builder
+	if code, exited := parse(newParser(c, &stdout, &stderr), []string{"cat"}); exited {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	got := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+	slices.Sort(got)
+	want := []string{
+		"wsbridge: warning: WSBRIDGE_NOTHING_LIKE_IT is no flag's variable and is ignored",
+		"wsbridge: warning: WSBRIDGE_ORIGINS is no flag's variable and is ignored; did you mean WSBRIDGE_ORIGIN?",
+		"wsbridge: warning: WSBRIDGE_PROT is no flag's variable and is ignored; did you mean WSBRIDGE_PORT?",
+		"wsbridge: warning: WSBRIDGE_VERSION is ignored: --version comes from the command line only",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("stderr:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if c.Port == nil || *c.Port != 9001 || stdout.Len() != 0 {
+		t.Errorf("port %v, stdout %q", c.Port, stdout.String())
+	}
+}
+
+func TestUnknownVariableWarnsAtStart(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(binary, "--address=127.0.0.1", "--port=0", "rev")
+	cmd.Stderr = w
+	s := launch(t, cmd, []string{"WSBRIDGE_PROT=9000"})
+	w.Close()
+	s.waitListening()
+	r.SetReadDeadline(time.Now().Add(20 * time.Second))
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if want := "wsbridge: warning: WSBRIDGE_PROT is no flag's variable and is ignored; did you mean WSBRIDGE_PORT?\n"; line != want {
+		t.Fatalf("stderr %q, %v; want %q", line, err, want)
+	}
+	// It serves as it would without the variable, and exits with 0.
+	c := s.dial("/")
+	send(t, c, websocket.MessageText, "abc")
+	expect(t, c, websocket.MessageText, "cba")
 }
