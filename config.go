@@ -18,15 +18,10 @@ import (
 // --log-format is WSBRIDGE_LOG_FORMAT.
 const envPrefix = "WSBRIDGE"
 
-// BeforeReset warns on stderr of the WSBRIDGE_ variables that name no
-// flag, so that a misspelt one is noticed, and drops the flags' variables
-// that are set but empty, so that WSBRIDGE_SSL= means what leaving it out
-// means, as it does for a shell or a systemd unit that sets it from
-// something empty.
+// BeforeReset drops the flags' variables that are set but empty, so
+// that WSBRIDGE_SSL= means what leaving it out means, as it does for a
+// shell or a systemd unit that sets it from something empty.
 func (c *cli) BeforeReset(k *kong.Kong) error {
-	for _, w := range unknownVariables(k.Model.Node.Flags, os.Environ()) {
-		fmt.Fprintf(k.Stderr, "wsbridge: warning: %s\n", w)
-	}
 	for _, f := range k.Model.Node.Flags {
 		for _, env := range f.Envs {
 			if v, ok := os.LookupEnv(env); ok && v == "" {
@@ -37,10 +32,20 @@ func (c *cli) BeforeReset(k *kong.Kong) error {
 	return nil
 }
 
+// AfterApply warns on stderr of the WSBRIDGE_ variables that name no
+// flag, so that a misspelt one is noticed, unless --passenv passes them
+// to the programs.
+func (c *cli) AfterApply(k *kong.Kong) error {
+	for _, w := range unknownVariables(k.Model.Node.Flags, os.Environ(), c.PassEnv) {
+		fmt.Fprintf(k.Stderr, "wsbridge: warning: %s\n", w)
+	}
+	return nil
+}
+
 // unknownVariables returns a warning for each variable of environ that
-// starts with WSBRIDGE_, is not empty, and is no flag's variable, naming
-// the nearest variable when one is near.
-func unknownVariables(flags []*kong.Flag, environ []string) []string {
+// starts with WSBRIDGE_, is not empty, and is neither a flag's variable
+// nor one of passed, naming the nearest variable when one is near.
+func unknownVariables(flags []*kong.Flag, environ, passed []string) []string {
 	var known []string
 	commandLineOnly := map[string]string{} // the variable a flag would have → the flag
 	for _, f := range flags {
@@ -52,7 +57,7 @@ func unknownVariables(flags []*kong.Flag, environ []string) []string {
 	var warnings []string
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, envPrefix+"_") || value == "" || slices.Contains(known, name) {
+		if !strings.HasPrefix(name, envPrefix+"_") || value == "" || slices.Contains(known, name) || slices.Contains(passed, name) {
 			continue
 		}
 		if flag, ok := commandLineOnly[name]; ok {

@@ -355,10 +355,11 @@ func TestUnknownVariableWarns(t *testing.T) {
 	t.Setenv("WSBRIDGE_VERSION", "true")
 	t.Setenv("WSBRIDGE_NOTHING_LIKE_IT", "x")
 	t.Setenv("WSBRIDGE_SET_TO_NOTHING", "")
+	t.Setenv("WSBRIDGE_TOKEN", "for the program")
 	t.Setenv("WSBRIDGE_PORT", "9001")
 	c := &cli{}
 	var stdout, stderr strings.Builder
-	if code, exited := parse(newParser(c, &stdout, &stderr), []string{"cat"}); exited {
+	if code, exited := parse(newParser(c, &stdout, &stderr), []string{"--passenv=PATH,WSBRIDGE_TOKEN", "cat"}); exited {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	got := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
