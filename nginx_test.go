@@ -20,11 +20,19 @@ import (
 // nginxBinary is the nginx the tests run; scripts/test installs it.
 const nginxBinary = "/usr/sbin/nginx"
 
-// startNginx runs real nginx with examples/nginx/nginx.conf, its listening
-// port, its two upstream servers and its proxy_read_timeout changed to
-// these, and returns the address it listens on. nginx is stopped at the
-// end of the test.
-func startNginx(t *testing.T, upstreamA, upstreamB string, readTimeout time.Duration) string {
+// nginx says how a test runs examples/nginx/nginx.conf: its listening
+// port is always a free one of 127.0.0.1.
+type nginx struct {
+	upstreams   [2]string     // the addresses of its two wsbridge instances
+	readTimeout time.Duration // its proxy_read_timeout; 0 keeps the example's
+	tls         *testPKI      // when set, it serves TLS with this server certificate
+	drop        []string      // lines of the example left out, each found once
+}
+
+// startNginx runs real nginx with examples/nginx/nginx.conf changed as n
+// says and returns the address it listens on. nginx is stopped at the end
+// of the test.
+func startNginx(t *testing.T, n nginx) string {
 	t.Helper()
 	if _, err := os.Stat(nginxBinary); err != nil {
 		t.Fatalf("nginx is needed at %s (apt-get install nginx-light; scripts/test installs it): %v", nginxBinary, err)
@@ -35,12 +43,16 @@ func startNginx(t *testing.T, upstreamA, upstreamB string, readTimeout time.Dura
 	}
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	text := string(conf)
-	for _, r := range []struct{ old, new string }{
-		{"listen 8080;", "listen " + addr + ";"},
-		{"server 127.0.0.1:8081;", "server " + upstreamA + ";"},
-		{"server 127.0.0.1:8082;", "server " + upstreamB + ";"},
-		{"proxy_read_timeout 60s;", fmt.Sprintf("proxy_read_timeout %dms;", readTimeout.Milliseconds())},
+	listen := "listen " + addr + ";"
+	if n.tls != nil {
+		listen = "listen " + addr + " ssl;\n" +
+			"ssl_certificate " + n.tls.certFile + ";\n" +
+			"ssl_certificate_key " + n.tls.keyFile + ";"
+	}
+	replacements := []struct{ old, new string }{
+		{"listen 8080;", listen},
+		{"server 127.0.0.1:8081;", "server " + n.upstreams[0] + ";"},
+		{"server 127.0.0.1:8082;", "server " + n.upstreams[1] + ";"},
 		// Everything nginx writes goes to the test's directory.
 		{"http {", "http {\n" + strings.Join([]string{
 			"access_log " + filepath.Join(dir, "access.log") + ";",
@@ -50,9 +62,18 @@ func startNginx(t *testing.T, upstreamA, upstreamB string, readTimeout time.Dura
 			"uwsgi_temp_path " + filepath.Join(dir, "uwsgi") + ";",
 			"scgi_temp_path " + filepath.Join(dir, "scgi") + ";",
 		}, "\n")},
-	} {
-		if n := strings.Count(text, r.old); n != 1 {
-			t.Fatalf("examples/nginx/nginx.conf has %q %d times, want once", r.old, n)
+	}
+	if n.readTimeout != 0 {
+		replacements = append(replacements, struct{ old, new string }{
+			"proxy_read_timeout 60s;", fmt.Sprintf("proxy_read_timeout %dms;", n.readTimeout.Milliseconds())})
+	}
+	for _, line := range n.drop {
+		replacements = append(replacements, struct{ old, new string }{line, ""})
+	}
+	text := string(conf)
+	for _, r := range replacements {
+		if c := strings.Count(text, r.old); c != 1 {
+			t.Fatalf("examples/nginx/nginx.conf has %q %d times, want once", r.old, c)
 		}
 		text = strings.Replace(text, r.old, r.new, 1)
 	}
@@ -174,7 +195,7 @@ func TestBehindNginx(t *testing.T) {
 	const readTimeout = time.Second
 	args := append([]string{"--trusted-proxy=127.0.0.1", "--pingms=300"}, envThenRev...)
 	a, b := startServer(t, args...), startServer(t, args...)
-	proxy := startNginx(t, a.addr, b.addr, readTimeout)
+	proxy := startNginx(t, nginx{upstreams: [2]string{a.addr, b.addr}, readTimeout: readTimeout})
 	url := "ws://" + proxy + "/ws/room?x=1"
 
 	// A client on 127.0.0.2 that claims to be 6.6.6.6 is seen as itself.
@@ -237,7 +258,7 @@ func TestBehindNginxWithoutPings(t *testing.T) {
 	// what TestBehindNginx shows the pings prevent.
 	const readTimeout = time.Second
 	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1", "--pingms=0"}, envThenRev...)...)
-	proxy := startNginx(t, s.addr, s.addr, readTimeout)
+	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, readTimeout: readTimeout})
 	c := dialFrom(t, "ws://"+proxy+"/ws/", "127.0.0.1", nil)
 	m := readAll(c)
 	m.env(t)
@@ -256,5 +277,48 @@ func TestBehindNginxWithoutPings(t *testing.T) {
 	}
 	if ev := s.event("disconnected"); ev["remote"] != "127.0.0.1" {
 		t.Errorf("disconnected event %v", ev)
+	}
+}
+
+// origin returns dial options through client with an Origin header.
+func origin(client *http.Client, o string) *websocket.DialOptions {
+	return &websocket.DialOptions{HTTPClient: client, HTTPHeader: http.Header{"Origin": {o}}}
+}
+
+// checkEnv reports the variables of env that are not as want says; ""
+// wants a variable unset.
+func checkEnv(t *testing.T, what string, env, want map[string]string) {
+	t.Helper()
+	for name, w := range want {
+		if got, ok := env[name]; ok != (w != "") || got != w {
+			t.Errorf("%s: %s=%q (set: %v), want %q", what, name, got, ok, w)
+		}
+	}
+}
+
+func TestBehindNginxSameOrigin(t *testing.T) {
+	// A browser's Origin is the host and port it connected to, which
+	// nginx passes on in Host.
+	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1", "--sameorigin"}, envThenRev...)...)
+	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}})
+	_, port, _ := net.SplitHostPort(proxy)
+	c := dialFrom(t, "ws://"+proxy+"/ws/", "127.0.0.1", http.Header{
+		"Origin": {"http://" + proxy},
+		// What the client says itself is not believed: nginx sets
+		// X-Forwarded-Proto, and with its X-Forwarded-For, Forwarded
+		// is not read.
+		"X-Forwarded-Proto": {"https"},
+		"Forwarded":         {"for=6.6.6.6;proto=https;host=evil.example"},
+	})
+	checkEnv(t, "through nginx", readAll(c).env(t), map[string]string{
+		"SERVER_NAME": "127.0.0.1",
+		"SERVER_PORT": port,
+		"HTTPS":       "",
+		"REMOTE_ADDR": "127.0.0.1",
+	})
+	for _, o := range []string{"http://127.0.0.1", "http://elsewhere.example:" + port} {
+		if status := dialStatus(t, "ws://"+proxy+"/ws/", origin(nil, o)); status != http.StatusForbidden {
+			t.Errorf("Origin %s: %d, want 403", o, status)
+		}
 	}
 }
