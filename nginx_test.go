@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -280,6 +282,19 @@ func TestBehindNginxWithoutPings(t *testing.T) {
 	}
 }
 
+// through returns a client that connects to addr whatever host a URL
+// names; with p, it checks the certificate of 127.0.0.1 against p's CA.
+func through(addr string, p *testPKI) *http.Client {
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+	if p != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: p.pool, ServerName: "127.0.0.1"}
+	}
+	return &http.Client{Transport: tr}
+}
+
 // origin returns dial options through client with an Origin header.
 func origin(client *http.Client, o string) *websocket.DialOptions {
 	return &websocket.DialOptions{HTTPClient: client, HTTPHeader: http.Header{"Origin": {o}}}
@@ -320,5 +335,61 @@ func TestBehindNginxSameOrigin(t *testing.T) {
 		if status := dialStatus(t, "ws://"+proxy+"/ws/", origin(nil, o)); status != http.StatusForbidden {
 			t.Errorf("Origin %s: %d, want 403", o, status)
 		}
+	}
+}
+
+func TestBehindTLSNginx(t *testing.T) {
+	p := newTestPKI(t)
+	cgi := t.TempDir()
+	writeScript(t, filepath.Join(cgi, "env.cgi"), `printf 'Content-Type: text/plain\n\n'; env`)
+	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1", "--sameorigin", "--cgidir=" + cgi}, envThenRev...)...)
+	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, tls: &p})
+	client := through(proxy, &p)
+	_, port, _ := net.SplitHostPort(proxy)
+	for _, tc := range []struct{ host, name, port string }{
+		{proxy, "127.0.0.1", port},
+		// On the scheme's own port neither Host nor Origin names one.
+		{"example.com", "example.com", "443"},
+	} {
+		want := map[string]string{"SERVER_NAME": tc.name, "SERVER_PORT": tc.port, "HTTPS": "on"}
+		c := dialWith(t, "wss://"+tc.host+"/ws/", origin(client, "https://"+tc.host))
+		checkEnv(t, "session at "+tc.host, readAll(c).env(t), want)
+		c.CloseNow()
+
+		resp, err := client.Get("https://" + tc.host + "/ws/env.cgi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		env := map[string]string{}
+		for _, line := range strings.Split(string(body), "\n") {
+			name, value, _ := strings.Cut(line, "=")
+			env[name] = value
+		}
+		checkEnv(t, "CGI at "+tc.host, env, want)
+	}
+	// http://example.com is another origin: port 80, not 443.
+	if status := dialStatus(t, "wss://example.com/ws/", origin(client, "http://example.com")); status != http.StatusForbidden {
+		t.Errorf("Origin http://example.com: %d, want 403", status)
+	}
+}
+
+func TestBehindTLSNginxUntrusted(t *testing.T) {
+	// Without --trusted-proxy, nginx's headers change nothing: wsbridge
+	// sees the plain connection nginx made.
+	p := newTestPKI(t)
+	s := startServer(t, append([]string{"--sameorigin"}, envThenRev...)...)
+	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, tls: &p})
+	client := through(proxy, &p)
+	c := dialWith(t, "wss://example.com/ws/", &websocket.DialOptions{HTTPClient: client})
+	checkEnv(t, "untrusted nginx", readAll(c).env(t), map[string]string{
+		"SERVER_NAME": "example.com",
+		"SERVER_PORT": "80",
+		"HTTPS":       "",
+		"REMOTE_ADDR": "127.0.0.1",
+	})
+	if status := dialStatus(t, "wss://example.com/ws/", origin(client, "https://example.com")); status != http.StatusForbidden {
+		t.Errorf("Origin https://example.com: %d, want 403", status)
 	}
 }

@@ -49,10 +49,7 @@ func childEnv(r *http.Request, base []string, info envInfo) []string {
 	if remoteHost == "" {
 		remoteHost = remoteAddr
 	}
-	serverName, serverPort, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		serverName, serverPort = r.Host, defaultPort(r)
-	}
+	to := sentTo(r)
 	contentLength := ""
 	if r.ContentLength > 0 {
 		contentLength = strconv.FormatInt(r.ContentLength, 10)
@@ -62,8 +59,8 @@ func childEnv(r *http.Request, base []string, info envInfo) []string {
 	add("REMOTE_ADDR", remoteAddr)
 	add("REMOTE_HOST", remoteHost)
 	add("REMOTE_PORT", remotePort)
-	add("SERVER_NAME", serverName)
-	add("SERVER_PORT", serverPort)
+	add("SERVER_NAME", to.host)
+	add("SERVER_PORT", to.port)
 	add("SERVER_PROTOCOL", r.Proto)
 	add("GATEWAY_INTERFACE", "CGI/1.1")
 	add("REQUEST_METHOD", r.Method)
@@ -78,7 +75,7 @@ func childEnv(r *http.Request, base []string, info envInfo) []string {
 	add("CONTENT_TYPE", r.Header.Get("Content-Type"))
 	add("REMOTE_IDENT", "")
 	add("REMOTE_USER", info.RemoteUser)
-	if r.TLS != nil {
+	if to.scheme == "https" {
 		add("HTTPS", "on")
 	}
 	add("WEBSOCKET_PROTOCOL", info.Protocol)
@@ -99,12 +96,25 @@ func isUnixSocket(r *http.Request) bool {
 	return ok && addr.Network() == "unix"
 }
 
-// defaultPort is the port a Host header without one stands for.
-func defaultPort(r *http.Request) string {
-	if r.TLS != nil {
-		return "443"
+// forwardedCGIEnv returns, for a request from a trusted proxy, the
+// variables net/http/cgi would derive from the request's own Host and
+// TLS, as its client saw them instead (sentTo): SERVER_NAME, SERVER_PORT
+// and HTTPS. Given to cgi.Handler as Env, they win over its own. For any
+// other request it returns nil.
+func forwardedCGIEnv(r *http.Request) []string {
+	to, ok := r.Context().Value(sentToKey{}).(origin)
+	if !ok {
+		return nil
 	}
-	return "80"
+	env := []string{"SERVER_NAME=" + clean(to.host), "SERVER_PORT=" + to.port}
+	switch {
+	case to.scheme == "https":
+		env = append(env, "HTTPS=on")
+	case r.TLS != nil:
+		// net/http/cgi's HTTPS=on cannot be taken out, only emptied.
+		env = append(env, "HTTPS=")
+	}
+	return env
 }
 
 // clean replaces the bytes that must not reach an environment variable

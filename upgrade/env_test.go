@@ -6,9 +6,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 )
 
 func TestChildEnv(t *testing.T) {
@@ -94,6 +99,67 @@ func TestChildEnvUnixSocket(t *testing.T) {
 	for _, w := range []string{"REMOTE_ADDR=unix-socket", "REMOTE_HOST=unix-socket", "REMOTE_PORT="} {
 		if !slices.Contains(env, w) {
 			t.Errorf("missing %q in %q", w, env)
+		}
+	}
+}
+
+func TestChildEnvSentTo(t *testing.T) {
+	// Behind a trusted proxy, the server is what the client connected
+	// to; HTTP_HOST is still the Host header.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = "127.0.0.1:8081"
+	env := childEnv(withSentTo(r, origin{"https", "public.example", "443"}), nil, envInfo{})
+	for _, w := range []string{"SERVER_NAME=public.example", "SERVER_PORT=443", "HTTPS=on", "HTTP_HOST=127.0.0.1:8081"} {
+		if !slices.Contains(env, w) {
+			t.Errorf("missing %q in %q", w, env)
+		}
+	}
+	r.TLS = &tls.ConnectionState{}
+	env = childEnv(withSentTo(r, origin{"http", "public.example", "80"}), nil, envInfo{})
+	for _, v := range env {
+		if strings.HasPrefix(v, "HTTPS=") {
+			t.Errorf("%s for a client on plain HTTP", v)
+		}
+	}
+}
+
+func TestForwardedCGIEnv(t *testing.T) {
+	// What net/http/cgi derives from the request itself gives way to
+	// what the client saw.
+	dir := t.TempDir()
+	script := "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\necho \"$SERVER_NAME $SERVER_PORT ${HTTPS-unset}\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "where.cgi"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	h := cgiHandler(root, dir, nil, nil, prometheus.NewGauge(prometheus.GaugeOpts{Name: "running"}), zerolog.Nop(), http.NotFoundHandler())
+	for _, tt := range []struct {
+		name string
+		tls  bool
+		to   *origin
+		want string
+	}{
+		{"own", false, nil, "127.0.0.1 8081 unset"},
+		{"own TLS", true, nil, "127.0.0.1 8081 on"},
+		{"https client", false, &origin{"https", "public.example", "443"}, "public.example 443 on"},
+		{"http client over TLS", true, &origin{"http", "public.example", "80"}, "public.example 80 "},
+	} {
+		r := httptest.NewRequest("GET", "/where.cgi", nil)
+		r.Host = "127.0.0.1:8081"
+		if tt.tls {
+			r.TLS = &tls.ConnectionState{}
+		}
+		if tt.to != nil {
+			r = withSentTo(r, *tt.to)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if got := strings.TrimSuffix(w.Body.String(), "\n"); w.Code != 200 || got != tt.want {
+			t.Errorf("%s: %d %q, want %q", tt.name, w.Code, got, tt.want)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -44,8 +43,10 @@ func parseOrigins(entries []string) ([]originPattern, error) {
 	return patterns, nil
 }
 
-// origin is a request's Origin header, split, with the scheme's default
-// port filled in.
+// origin is a scheme, host and port: a request's Origin header, split,
+// or where a client sent a request (sentTo). The port is filled in with
+// the scheme's default when none is named, and an IPv6 host has no
+// brackets.
 type origin struct {
 	scheme, host, port string
 }
@@ -63,13 +64,14 @@ func parseOrigin(value string) (o origin, ok bool) {
 		return origin{}, false
 	}
 	if o.port == "" {
-		o.port = strconv.Itoa(schemePort(o.scheme))
+		o.port = defaultPort(o.scheme)
 	}
 	return o, true
 }
 
 // allowedOrigin checks r's Origin against the --origin patterns and
-// --sameorigin and returns why it is refused, or "" when it is allowed. A
+// --sameorigin, which wants the host and port the client sent r to
+// (sentTo), and returns why it is refused, or "" when it is allowed. A
 // request with no Origin header comes from a client that is not a browser
 // (a browser always sends one with a WebSocket handshake) and is allowed:
 // such a client could send any Origin it likes anyway.
@@ -83,13 +85,9 @@ func allowedOrigin(r *http.Request, patterns []originPattern, sameOrigin bool) s
 		return fmt.Sprintf("origin %q is not an http or https origin", value)
 	}
 	if sameOrigin {
-		host, port, err := net.SplitHostPort(r.Host)
-		if err != nil {
-			host, port = r.Host, defaultPort(r)
-		}
-		host = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-		if o.host != host || o.port != port {
-			return fmt.Sprintf("origin %q is not the same as host %q", value, r.Host)
+		to := sentTo(r)
+		if o.host != strings.ToLower(to.host) || o.port != to.port {
+			return fmt.Sprintf("origin %q is not the same as host %q", value, net.JoinHostPort(to.host, to.port))
 		}
 	}
 	if len(patterns) == 0 {

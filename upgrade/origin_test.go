@@ -3,6 +3,7 @@ package upgrade
 import (
 	"crypto/tls"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -70,6 +71,32 @@ func TestSameOrigin(t *testing.T) {
 		}
 		if why := allowedOrigin(r, nil, true); (why == "") != tc.ok {
 			t.Errorf("Host %q, Origin %q: refusal %q, want allowed=%v", tc.host, tc.origin, why, tc.ok)
+		}
+	}
+}
+
+func TestSameOriginSentTo(t *testing.T) {
+	// Behind a trusted proxy, the Origin is compared with where the
+	// client connected, not with the proxy's connection.
+	to := origin{"https", "Public.Example", "443"}
+	for _, tc := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"https://public.example", true},
+		{"https://public.example:443", true},
+		{"http://public.example", false}, // 80 is not 443
+		{"https://127.0.0.1:8081", false},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = "127.0.0.1:8081"
+		r.Header.Set("Origin", tc.origin)
+		why := allowedOrigin(withSentTo(r, to), nil, true)
+		if (why == "") != tc.ok {
+			t.Errorf("Origin %q: refusal %q, want allowed=%v", tc.origin, why, tc.ok)
+		}
+		if why != "" && !strings.Contains(why, `"Public.Example:443"`) {
+			t.Errorf("Origin %q: the refusal %q does not say where the client connected", tc.origin, why)
 		}
 	}
 }

@@ -227,18 +227,24 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// fromClient wraps h so that each request's RemoteAddr is its client's,
-// as a trusted proxy names it, and so that only trusted proxies can name
-// a user in the AuthHeader.
+// fromClient wraps h so that each request from a trusted proxy is seen
+// as its client saw it: RemoteAddr is the client's address, and sentTo
+// gives the scheme, host and port the client connected to, as the
+// proxy's headers say. Only trusted proxies can name a user in the
+// AuthHeader.
 func (s *Server) fromClient(h http.Handler) http.Handler {
 	if len(s.proxies) == 0 && s.cfg.AuthHeader == "" {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.AuthHeader != "" && !s.proxies.trusts(r.RemoteAddr) {
+		addr, to, trusted := s.proxies.forwarded(r)
+		if s.cfg.AuthHeader != "" && !trusted {
 			r.Header.Del(s.cfg.AuthHeader)
 		}
-		r.RemoteAddr = s.proxies.clientAddr(r)
+		if trusted {
+			r.RemoteAddr = addr
+			r = withSentTo(r, to)
+		}
 		h.ServeHTTP(w, r)
 	})
 }
