@@ -428,6 +428,8 @@ func (s *server) terminate(clients ...*websocket.Conn) {
 }
 
 func TestPlainHTTPGets404(t *testing.T) {
+	// The answer says that the path is a WebSocket endpoint and what the
+	// request lacked to be an upgrade.
 	s := startServer(t, "cat")
 	resp, err := http.Get("http://" + s.addr + "/anything")
 	if err != nil {
@@ -435,7 +437,7 @@ func TestPlainHTTPGets404(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound || strings.TrimSpace(string(body)) != "404 page not found" {
+	if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(string(body), "404 page not found: this is a WebSocket endpoint") {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 	if ev := s.event("http"); ev["status"] != float64(404) || ev["path"] != "/anything" {

@@ -393,3 +393,25 @@ func TestBehindTLSNginxUntrusted(t *testing.T) {
 		t.Errorf("Origin https://example.com: %d, want 403", status)
 	}
 }
+
+func TestBehindNginxWithoutUpgradeHeaders(t *testing.T) {
+	// The mistake of a proxy that does not pass the upgrade on is told
+	// in the answer and in the log.
+	s := startServer(t, "--trusted-proxy=127.0.0.1", "cat")
+	proxy := startNginx(t, nginx{
+		upstreams: [2]string{s.addr, s.addr},
+		drop:      []string{"proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"},
+	})
+	_, resp, err := websocket.Dial(ctx(t), "ws://"+proxy+"/ws/chat", nil)
+	if err == nil || resp == nil {
+		t.Fatalf("the upgrade went through, or no answer: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "WebSocket endpoint") || !strings.Contains(string(body), `"Upgrade: websocket"`) {
+		t.Errorf("got %d %q", resp.StatusCode, body)
+	}
+	ev := s.event("WebSocket handshake that lost its upgrade headers: a proxy in front must pass Upgrade and Connection on")
+	if ev["level"] != "warn" || ev["path"] != "/chat" || ev["reason"] != `no "Upgrade: websocket" and "Connection: Upgrade" headers` {
+		t.Errorf("warning %v", ev)
+	}
+}

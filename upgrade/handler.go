@@ -42,6 +42,47 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 	http.Error(w, "404 page not found", http.StatusNotFound)
 }
 
+// notUpgraded answers a plain request that no file or CGI program
+// answered: 404. When an upgrade at its path would have reached a
+// program, the answer says so, and which header the request lacked to be
+// an upgrade; when the request is a WebSocket handshake all the same (it
+// has a Sec-WebSocket-Key, or Upgrade: websocket), a warning is logged
+// too. A proxy that does not pass Upgrade and Connection on is then found
+// at once.
+func (s *Server) notUpgraded(w http.ResponseWriter, r *http.Request) {
+	if s.dir != nil {
+		if _, err := resolveScript(s.dir, s.cfg.Dir, r.URL.EscapedPath()); err != nil {
+			notFound(w, r)
+			return
+		}
+	}
+	missing := missingUpgrade(r)
+	if r.Header.Get("Sec-WebSocket-Key") != "" || headerHasToken(r.Header, "Upgrade", "websocket") {
+		s.cfg.Log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Str("reason", "no "+missing).
+			Msg(lostUpgrade)
+	}
+	http.Error(w, "404 page not found: this is a WebSocket endpoint and the request has no "+missing+
+		" (a proxy in front must pass Upgrade and Connection on)", http.StatusNotFound)
+}
+
+// lostUpgrade is the warning logged for a WebSocket handshake that came
+// without its Upgrade or Connection header.
+const lostUpgrade = "WebSocket handshake that lost its upgrade headers: a proxy in front must pass Upgrade and Connection on"
+
+// missingUpgrade names the headers of a WebSocket upgrade that r lacks.
+func missingUpgrade(r *http.Request) string {
+	upgrade := headerHasToken(r.Header, "Upgrade", "websocket")
+	connection := headerHasToken(r.Header, "Connection", "upgrade")
+	switch {
+	case !upgrade && !connection:
+		return `"Upgrade: websocket" and "Connection: Upgrade" headers`
+	case !upgrade:
+		return `"Upgrade: websocket" header`
+	default:
+		return `"Connection: Upgrade" header`
+	}
+}
+
 // addHeaders adds the extra headers of --header and its kin to an answer.
 func addHeaders(w http.ResponseWriter, h http.Header) {
 	for name, values := range h {

@@ -1,7 +1,12 @@
 package upgrade
 
 import (
+	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +31,64 @@ func TestIsUpgrade(t *testing.T) {
 		if got := isUpgrade(&http.Request{Header: h}); got != tc.want {
 			t.Errorf("Connection %q, Upgrade %q: %v", tc.connection, tc.upgrade, got)
 		}
+	}
+}
+
+func TestNotUpgraded(t *testing.T) {
+	// A plain request where an upgrade would have reached a program is
+	// told what it lacked, and a handshake that lost its upgrade headers
+	// is logged; any other keeps the plain 404.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "chat.sh"), []byte("#!/bin/sh\ncat\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		plain        = "404 page not found"
+		endpoint     = "404 page not found: this is a WebSocket endpoint and the request has no %s (a proxy in front must pass Upgrade and Connection on)"
+		both         = `"Upgrade: websocket" and "Connection: Upgrade" headers`
+		noUpgrade    = `"Upgrade: websocket" header`
+		noConnection = `"Connection: Upgrade" header`
+		key          = "dGhlIHNhbXBsZSBub25jZQ=="
+	)
+	for _, tt := range []struct {
+		name   string
+		cfg    Config
+		path   string
+		header http.Header
+		want   string
+		warned string // the reason logged with lostUpgrade; "" for none
+	}{
+		{"command", catConfig(), "/anything", nil, fmt.Sprintf(endpoint, both), ""},
+		{"handshake without both", catConfig(), "/", http.Header{"Sec-Websocket-Key": {key}, "Connection": {"close"}}, fmt.Sprintf(endpoint, both), "no " + both},
+		{"handshake without Connection", catConfig(), "/", http.Header{"Upgrade": {"websocket"}, "Connection": {"close"}}, fmt.Sprintf(endpoint, noConnection), "no " + noConnection},
+		{"handshake without Upgrade", catConfig(), "/", http.Header{"Connection": {"Upgrade"}, "Sec-Websocket-Key": {key}}, fmt.Sprintf(endpoint, noUpgrade), "no " + noUpgrade},
+		{"a program of --dir", Config{Dir: dir}, "/chat.sh/room", nil, fmt.Sprintf(endpoint, both), ""},
+		{"no program of --dir", Config{Dir: dir}, "/favicon.ico", http.Header{"Sec-Websocket-Key": {key}}, plain, ""},
+		{"a missing file of --staticdir", Config{Process: catConfig().Process, StaticDir: dir}, "/favicon.ico", nil, plain, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, addr, logs := startServer(t, tt.cfg)
+			req, _ := http.NewRequest("GET", "http://"+addr+tt.path, nil)
+			for name, values := range tt.header {
+				req.Header[name] = values
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if got := strings.TrimSuffix(string(body), "\n"); resp.StatusCode != http.StatusNotFound || got != tt.want {
+				t.Errorf("got %d %q, want 404 %q", resp.StatusCode, got, tt.want)
+			}
+			waitEvent(t, logs, "http") // logged once answered
+			warnings := logs.events(lostUpgrade)
+			switch {
+			case tt.warned == "" && len(warnings) != 0:
+				t.Errorf("logged %v", warnings)
+			case tt.warned != "" && (len(warnings) != 1 || warnings[0]["reason"] != tt.warned || warnings[0]["path"] != tt.path):
+				t.Errorf("logged %v, want one warning with reason %q", warnings, tt.warned)
+			}
+		})
 	}
 }

@@ -184,7 +184,7 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.plain = http.HandlerFunc(notFound)
+	s.plain = http.HandlerFunc(s.notUpgraded)
 	if cfg.StaticDir != "" {
 		root, err := s.openRoot("--staticdir", cfg.StaticDir)
 		if err != nil {
