@@ -67,15 +67,20 @@ type Config struct {
 	// ReverseLookup sets REMOTE_HOST from reverse DNS.
 	ReverseLookup bool
 	// TrustedProxies lists the peers, as IP addresses or CIDR ranges,
-	// whose X-Forwarded-For or X-Real-IP header names the client: for
-	// their requests the client that header names is the remote address
-	// everywhere (the child's environment, CGI, the logs). Empty means
-	// none: the remote address is always the peer's.
+	// whose forwarding headers (X-Forwarded-For, X-Real-IP,
+	// X-Forwarded-Proto, -Host and -Port, or Forwarded) say who the
+	// client is and where it connected: for their requests the client
+	// they name is the remote address everywhere (the child's
+	// environment, CGI, the logs), and the scheme, host and port it
+	// connected to are SameOrigin's and the environment's. Empty means
+	// none: all come from the peer's own connection.
 	TrustedProxies []string
 	// Origins lists the origins upgrades may come from, as
 	// [scheme://]host[:port]; empty means any.
 	Origins []string
-	// SameOrigin refuses upgrades whose Origin differs from their Host.
+	// SameOrigin refuses upgrades whose Origin has another host or port
+	// than the request was sent to: its Host, or behind TrustedProxies
+	// what the proxy says the client connected to.
 	SameOrigin bool
 	// Protocols lists the WebSocket subprotocols served. A client gets
 	// the first of the names it offers, in its order, that the list
