@@ -66,7 +66,7 @@ type cli struct {
 	PassEnv       []string `name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR,..." help:"The only variables of wsbridge's environment the programs get; empty ones are skipped (default: ${default})."`
 	PassStderr    bool     `name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
 	ReverseLookup bool     `name:"reverselookup" help:"Set REMOTE_HOST from reverse DNS instead of the IP address (default: off)."`
-	TrustedProxy  []string `name:"trusted-proxy" placeholder:"CIDR" help:"Take the client's address from X-Forwarded-For or X-Real-IP when the peer is in one of these ranges or addresses; repeatable (default: none)."`
+	TrustedProxy  []string `name:"trusted-proxy" placeholder:"CIDR" help:"When the peer is in one of these ranges or addresses, take the client's address from X-Forwarded-For or X-Real-IP, and the scheme, host and port it connected to from X-Forwarded-Proto, -Host and -Port (or all from Forwarded when neither is sent); repeatable (default: none)."`
 
 	Dir        string `name:"dir" placeholder:"DIR" help:"Serve a directory of programs, each its own endpoint at its path, instead of COMMAND (default: none)."`
 	StaticDir  string `name:"staticdir" placeholder:"DIR" help:"Serve the files of DIR to plain HTTP requests (default: none)."`
@@ -75,7 +75,7 @@ type cli struct {
 
 	Origin        []string `name:"origin" placeholder:"[SCHEME://]HOST[:PORT],..." help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
 	Protocol      []string `name:"protocol" placeholder:"NAME" help:"WebSocket subprotocols served: a client gets the first it offers that is listed, and the program sees it as WEBSOCKET_PROTOCOL; a client offering only others gets 400, one offering none no protocol (default: none negotiated)."`
-	SameOrigin    bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host they ask for (default: off)."`
+	SameOrigin    bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host and port they were sent to (behind a --trusted-proxy, the ones the client connected to) (default: off)."`
 	BasicAuthFile string   `name:"basic-auth-file" placeholder:"FILE" help:"Answer 401 to every request without a user and password of this htpasswd file of bcrypt hashes (htpasswd -B); the user is REMOTE_USER; the file is read again when it changes (default: none)."`
 	AuthHeader    string   `name:"auth-header" placeholder:"NAME" help:"Take REMOTE_USER from this request header when the peer is a --trusted-proxy, and ignore it from other peers (default: none)."`
 	Header        []string `name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
