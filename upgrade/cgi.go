@@ -16,8 +16,8 @@ import (
 	"wsbridge/process"
 )
 
-// cgiHandler runs the CGI programs of the --cgidir directory (dir, opened
-// as root) for plain HTTP requests, resolved with resolveScript. env is
+// cgiHandler runs the CGI programs of the --cgidir directory d, whose
+// path is dir, for plain HTTP requests, resolved with resolveScript. env is
 // added to each program's environment (the --passenv variables); nothing
 // else of the server's environment is inherited (without a PATH in env,
 // programs get defaultCGIPath). Every run takes a slot from limit, when
@@ -27,12 +27,13 @@ import (
 // Headers whose names hold anything but letters, digits and "-" are not
 // passed on, as with a session's child. The user authenticated
 // (withIdentity) is REMOTE_USER, with AUTH_TYPE. A path that names no
-// program goes on to next; one that is not allowed is answered with 403.
+// program goes on to next; one that is not allowed is answered with 403
+// and logged with the reason.
 // The programs' stderr lines and net/http/cgi's complaints go to log.
-func cgiHandler(root *os.Root, dir string, env []string, limit *process.Limiter, running prometheus.Gauge, log zerolog.Logger, next http.Handler) http.Handler {
+func cgiHandler(d *servedDir, dir string, env []string, limit *process.Limiter, running prometheus.Gauge, log zerolog.Logger, next http.Handler) http.Handler {
 	env = append(env[:len(env):len(env)], shadowedEnv(env)...)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := resolveScript(root, dir, r.URL.EscapedPath())
+		s, err := resolveScript(d, dir, r.URL.EscapedPath())
 		if err != nil {
 			if errors.Is(err, errForbidden) {
 				log.Warn().Str("remote", r.RemoteAddr).Err(err).Msg("refused CGI path")

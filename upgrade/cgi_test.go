@@ -48,13 +48,8 @@ echo
 echo "$line"
 `, 0o755)
 	writeFile(t, filepath.Join(dir, "plain.txt"), "text\n", 0o644)
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(cgiHandler(root, dir, env, limit, running, zerolog.New(logs), http.HandlerFunc(notFound)))
+	srv := httptest.NewServer(cgiHandler(openTestDir(t, "--cgidir", dir), dir, env, limit, running, zerolog.New(logs), http.HandlerFunc(notFound)))
 	t.Cleanup(srv.Close)
 	return srv, logs, dir
 }

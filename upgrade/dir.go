@@ -1,11 +1,9 @@
 package upgrade
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -13,34 +11,28 @@ import (
 
 // script is the program that serves a URL path in --dir mode.
 type script struct {
-	Path     string // the file to run, inside the directory; an absolute path
+	Path     string // the file to run, inside the directory, links resolved; an absolute path
 	Name     string // SCRIPT_NAME: the URL path that led to the file, e.g. "/chat/room.sh"
 	PathInfo string // PATH_INFO: the rest of the URL path after Name, "" or starting with "/"
 }
 
-// errNotFound and errForbidden tell resolveScript's refusals apart: 404 and
-// 403. resolveScript wraps them with the reason, so test for them with
-// errors.Is.
-var (
-	errNotFound  = errors.New("no program for this path")
-	errForbidden = errors.New("path not allowed")
-)
-
 // resolveScript finds the program for the URL path escapedPath
-// (r.URL.EscapedPath()) in root (opened with os.OpenRoot on the --dir
-// directory; dir is that directory's path, used to build script.Path).
+// (r.URL.EscapedPath()) in d, the --dir or --cgidir directory whose path
+// is dir.
 //
-// The path is walked one unescaped segment at a time from the root:
-// directories lead on, and the first regular file with an execute bit is
-// the program, the segments after it making PATH_INFO. A missing name, a
-// directory at the end of the path or a file that is not executable is
-// errNotFound. A segment that is "." or "..", or holds a slash, a
-// backslash or a NUL byte once unescaped, is errForbidden, as is a
-// symbolic link that leads out of the root.
+// The path is walked one unescaped segment at a time from the root,
+// symbolic links followed as long as they stay inside: directories lead
+// on, and the first regular file with an execute bit is the program, the
+// segments after it making PATH_INFO. A missing name, a directory at the
+// end of the path or a file that is not executable is errNotFound. A segment that is "." or "..",
+// or holds a slash, a backslash or a NUL byte once unescaped, is
+// errForbidden, as is a symbolic link that leads out of the directory.
 //
-// script.Path is made absolute, so that running it depends neither on the
-// working directory given to the program nor on a search of PATH.
-func resolveScript(root *os.Root, dir, escapedPath string) (script, error) {
+// script.Name and script.PathInfo keep the URL's names; script.Path is
+// the file they lead to, links resolved, made absolute so that running it
+// depends neither on the working directory given to the program nor on a
+// search of PATH.
+func resolveScript(d *servedDir, dir, escapedPath string) (script, error) {
 	rest, ok := strings.CutPrefix(escapedPath, "/")
 	if !ok || rest == "" {
 		return script{}, fmt.Errorf("resolving %q: %w", escapedPath, errNotFound)
@@ -56,26 +48,23 @@ func resolveScript(root *os.Root, dir, escapedPath string) (script, error) {
 		}
 		segs[i] = s
 	}
-	for i := range segs {
-		if segs[i] == "" {
+	w := d.walk()
+	for i, seg := range segs {
+		if seg == "" {
 			// An empty name ("//", or a trailing "/" after a
 			// directory) is no file.
 			return script{}, fmt.Errorf("resolving %q: empty segment: %w", escapedPath, errNotFound)
 		}
-		name := filepath.Join(segs[:i+1]...)
-		fi, err := root.Stat(name)
+		fi, err := w.step(seg)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return script{}, fmt.Errorf("resolving %q: %w: %w", escapedPath, errNotFound, err)
 		case err != nil:
-			// Permission denied, or a symbolic link out of the root.
-			return script{}, fmt.Errorf("resolving %q: %w: %w", escapedPath, errForbidden, err)
+			return script{}, fmt.Errorf("resolving %q: %w", escapedPath, err)
 		case fi.IsDir():
 			continue
 		case !fi.Mode().IsRegular() || !executable(fi.Mode()):
-			return script{}, fmt.Errorf("resolving %q: %s is not an executable file: %w", escapedPath, name, errNotFound)
+			return script{}, fmt.Errorf("resolving %q: %s is not an executable file: %w", escapedPath, filepath.ToSlash(w.name()), errNotFound)
 		}
-		abs, err := filepath.Abs(filepath.Join(dir, name))
+		abs, err := filepath.Abs(filepath.Join(dir, w.name()))
 		if err != nil {
 			return script{}, fmt.Errorf("resolving %q: %w", escapedPath, err)
 		}

@@ -20,7 +20,7 @@ func symlink(t testing.TB, target, name string) {
 // scriptDir makes a --dir directory with programs, a plain file,
 // directories and symbolic links that lead in and out of it, and returns
 // it opened, with its path.
-func scriptDir(t testing.TB) (*os.Root, string) {
+func scriptDir(t testing.TB) (*servedDir, string) {
 	t.Helper()
 	tmp := t.TempDir()
 	outside := filepath.Join(tmp, "outside")
@@ -41,17 +41,16 @@ func scriptDir(t testing.TB) (*os.Root, string) {
 	symlink(t, "../..", filepath.Join(dir, "a", "b", "up"))
 	symlink(t, "../../..", filepath.Join(dir, "a", "b", "out"))
 	symlink(t, "a", filepath.Join(dir, "in-dir"))
+	symlink(t, filepath.Join(dir, "a", "b", "prog.sh"), filepath.Join(dir, "abs-in-file"))
+	symlink(t, filepath.Join(dir, "a", "b"), filepath.Join(dir, "abs-in-dir"))
+	symlink(t, "abs-in-dir/prog.sh", filepath.Join(dir, "chain"))
+	symlink(t, "loop", filepath.Join(dir, "loop"))
 
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Close() })
-	return root, dir
+	return openTestDir(t, "--dir", dir), dir
 }
 
 func TestResolveScript(t *testing.T) {
-	root, dir := scriptDir(t)
+	d, dir := scriptDir(t)
 	for _, tc := range []struct {
 		path    string
 		want    script // Path relative to dir
@@ -65,10 +64,14 @@ func TestResolveScript(t *testing.T) {
 		{path: "/a/b/prog.sh/x%20y/%3F%25", want: script{"a/b/prog.sh", "/a/b/prog.sh", "/x y/?%"}},
 		{path: "/%61/b/prog%2Esh", want: script{"a/b/prog.sh", "/a/b/prog.sh", ""}},
 
-		// Symbolic links that stay inside.
-		{path: "/in-file/z", want: script{"in-file", "/in-file", "/z"}},
-		{path: "/in-dir/b/prog.sh", want: script{"in-dir/b/prog.sh", "/in-dir/b/prog.sh", ""}},
-		{path: "/a/b/up/top.sh", want: script{"a/b/up/top.sh", "/a/b/up/top.sh", ""}},
+		// Symbolic links that stay inside: the URL's names, the
+		// file they lead to.
+		{path: "/in-file/z", want: script{"a/b/prog.sh", "/in-file", "/z"}},
+		{path: "/in-dir/b/prog.sh", want: script{"a/b/prog.sh", "/in-dir/b/prog.sh", ""}},
+		{path: "/a/b/up/top.sh", want: script{"top.sh", "/a/b/up/top.sh", ""}},
+		{path: "/abs-in-file", want: script{"a/b/prog.sh", "/abs-in-file", ""}},
+		{path: "/abs-in-dir/prog.sh/x", want: script{"a/b/prog.sh", "/abs-in-dir/prog.sh", "/x"}},
+		{path: "/chain", want: script{"a/b/prog.sh", "/chain", ""}},
 
 		{path: "", wantErr: errNotFound},
 		{path: "/", wantErr: errNotFound},
@@ -106,8 +109,9 @@ func TestResolveScript(t *testing.T) {
 		{path: "/abs-file", wantErr: errForbidden},
 		{path: "/out-dir/prog.sh", wantErr: errForbidden},
 		{path: "/a/b/out/outside/secret.sh", wantErr: errForbidden},
+		{path: "/loop", wantErr: errForbidden},
 	} {
-		got, err := resolveScript(root, dir, tc.path)
+		got, err := resolveScript(d, dir, tc.path)
 		if tc.wantErr != nil {
 			if !errors.Is(err, tc.wantErr) {
 				t.Errorf("%q: got %+v, %v; want %v", tc.path, got, err, tc.wantErr)
@@ -128,13 +132,13 @@ func TestResolveScriptUnreadableDir(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root may search any directory")
 	}
-	root, dir := scriptDir(t)
+	d, dir := scriptDir(t)
 	locked := filepath.Join(dir, "a", "b")
 	if err := os.Chmod(locked, 0); err != nil {
 		t.Fatal(err)
 	}
 	defer os.Chmod(locked, 0o755)
-	if _, err := resolveScript(root, dir, "/a/b/prog.sh"); !errors.Is(err, errForbidden) {
+	if _, err := resolveScript(d, dir, "/a/b/prog.sh"); !errors.Is(err, errForbidden) {
 		t.Errorf("got %v, want %v", err, errForbidden)
 	}
 }
@@ -142,9 +146,9 @@ func TestResolveScriptUnreadableDir(t *testing.T) {
 // TestResolveScriptRelativeDir checks that a program in a directory given
 // by a relative path still gets an absolute Path.
 func TestResolveScriptRelativeDir(t *testing.T) {
-	root, dir := scriptDir(t)
+	d, dir := scriptDir(t)
 	t.Chdir(filepath.Dir(dir))
-	got, err := resolveScript(root, filepath.Base(dir), "/top.sh")
+	got, err := resolveScript(d, filepath.Base(dir), "/top.sh")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,13 +66,13 @@ func envName(name string) bool {
 // and checks that whatever it finds is an executable file inside the
 // directory, symbolic links followed.
 func FuzzResolveScript(f *testing.F) {
-	root, dir := scriptDir(f)
+	d, dir := scriptDir(f)
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
-		s, err := resolveScript(root, dir, path)
+		s, err := resolveScript(d, dir, path)
 		if err != nil {
 			if !errors.Is(err, errNotFound) && !errors.Is(err, errForbidden) {
 				t.Fatalf("%q: %v, neither not found nor forbidden", path, err)

@@ -143,7 +143,7 @@ type Server struct {
 	limit     *process.Limiter
 	perIP     *perIP
 	basic     *basicAuth   // --basic-auth-file; nil for none
-	dir       *os.Root     // --dir
+	dir       *servedDir   // --dir
 	plain     http.Handler // CGI, then static files, then 404
 	roots     []*os.Root   // every directory opened, closed on Shutdown
 	shared    sharedGroups // the programs of --broadcast
@@ -185,41 +185,41 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.Dir != "" {
-		if s.dir, err = s.openRoot("--dir", cfg.Dir); err != nil {
+		if s.dir, err = s.openDir("--dir", cfg.Dir); err != nil {
 			return nil, err
 		}
 	}
 	s.plain = http.HandlerFunc(s.notUpgraded)
 	if cfg.StaticDir != "" {
-		root, err := s.openRoot("--staticdir", cfg.StaticDir)
+		d, err := s.openDir("--staticdir", cfg.StaticDir)
 		if err != nil {
 			return nil, err
 		}
-		s.plain = staticHandler(root)
+		s.plain = staticHandler(d, cfg.Log)
 	}
 	if cfg.CGIDir != "" {
-		root, err := s.openRoot("--cgidir", cfg.CGIDir)
+		d, err := s.openDir("--cgidir", cfg.CGIDir)
 		if err != nil {
 			return nil, err
 		}
-		s.plain = cgiHandler(root, cfg.CGIDir, cfg.Process.Env, s.limit, s.metrics.processes, cfg.Log, s.plain)
+		s.plain = cgiHandler(d, cfg.CGIDir, cfg.Process.Env, s.limit, s.metrics.processes, cfg.Log, s.plain)
 	}
 	s.sessions, s.shutdown = context.WithCancel(context.Background())
 	s.http = s.newHTTPServer(s)
 	return s, nil
 }
 
-// openRoot opens the directory a flag names.
-func (s *Server) openRoot(flag, dir string) (*os.Root, error) {
-	root, err := os.OpenRoot(dir)
+// openDir opens the directory a flag names.
+func (s *Server) openDir(flag, dir string) (*servedDir, error) {
+	d, err := openServedDir(flag, dir)
 	if err != nil {
 		for _, r := range s.roots {
 			r.Close()
 		}
-		return nil, fmt.Errorf("%s %s: %w", flag, dir, err)
+		return nil, err
 	}
-	s.roots = append(s.roots, root)
-	return root, nil
+	s.roots = append(s.roots, d.root)
+	return d, nil
 }
 
 func (s *Server) newHTTPServer(h http.Handler) *http.Server {

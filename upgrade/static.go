@@ -4,47 +4,75 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
-	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
 )
 
-// staticHandler serves the files of root (the --staticdir directory) to
-// plain GET and HEAD requests; no path escapes it by "..", encoded dots or
-// symlinks. A directory is served as its index.html, or else as a listing.
-// Other methods are answered with 405.
-func staticHandler(root *os.Root) http.Handler {
-	files := http.FileServerFS(rootFS{root.FS()})
+// staticHandler serves the files of d (the --staticdir directory) to
+// plain GET and HEAD requests; other methods get 405. Symbolic links are
+// followed while they stay inside d. A directory is served as its
+// index.html, or else as a listing. A path d refuses (a symbolic link out
+// of it, say) is 403, logged to log with the reason.
+func staticHandler(d *servedDir, log zerolog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		files.ServeHTTP(w, r)
+		fsys := &staticFS{d: d}
+		http.FileServerFS(fsys).ServeHTTP(w, r)
+		if fsys.refused != nil {
+			log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(fsys.refused).Msg("refused static path")
+		}
 	})
 }
 
-// rootFS is the fs.FS of an os.Root whose errors http.FileServerFS turns
-// into the right status: the root's refusal of a symbolic link that leads
-// out of it becomes 403, not 500.
-type rootFS struct{ fsys fs.FS }
-
-// Open opens name in the root.
-func (f rootFS) Open(name string) (fs.File, error) {
-	file, err := f.fsys.Open(name)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
-		err = forbiddenError{err}
-	}
-	return file, err
+// staticFS is the file system of a --staticdir directory as one request
+// sees it: Open walks the path with the directory's walk, so that links
+// inside are followed, and opens what it reaches through the os.Root. Its
+// errors are fs.ErrNotExist or fs.ErrPermission, which http.FileServerFS
+// answers with 404 and 403; refused keeps the reason of the first 403.
+type staticFS struct {
+	d       *servedDir
+	refused error
 }
 
-// forbiddenError is an error of the root that counts as fs.ErrPermission.
-type forbiddenError struct{ err error }
+// Open opens name, a slash-separated path from the root of the directory.
+func (f *staticFS) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	w := f.d.walk()
+	if name != "." {
+		for _, seg := range strings.Split(name, "/") {
+			if _, err := w.step(seg); err != nil {
+				return nil, f.fail(name, err)
+			}
+		}
+	}
+	file, err := f.d.root.Open(w.name())
+	if err != nil {
+		return nil, f.fail(name, err)
+	}
+	return file, nil
+}
 
-// Error returns the root's error message.
-func (e forbiddenError) Error() string { return e.err.Error() }
+// fail returns the error to answer for name, which could not be opened
+// for err: not found, or else forbidden, err kept for the log.
+func (f *staticFS) fail(name string, err error) error {
+	if errors.Is(err, errNotFound) || errors.Is(err, fs.ErrNotExist) {
+		return &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	f.refuse(err)
+	return &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+}
 
-// Unwrap returns the root's error.
-func (e forbiddenError) Unwrap() error { return e.err }
-
-// Is reports whether target is fs.ErrPermission.
-func (e forbiddenError) Is(target error) bool { return target == fs.ErrPermission }
+// refuse keeps err as the reason of the answer's 403, unless one is kept
+// already.
+func (f *staticFS) refuse(err error) {
+	if f.refused == nil {
+		f.refused = err
+	}
+}

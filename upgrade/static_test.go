@@ -1,89 +1,76 @@
+//go:build unix
+
 package upgrade
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
 )
 
-func TestStaticHandler(t *testing.T) {
+// staticServer serves a --staticdir directory with files, directories
+// with and without index.html and symbolic links of every kind, and a
+// directory outside it whose files hold "SECRET". It returns the server
+// and its log.
+func staticServer(t *testing.T) (*httptest.Server, *syncBuffer) {
+	t.Helper()
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "static")
 	for name, content := range map[string]string{
-		"static/hello.txt":       "hello from static\n",
-		"static/sub/index.html":  "<p>index of sub</p>\n",
-		"outside/secret.txt":     "SECRET outside\n",
-		"outside/dir/index.html": "SECRET index outside\n",
+		"static/hello.txt":                   "hello from static\n",
+		"static/sub/index.html":              "<p>index of sub</p>\n",
+		"static/bare/file.txt":               "in bare\n",
+		"outside/secret.txt":                 "SECRET outside\n",
+		"outside/dir/index.html":             "SECRET index outside\n",
+		"static/linked-index/other.txt":      "other\n",
+		"static/escaping-index/.placeholder": "",
 	} {
-		name = filepath.Join(tmp, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(tmp, filepath.FromSlash(name)), content, 0o644)
 	}
-	symlinks := true
 	for name, target := range map[string]string{
-		"out.txt":  "../outside/secret.txt",
-		"abs.txt":  filepath.Join(tmp, "outside", "secret.txt"),
-		"out-dir":  "../outside/dir",
-		"in.txt":   "hello.txt",
-		"sub/up":   "..",
-		"sub/more": "../..",
+		"out.txt":                   "../outside/secret.txt",
+		"abs.txt":                   filepath.Join(tmp, "outside", "secret.txt"),
+		"out-dir":                   "../outside/dir",
+		"in.txt":                    "hello.txt",
+		"abs-in.txt":                filepath.Join(dir, "hello.txt"),
+		"abs-sub":                   filepath.Join(dir, "sub"),
+		"chain.txt":                 "abs-sub/../abs-in.txt",
+		"sub/up":                    "..",
+		"sub/more":                  "../..",
+		"loop":                      "loop",
+		"linked-index/index.html":   filepath.Join(dir, "sub", "index.html"),
+		"escaping-index/index.html": filepath.Join(tmp, "outside", "dir", "index.html"),
 	} {
-		if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(name))); err != nil {
-			t.Logf("no symbolic links here: %v", err)
-			symlinks = false
-			break
-		}
+		symlink(t, target, filepath.Join(dir, filepath.FromSlash(name)))
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	srv := httptest.NewServer(staticHandler(root))
-	defer srv.Close()
+	logs := &syncBuffer{}
+	d := openTestDir(t, "--staticdir", dir)
+	srv := httptest.NewServer(staticHandler(d, zerolog.New(logs)))
+	t.Cleanup(srv.Close)
+	return srv, logs
+}
 
-	for _, tc := range []struct {
-		method, path string
-		status       int
-		body         string // a part of the body
-		symlinks     bool   // the case needs symbolic links
-	}{
-		{method: "GET", path: "/hello.txt", status: 200, body: "hello from static"},
-		{method: "HEAD", path: "/hello.txt", status: 200},
-		{method: "GET", path: "/sub/", status: 200, body: "index of sub"},
-		{method: "GET", path: "/sub/index.html", status: 200, body: "index of sub"}, // after a redirect to /sub/
-		{method: "GET", path: "/", status: 200, body: "hello.txt"},                  // a listing
-		{method: "GET", path: "/missing", status: 404},
-		{method: "POST", path: "/hello.txt", status: 405},
-		{method: "PUT", path: "/hello.txt", status: 405},
-		{method: "DELETE", path: "/hello.txt", status: 405},
+// staticCase is a request to a static server and what it must get.
+type staticCase struct {
+	method, path string
+	status       int
+	body         string // a part of the body
+	notBody      string // what the body must not hold
+	refusal      string // a part of the reason logged for a 403, "" for no log
+}
 
-		// Ways out, which may be cleaned up into a path inside.
-		{method: "GET", path: "/../outside/secret.txt", status: 404},
-		{method: "GET", path: "/%2e%2e/outside/secret.txt", status: 404},
-		{method: "GET", path: "/%2E%2e%2foutside%2fsecret.txt", status: 404},
-		{method: "GET", path: "/sub/%2e%2e/%2e%2e/outside/secret.txt", status: 404},
-		{method: "GET", path: "/..%5coutside%5csecret.txt", status: 404},
-
-		{method: "GET", path: "/in.txt", status: 200, body: "hello from static", symlinks: true},
-		{method: "GET", path: "/sub/up/hello.txt", status: 200, body: "hello from static", symlinks: true},
-		{method: "GET", path: "/out.txt", status: 403, symlinks: true},
-		{method: "GET", path: "/abs.txt", status: 403, symlinks: true},
-		{method: "GET", path: "/out-dir/", status: 403, symlinks: true},
-		{method: "GET", path: "/out-dir/index.html", status: 403, symlinks: true},
-		{method: "GET", path: "/sub/more/outside/secret.txt", status: 403, symlinks: true},
-	} {
-		if tc.symlinks && !symlinks {
-			continue
-		}
+// checkStatic makes each request of cases to srv, which logs to logs, and
+// checks the answers.
+func checkStatic(t *testing.T, srv *httptest.Server, logs *syncBuffer, cases []staticCase) {
+	t.Helper()
+	for _, tc := range cases {
+		logged := len(logs.events("refused static path"))
 		req, err := http.NewRequest(tc.method, srv.URL+tc.path, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -100,11 +87,70 @@ func TestStaticHandler(t *testing.T) {
 		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.body) {
 			t.Errorf("%s %s: %s %q; want %d with %q", tc.method, tc.path, resp.Status, body, tc.status, tc.body)
 		}
-		if strings.Contains(string(body), "SECRET") {
-			t.Errorf("%s %s: served a file from outside: %q", tc.method, tc.path, body)
+		for _, bad := range []string{"SECRET", tc.notBody} {
+			if bad != "" && strings.Contains(string(body), bad) {
+				t.Errorf("%s %s: served %q: %q", tc.method, tc.path, bad, body)
+			}
 		}
 		if tc.status == 405 && resp.Header.Get("Allow") != "GET, HEAD" {
 			t.Errorf("%s %s: Allow %q", tc.method, tc.path, resp.Header.Get("Allow"))
 		}
+		evs := logs.events("refused static path")[logged:]
+		switch {
+		case tc.refusal == "" && len(evs) > 0:
+			t.Errorf("%s %s: logged %v", tc.method, tc.path, evs)
+		case tc.refusal == "":
+		case len(evs) != 1:
+			t.Errorf("%s %s: logged %v, want one refusal saying %q", tc.method, tc.path, evs, tc.refusal)
+		case evs[0]["level"] != "warn" || evs[0]["remote"] == nil || evs[0]["path"] == nil ||
+			!strings.Contains(fmt.Sprint(evs[0]["error"]), tc.refusal):
+			t.Errorf("%s %s: logged %v, want a warning saying %q", tc.method, tc.path, evs[0], tc.refusal)
+		}
 	}
+}
+
+func TestStaticHandler(t *testing.T) {
+	srv, logs := staticServer(t)
+	checkStatic(t, srv, logs, []staticCase{
+		{method: "GET", path: "/hello.txt", status: 200, body: "hello from static"},
+		{method: "HEAD", path: "/hello.txt", status: 200},
+		{method: "GET", path: "/sub/", status: 200, body: "index of sub"},
+		{method: "HEAD", path: "/sub/", status: 200},
+		{method: "GET", path: "/sub", status: 200, body: "index of sub"},            // after a redirect to /sub/
+		{method: "GET", path: "/sub/index.html", status: 200, body: "index of sub"}, // after a redirect to /sub/
+		{method: "GET", path: "/missing", status: 404},
+		{method: "GET", path: "/missing/", status: 404},
+		{method: "GET", path: "/", status: 200, body: "hello.txt"}, // a listing
+		{method: "GET", path: "/bare/", status: 200, body: "file.txt"},
+		{method: "POST", path: "/hello.txt", status: 405},
+		{method: "PUT", path: "/hello.txt", status: 405},
+		{method: "DELETE", path: "/hello.txt", status: 405},
+		{method: "GET", path: "/bare/file.txt", status: 200, body: "in bare"},
+		{method: "GET", path: "/hello.txt/", status: 200, body: "hello from static"}, // after a redirect to /hello.txt
+
+		// Ways out, which may be cleaned up into a path inside.
+		{method: "GET", path: "/../outside/secret.txt", status: 404},
+		{method: "GET", path: "/%2e%2e/outside/secret.txt", status: 404},
+		{method: "GET", path: "/%2E%2e%2foutside%2fsecret.txt", status: 404},
+		{method: "GET", path: "/sub/%2e%2e/%2e%2e/outside/secret.txt", status: 404},
+		{method: "GET", path: "/..%5coutside%5csecret.txt", status: 404},
+
+		// Symbolic links that stay inside, however they are written.
+		{method: "GET", path: "/in.txt", status: 200, body: "hello from static"},
+		{method: "GET", path: "/abs-in.txt", status: 200, body: "hello from static"},
+		{method: "GET", path: "/chain.txt", status: 200, body: "hello from static"},
+		{method: "GET", path: "/abs-sub/", status: 200, body: "index of sub"},
+		{method: "GET", path: "/abs-sub/up/hello.txt", status: 200, body: "hello from static"},
+		{method: "GET", path: "/sub/up/hello.txt", status: 200, body: "hello from static"},
+		{method: "GET", path: "/linked-index/", status: 200, body: "index of sub"},
+
+		// Symbolic links that lead out, and a loop: 403, logged.
+		{method: "GET", path: "/out.txt", status: 403, refusal: "symlink out.txt points to ../outside/secret.txt, outside --staticdir"},
+		{method: "GET", path: "/abs.txt", status: 403, refusal: "outside/secret.txt, outside --staticdir"},
+		{method: "GET", path: "/out-dir/", status: 403, refusal: "outside --staticdir"},
+		{method: "GET", path: "/out-dir/index.html", status: 403, refusal: "symlink out-dir points to ../outside/dir, outside --staticdir"},
+		{method: "GET", path: "/sub/more/outside/secret.txt", status: 403, refusal: "symlink sub/more points to ../.., outside --staticdir"},
+		{method: "GET", path: "/escaping-index/", status: 200, body: "placeholder", refusal: "symlink escaping-index/index.html points to"}, // a listing
+		{method: "GET", path: "/loop", status: 403, refusal: "more than 40 symbolic links"},
+	})
 }

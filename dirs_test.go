@@ -1,0 +1,182 @@
+package main
+
+// End-to-end tests of the directories --dir, --cgidir and --staticdir
+// serve: symbolic links followed while they stay inside.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// plainGet sends a plain GET of path, as it is, to addr and returns the
+// status, Location and body of the answer.
+func plainGet(t *testing.T, addr, path string) (status int, location, body string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+// writeFile writes content to the file path, and makes the directories
+// that lead to it.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventSaying waits for a log event with the given message whose field
+// holds part, and returns it.
+func (s *server) eventSaying(message, field, part string) map[string]any {
+	s.t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		s.mu.Lock()
+		for _, ev := range s.logs {
+			if ev["message"] == message && strings.Contains(fmt.Sprint(ev[field]), part) {
+				s.mu.Unlock()
+				return ev
+			}
+		}
+		s.mu.Unlock()
+	}
+	s.t.Fatalf("no %q event with %s saying %q in the log", message, field, part)
+	return nil
+}
+
+// linkedDir makes a directory, served, whose file "real" (made by write)
+// is reached by symbolic links of every kind, and links that lead out to
+// a file "prog" (made by write too) or loop. It returns the directory and
+// the file outside, which no request may reach.
+func linkedDir(t *testing.T, write func(path string)) (dir, outside string) {
+	top := t.TempDir()
+	dir = filepath.Join(top, "served")
+	outside = filepath.Join(top, "outside", "prog")
+	write(filepath.Join(dir, "real"))
+	write(filepath.Join(dir, "sub", "deep"))
+	write(outside)
+	for name, target := range map[string]string{
+		"rel":     "real",
+		"abs":     filepath.Join(dir, "real"),
+		"abs-sub": filepath.Join(dir, "sub"),
+		"chain":   "abs-sub/../rel",
+		"out-abs": outside,
+		"out-rel": "../outside/prog",
+		"out-dir": filepath.Dir(outside),
+		"loop":    "loop",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, outside
+}
+
+// inLinks are the paths of linkedDir that lead to a file inside, and that
+// file.
+var inLinks = map[string]string{
+	"/rel":          "real",
+	"/abs":          "real",
+	"/chain":        "real",
+	"/abs-sub/deep": "sub/deep",
+}
+
+// outLinks are the paths of linkedDir that must be refused, and what the
+// log must say about each.
+var outLinks = map[string]string{
+	"/out-abs":      "symlink out-abs points to ",
+	"/out-rel":      "symlink out-rel points to ../outside/prog, outside ",
+	"/out-dir/prog": "symlink out-dir points to ",
+	"/loop":         "more than 40 symbolic links",
+}
+
+func TestDirFollowsLinksInside(t *testing.T) {
+	t.Parallel()
+	dir, outside := linkedDir(t, func(path string) {
+		writeScript(t, path, `echo "$SCRIPT_NAME|$PATH_TRANSLATED"; touch `+filepath.Join(filepath.Dir(path), "ran"))
+	})
+	s := startServer(t, "--dir="+dir)
+	for path, file := range inLinks {
+		expect(t, s.dial(path), websocket.MessageText, path+"|"+filepath.Join(dir, file))
+	}
+	for path, reason := range outLinks {
+		if got := rawRequest(t, s.addr, path); got != http.StatusForbidden {
+			t.Errorf("%s: status %d, want 403", path, got)
+		}
+		s.eventSaying("refused", "reason", reason)
+	}
+	s.eventSaying("refused", "reason", "symlink out-abs points to "+outside+", outside --dir")
+	if _, err := os.Stat(filepath.Join(filepath.Dir(outside), "ran")); err == nil {
+		t.Error("a program outside the directory ran")
+	}
+}
+
+func TestCGIDirFollowsLinksInside(t *testing.T) {
+	t.Parallel()
+	dir, outside := linkedDir(t, func(path string) {
+		writeScript(t, path, `printf 'Content-Type: text/plain\n\n'; echo "$SCRIPT_NAME|$0"; touch `+filepath.Join(filepath.Dir(path), "ran"))
+	})
+	s := startServer(t, "--cgidir="+dir, "cat")
+	for path, file := range inLinks {
+		status, _, body := plainGet(t, s.addr, path)
+		if want := path + "|" + filepath.Join(dir, file) + "\n"; status != 200 || body != want {
+			t.Errorf("%s: %d %q, want 200 %q", path, status, body, want)
+		}
+	}
+	for path, reason := range outLinks {
+		if status, _, body := plainGet(t, s.addr, path); status != http.StatusForbidden {
+			t.Errorf("%s: %d %q, want 403", path, status, body)
+		}
+		s.eventSaying("refused CGI path", "error", reason)
+	}
+	s.eventSaying("refused CGI path", "error", "symlink out-abs points to "+outside+", outside --cgidir")
+	if _, err := os.Stat(filepath.Join(filepath.Dir(outside), "ran")); err == nil {
+		t.Error("a program outside the directory ran")
+	}
+}
+
+func TestStaticDirFollowsLinksInside(t *testing.T) {
+	t.Parallel()
+	dir, outside := linkedDir(t, func(path string) { writeFile(t, path, "content of "+filepath.Base(path)) })
+	s := startServer(t, "--staticdir="+dir, "cat")
+	for path, file := range inLinks {
+		status, _, body := plainGet(t, s.addr, path)
+		if want := "content of " + filepath.Base(file); status != 200 || body != want {
+			t.Errorf("%s: %d %q, want 200 %q", path, status, body, want)
+		}
+	}
+	for path, reason := range outLinks {
+		if status, _, body := plainGet(t, s.addr, path); status != http.StatusForbidden || strings.Contains(body, "content of prog") {
+			t.Errorf("%s: %d %q, want 403", path, status, body)
+		}
+		s.eventSaying("refused static path", "error", reason)
+	}
+	s.eventSaying("refused static path", "error", "symlink out-abs points to "+outside+", outside --staticdir")
+}
