@@ -1,7 +1,8 @@
 package main
 
 // End-to-end tests of the directories --dir, --cgidir and --staticdir
-// serve: symbolic links followed while they stay inside.
+// serve: symbolic links followed while they stay inside, names that start
+// with "." hidden.
 
 import (
 	"bufio"
@@ -179,4 +180,80 @@ func TestStaticDirFollowsLinksInside(t *testing.T) {
 		s.eventSaying("refused static path", "error", reason)
 	}
 	s.eventSaying("refused static path", "error", "symlink out-abs points to "+outside+", outside --staticdir")
+}
+
+// dotDir makes a directory holding a program and a file, each also under
+// names that start with ".", as a git checkout has them. Each program
+// appends its name to ran.
+func dotDir(t *testing.T) (dir, ran string) {
+	top := t.TempDir()
+	dir = filepath.Join(top, "checkout")
+	ran = filepath.Join(top, "ran")
+	for _, name := range []string{"prog.sh", ".hidden.sh", ".git/hooks/pre-commit.sample", ".well-known/prog.sh"} {
+		writeScript(t, filepath.Join(dir, filepath.FromSlash(name)), `printf 'Content-Type: text/plain\n\n'; echo ran `+name+`; echo `+name+` >>`+ran)
+	}
+	for name, content := range map[string]string{
+		".env":                     "TOKEN=secret",
+		".git/config":              "[core] secret",
+		"docs/page.txt":            "page",
+		".well-known/security.txt": "Contact: me",
+	} {
+		writeFile(t, filepath.Join(dir, filepath.FromSlash(name)), content)
+	}
+	return dir, ran
+}
+
+func TestDotfilesHidden(t *testing.T) {
+	t.Parallel()
+	dir, ran := dotDir(t)
+	static := startServer(t, "--staticdir="+dir, "cat")
+	cgi := startServer(t, "--cgidir="+dir, "cat")
+	scripts := startServer(t, "--dir="+dir)
+	for _, path := range []string{"/.env", "/.git/config", "/.git/", "/.hidden.sh", "/.git/hooks/pre-commit.sample", "/%2egit/config"} {
+		for _, s := range []*server{static, cgi} {
+			if status, _, body := plainGet(t, s.addr, path); status != 404 || strings.Contains(body, "secret") || strings.Contains(body, "ran") {
+				t.Errorf("%s: %d %q, want 404", path, status, body)
+			}
+		}
+	}
+	for _, path := range []string{"/.hidden.sh", "/.git/hooks/pre-commit.sample"} {
+		if got := rawRequest(t, scripts.addr, path); got != 404 {
+			t.Errorf("upgrade to %s: %d, want 404", path, got)
+		}
+	}
+	// /.well-known stays served, and what does not start with ".".
+	for _, tc := range []struct {
+		s          *server
+		path, want string
+	}{
+		{static, "/.well-known/security.txt", "Contact: me"},
+		{static, "/docs/page.txt", "page"},
+		{cgi, "/.well-known/prog.sh", "ran .well-known/prog.sh\n"},
+		{cgi, "/prog.sh", "ran prog.sh\n"},
+	} {
+		if status, _, body := plainGet(t, tc.s.addr, tc.path); status != 200 || body != tc.want {
+			t.Errorf("%s: %d %q, want 200 %q", tc.path, status, body, tc.want)
+		}
+	}
+	if b, _ := os.ReadFile(ran); string(b) != ".well-known/prog.sh\nprog.sh\n" {
+		t.Errorf("programs run: %q", b)
+	}
+
+	// --dotfiles lets them all through.
+	static = startServer(t, "--staticdir="+dir, "--dotfiles", "cat")
+	cgi = startServer(t, "--cgidir="+dir, "--dotfiles", "cat")
+	scripts = startServer(t, "--dir="+dir, "--dotfiles")
+	for _, tc := range []struct {
+		s          *server
+		path, want string
+	}{
+		{static, "/.env", "TOKEN=secret"},
+		{static, "/.git/config", "[core] secret"},
+		{cgi, "/.git/hooks/pre-commit.sample", "ran .git/hooks/pre-commit.sample\n"},
+	} {
+		if status, _, body := plainGet(t, tc.s.addr, tc.path); status != 200 || body != tc.want {
+			t.Errorf("--dotfiles: %s: %d %q, want 200 %q", tc.path, status, body, tc.want)
+		}
+	}
+	expect(t, scripts.dial("/.hidden.sh"), websocket.MessageText, "Content-Type: text/plain")
 }

@@ -49,7 +49,7 @@ echo "$line"
 `, 0o755)
 	writeFile(t, filepath.Join(dir, "plain.txt"), "text\n", 0o644)
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(cgiHandler(openTestDir(t, "--cgidir", dir), dir, env, limit, running, zerolog.New(logs), http.HandlerFunc(notFound)))
+	srv := httptest.NewServer(cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, env, limit, running, zerolog.New(logs), http.HandlerFunc(notFound)))
 	t.Cleanup(srv.Close)
 	return srv, logs, dir
 }

@@ -23,8 +23,9 @@ type script struct {
 // The path is walked one unescaped segment at a time from the root,
 // symbolic links followed as long as they stay inside: directories lead
 // on, and the first regular file with an execute bit is the program, the
-// segments after it making PATH_INFO. A missing name, a directory at the
-// end of the path or a file that is not executable is errNotFound. A segment that is "." or "..",
+// segments after it making PATH_INFO. A missing name, a name d hides
+// (see servedDir.hidden), a directory at the end of the path or a file
+// that is not executable is errNotFound. A segment that is "." or "..",
 // or holds a slash, a backslash or a NUL byte once unescaped, is
 // errForbidden, as is a symbolic link that leads out of the directory.
 //
@@ -50,10 +51,13 @@ func resolveScript(d *servedDir, dir, escapedPath string) (script, error) {
 	}
 	w := d.walk()
 	for i, seg := range segs {
-		if seg == "" {
+		switch {
+		case seg == "":
 			// An empty name ("//", or a trailing "/" after a
 			// directory) is no file.
 			return script{}, fmt.Errorf("resolving %q: empty segment: %w", escapedPath, errNotFound)
+		case d.hidden(i, seg):
+			return script{}, fmt.Errorf("resolving %q: %q starts with \".\" (see --dotfiles): %w", escapedPath, seg, errNotFound)
 		}
 		fi, err := w.step(seg)
 		switch {

@@ -18,8 +18,8 @@ func symlink(t testing.TB, target, name string) {
 }
 
 // scriptDir makes a --dir directory with programs, a plain file,
-// directories and symbolic links that lead in and out of it, and returns
-// it opened, with its path.
+// directories, symbolic links that lead in and out of it and names that
+// start with ".", and returns it opened, with its path.
 func scriptDir(t testing.TB) (*servedDir, string) {
 	t.Helper()
 	tmp := t.TempDir()
@@ -45,8 +45,11 @@ func scriptDir(t testing.TB) (*servedDir, string) {
 	symlink(t, filepath.Join(dir, "a", "b"), filepath.Join(dir, "abs-in-dir"))
 	symlink(t, "abs-in-dir/prog.sh", filepath.Join(dir, "chain"))
 	symlink(t, "loop", filepath.Join(dir, "loop"))
+	writeFile(t, filepath.Join(dir, ".hidden.sh"), "#!/bin/sh\n", 0o755)
+	writeFile(t, filepath.Join(dir, ".git", "hooks", "pre-commit.sample"), "#!/bin/sh\n", 0o755)
+	writeFile(t, filepath.Join(dir, ".well-known", "prog.sh"), "#!/bin/sh\n", 0o755)
 
-	return openTestDir(t, "--dir", dir), dir
+	return openTestDir(t, "--dir", dir, false), dir
 }
 
 func TestResolveScript(t *testing.T) {
@@ -72,6 +75,14 @@ func TestResolveScript(t *testing.T) {
 		{path: "/abs-in-file", want: script{"a/b/prog.sh", "/abs-in-file", ""}},
 		{path: "/abs-in-dir/prog.sh/x", want: script{"a/b/prog.sh", "/abs-in-dir/prog.sh", "/x"}},
 		{path: "/chain", want: script{"a/b/prog.sh", "/chain", ""}},
+
+		// Names that start with ".", but for /.well-known, and in
+		// PATH_INFO.
+		{path: "/.hidden.sh", wantErr: errNotFound},
+		{path: "/.git/hooks/pre-commit.sample", wantErr: errNotFound},
+		{path: "/%2egit/hooks/pre-commit.sample", wantErr: errNotFound},
+		{path: "/.well-known/prog.sh", want: script{".well-known/prog.sh", "/.well-known/prog.sh", ""}},
+		{path: "/top.sh/.x", want: script{"top.sh", "/top.sh", "/.x"}},
 
 		{path: "", wantErr: errNotFound},
 		{path: "/", wantErr: errNotFound},
@@ -158,5 +169,18 @@ func TestResolveScriptRelativeDir(t *testing.T) {
 	}
 	if got.Path != want || !filepath.IsAbs(got.Path) {
 		t.Errorf("Path %q, want %q", got.Path, want)
+	}
+}
+
+// TestResolveScriptDotfiles checks that with dotfiles, names that start
+// with "." are programs like any other.
+func TestResolveScriptDotfiles(t *testing.T) {
+	_, dir := scriptDir(t)
+	d := openTestDir(t, "--dir", dir, true)
+	for _, path := range []string{"/.hidden.sh", "/.git/hooks/pre-commit.sample"} {
+		got, err := resolveScript(d, dir, path)
+		if want := filepath.Join(dir, filepath.FromSlash(path)); err != nil || got.Path != want {
+			t.Errorf("%s: got %+v, %v; want %s", path, got, err, want)
+		}
 	}
 }

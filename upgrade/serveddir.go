@@ -27,13 +27,15 @@ const maxLinks = 40
 // are followed by a walk, which lets a link whose target is absolute but
 // inside the directory lead there, as the kernel would.
 type servedDir struct {
-	root  *os.Root
-	flag  string   // the flag that names the directory, for errors: "--dir"
-	paths []string // the directory's absolute paths: as given, and with symbolic links resolved
+	root     *os.Root
+	flag     string   // the flag that names the directory, for errors: "--dir"
+	paths    []string // the directory's absolute paths: as given, and with symbolic links resolved
+	dotfiles bool     // names that start with "." may be reached
 }
 
-// openServedDir opens dir, the directory flag names.
-func openServedDir(flag, dir string) (*servedDir, error) {
+// openServedDir opens dir, the directory flag names. With dotfiles false,
+// URL paths cannot reach names that start with "." (see hidden).
+func openServedDir(flag, dir string, dotfiles bool) (*servedDir, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", flag, dir, err)
@@ -43,7 +45,7 @@ func openServedDir(flag, dir string) (*servedDir, error) {
 		root.Close()
 		return nil, fmt.Errorf("%s %s: %w", flag, dir, err)
 	}
-	return &servedDir{root: root, flag: flag, paths: paths}, nil
+	return &servedDir{root: root, flag: flag, paths: paths, dotfiles: dotfiles}, nil
 }
 
 // absPaths returns the absolute path of dir and, if it differs, its path
@@ -61,6 +63,13 @@ func absPaths(dir string) ([]string, error) {
 		return []string{abs}, nil
 	}
 	return []string{abs, real}, nil
+}
+
+// hidden reports whether the URL path segment name, at depth (0 for the
+// first segment), is kept from clients: without dotfiles, a name that
+// starts with "." is, but for a first segment ".well-known" (RFC 8615).
+func (d *servedDir) hidden(depth int, name string) bool {
+	return !d.dotfiles && strings.HasPrefix(name, ".") && (depth > 0 || name != ".well-known")
 }
 
 // inside returns the path, relative to the directory, that the absolute

@@ -12,9 +12,9 @@ import (
 
 // openTestDir opens dir as the directory flag names, until the end of
 // the test.
-func openTestDir(t testing.TB, flag, dir string) *servedDir {
+func openTestDir(t testing.TB, flag, dir string, dotfiles bool) *servedDir {
 	t.Helper()
-	d, err := openServedDir(flag, dir)
+	d, err := openServedDir(flag, dir, dotfiles)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +34,7 @@ func linkTree(t testing.TB) (given, real string) {
 	given = filepath.Join(tmp, "given")
 	writeFile(t, filepath.Join(tmp, "outside", "secret.txt"), "SECRET\n", 0o644)
 	writeFile(t, filepath.Join(real, "a", "b", "file.txt"), "file\n", 0o644)
+	writeFile(t, filepath.Join(real, ".hidden", "x.txt"), "hidden\n", 0o644)
 	symlink(t, real, given)
 	for name, target := range map[string]string{
 		"rel":            "a/b/file.txt",
@@ -63,7 +64,7 @@ func linkTree(t testing.TB) (given, real string) {
 
 func TestWalk(t *testing.T) {
 	given, _ := linkTree(t)
-	d := openTestDir(t, "--staticdir", given)
+	d := openTestDir(t, "--staticdir", given, false)
 	for _, tc := range []struct {
 		path    string // URL segments, joined by "/"
 		want    string // the name reached, relative to the root
@@ -82,6 +83,7 @@ func TestWalk(t *testing.T) {
 		{path: "rel-dir/file.txt", want: "a/b/file.txt"},
 		{path: "a/up/a/up/rel", want: "a/b/file.txt"},
 		{path: "a/b/to-abs", want: "a/b/file.txt"},
+		{path: ".hidden/x.txt", want: ".hidden/x.txt"}, // hiding is the callers' to do
 
 		{path: "missing", wantErr: errNotFound},
 		{path: "dangling", wantErr: errNotFound},
@@ -123,7 +125,7 @@ func TestWalkCountsLinksOfWholePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	symlink(t, ".", filepath.Join(dir, "d", "s"))
-	d := openTestDir(t, "--dir", dir)
+	d := openTestDir(t, "--dir", dir, false)
 	w := d.walk()
 	if _, err := w.step("d"); err != nil {
 		t.Fatal(err)
@@ -138,9 +140,36 @@ func TestWalkCountsLinksOfWholePath(t *testing.T) {
 	}
 }
 
+func TestHidden(t *testing.T) {
+	d := &servedDir{}
+	for _, tc := range []struct {
+		depth int
+		name  string
+		want  bool
+	}{
+		{0, ".env", true},
+		{0, ".git", true},
+		{1, "config", false},
+		{2, ".x", true},
+		{0, "..", true},
+		{0, "file.txt", false},
+		{0, "a.b", false},
+		{0, ".well-known", false},
+		{1, ".well-known", true},
+	} {
+		if got := d.hidden(tc.depth, tc.name); got != tc.want {
+			t.Errorf("hidden(%d, %q) = %v, want %v", tc.depth, tc.name, got, tc.want)
+		}
+	}
+	d.dotfiles = true
+	if d.hidden(0, ".env") {
+		t.Error("with dotfiles, .env is hidden")
+	}
+}
+
 func TestOpenServedDirMissing(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "missing")
-	_, err := openServedDir("--staticdir", dir)
+	_, err := openServedDir("--staticdir", dir, false)
 	if err == nil || !strings.HasPrefix(err.Error(), "--staticdir "+dir+": ") || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("got %v, want an error naming --staticdir and the directory", err)
 	}

@@ -37,6 +37,10 @@ type Config struct {
 	// CGIDir, when set, is a directory of CGI programs plain HTTP
 	// requests run.
 	CGIDir string
+	// Dotfiles lets URL paths reach the names in Dir, StaticDir and
+	// CGIDir that start with "."; otherwise they are answered as if
+	// absent (404), but for a first segment ".well-known".
+	Dotfiles bool
 	// DevConsole answers plain HTTP GETs with a page to talk to the
 	// WebSocket endpoint at the same path.
 	DevConsole bool
@@ -211,7 +215,7 @@ func NewServer(cfg Config) (*Server, error) {
 
 // openDir opens the directory a flag names.
 func (s *Server) openDir(flag, dir string) (*servedDir, error) {
-	d, err := openServedDir(flag, dir)
+	d, err := openServedDir(flag, dir, s.cfg.Dotfiles)
 	if err != nil {
 		for _, r := range s.roots {
 			r.Close()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -12,8 +14,9 @@ import (
 // staticHandler serves the files of d (the --staticdir directory) to
 // plain GET and HEAD requests; other methods get 405. Symbolic links are
 // followed while they stay inside d. A directory is served as its
-// index.html, or else as a listing. A path d refuses (a symbolic link out
-// of it, say) is 403, logged to log with the reason.
+// index.html, or else as a listing. Names d hides are 404, as if absent,
+// and left out of listings. A path d refuses (a symbolic link out of it,
+// say) is 403, logged to log with the reason.
 func staticHandler(d *servedDir, log zerolog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -45,18 +48,27 @@ func (f *staticFS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	w := f.d.walk()
+	depth := 0 // of the directory's entries, if name is one
 	if name != "." {
-		for _, seg := range strings.Split(name, "/") {
+		segs := strings.Split(name, "/")
+		for i, seg := range segs {
+			if f.d.hidden(i, seg) {
+				return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+			}
 			if _, err := w.step(seg); err != nil {
 				return nil, f.fail(name, err)
 			}
 		}
+		depth = len(segs)
 	}
 	file, err := f.d.root.Open(w.name())
 	if err != nil {
 		return nil, f.fail(name, err)
 	}
-	return file, nil
+	if f.d.dotfiles {
+		return file, nil
+	}
+	return dotless{File: file, d: f.d, depth: depth}, nil
 }
 
 // fail returns the error to answer for name, which could not be opened
@@ -74,5 +86,25 @@ func (f *staticFS) fail(name string, err error) error {
 func (f *staticFS) refuse(err error) {
 	if f.refused == nil {
 		f.refused = err
+	}
+}
+
+// dotless is a file of a --staticdir directory which, if it is a
+// directory, lists none of the names the directory hides.
+type dotless struct {
+	*os.File
+	d     *servedDir
+	depth int // of the entries in the URL path: 0 for the root's
+}
+
+// ReadDir reads the directory's entries as os.File.ReadDir does, leaving
+// out the hidden names.
+func (f dotless) ReadDir(n int) ([]fs.DirEntry, error) {
+	for {
+		entries, err := f.File.ReadDir(n)
+		entries = slices.DeleteFunc(entries, func(e fs.DirEntry) bool { return f.d.hidden(f.depth, e.Name()) })
+		if len(entries) > 0 || err != nil || n <= 0 {
+			return entries, err
+		}
 	}
 }

@@ -15,10 +15,10 @@ import (
 )
 
 // staticServer serves a --staticdir directory with files, directories
-// with and without index.html and symbolic links of every kind, and a
-// directory outside it whose files hold "SECRET". It returns the server
-// and its log.
-func staticServer(t *testing.T) (*httptest.Server, *syncBuffer) {
+// with and without index.html, names that start with "." and symbolic
+// links of every kind, and a directory outside it whose files hold
+// "SECRET". It returns the server and its log.
+func staticServer(t *testing.T, dotfiles bool) (*httptest.Server, *syncBuffer) {
 	t.Helper()
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "static")
@@ -26,6 +26,11 @@ func staticServer(t *testing.T) (*httptest.Server, *syncBuffer) {
 		"static/hello.txt":                   "hello from static\n",
 		"static/sub/index.html":              "<p>index of sub</p>\n",
 		"static/bare/file.txt":               "in bare\n",
+		"static/bare/.env":                   "SECRET=in bare\n",
+		"static/.env":                        "TOKEN=dotfile\n",
+		"static/.git/config":                 "[core] dotfile\n",
+		"static/.well-known/security.txt":    "Contact: well-known\n",
+		"static/.well-known/.hidden":         "hidden under well-known\n",
 		"outside/secret.txt":                 "SECRET outside\n",
 		"outside/dir/index.html":             "SECRET index outside\n",
 		"static/linked-index/other.txt":      "other\n",
@@ -50,7 +55,7 @@ func staticServer(t *testing.T) (*httptest.Server, *syncBuffer) {
 		symlink(t, target, filepath.Join(dir, filepath.FromSlash(name)))
 	}
 	logs := &syncBuffer{}
-	d := openTestDir(t, "--staticdir", dir)
+	d := openTestDir(t, "--staticdir", dir, dotfiles)
 	srv := httptest.NewServer(staticHandler(d, zerolog.New(logs)))
 	t.Cleanup(srv.Close)
 	return srv, logs
@@ -110,7 +115,7 @@ func checkStatic(t *testing.T, srv *httptest.Server, logs *syncBuffer, cases []s
 }
 
 func TestStaticHandler(t *testing.T) {
-	srv, logs := staticServer(t)
+	srv, logs := staticServer(t, false)
 	checkStatic(t, srv, logs, []staticCase{
 		{method: "GET", path: "/hello.txt", status: 200, body: "hello from static"},
 		{method: "HEAD", path: "/hello.txt", status: 200},
@@ -120,8 +125,10 @@ func TestStaticHandler(t *testing.T) {
 		{method: "GET", path: "/sub/index.html", status: 200, body: "index of sub"}, // after a redirect to /sub/
 		{method: "GET", path: "/missing", status: 404},
 		{method: "GET", path: "/missing/", status: 404},
-		{method: "GET", path: "/", status: 200, body: "hello.txt"}, // a listing
-		{method: "GET", path: "/bare/", status: 200, body: "file.txt"},
+		{method: "GET", path: "/", status: 200, body: "hello.txt", notBody: ".env"}, // a listing
+		{method: "GET", path: "/", status: 200, body: ".well-known"},
+		{method: "GET", path: "/bare/", status: 200, body: "file.txt", notBody: ".env"},
+		{method: "GET", path: "/.well-known/", status: 200, body: "security.txt", notBody: ".hidden"},
 		{method: "POST", path: "/hello.txt", status: 405},
 		{method: "PUT", path: "/hello.txt", status: 405},
 		{method: "DELETE", path: "/hello.txt", status: 405},
@@ -150,7 +157,26 @@ func TestStaticHandler(t *testing.T) {
 		{method: "GET", path: "/out-dir/", status: 403, refusal: "outside --staticdir"},
 		{method: "GET", path: "/out-dir/index.html", status: 403, refusal: "symlink out-dir points to ../outside/dir, outside --staticdir"},
 		{method: "GET", path: "/sub/more/outside/secret.txt", status: 403, refusal: "symlink sub/more points to ../.., outside --staticdir"},
-		{method: "GET", path: "/escaping-index/", status: 200, body: "placeholder", refusal: "symlink escaping-index/index.html points to"}, // a listing
+		{method: "GET", path: "/escaping-index/", status: 200, notBody: "placeholder", refusal: "symlink escaping-index/index.html points to"}, // a listing
 		{method: "GET", path: "/loop", status: 403, refusal: "more than 40 symbolic links"},
+
+		// Names that start with ".": as if absent, but /.well-known.
+		{method: "GET", path: "/.env", status: 404},
+		{method: "GET", path: "/.git/config", status: 404},
+		{method: "GET", path: "/.git/", status: 404},
+		{method: "GET", path: "/bare/.env", status: 404},
+		{method: "GET", path: "/%2eenv", status: 404},
+		{method: "GET", path: "/.well-known/security.txt", status: 200, body: "well-known"},
+		{method: "GET", path: "/.well-known/.hidden", status: 404},
+	})
+}
+
+func TestStaticHandlerDotfiles(t *testing.T) {
+	srv, logs := staticServer(t, true)
+	checkStatic(t, srv, logs, []staticCase{
+		{method: "GET", path: "/.env", status: 200, body: "dotfile"},
+		{method: "GET", path: "/.git/config", status: 200, body: "dotfile"},
+		{method: "GET", path: "/bare/", status: 200, body: ".env"},
+		{method: "GET", path: "/.well-known/.hidden", status: 200, body: "hidden under well-known"},
 	})
 }
