@@ -2,7 +2,7 @@ package main
 
 // End-to-end tests of the directories --dir, --cgidir and --staticdir
 // serve: symbolic links followed while they stay inside, names that start
-// with "." hidden.
+// with "." hidden, no listings unless asked.
 
 import (
 	"bufio"
@@ -183,8 +183,8 @@ func TestStaticDirFollowsLinksInside(t *testing.T) {
 }
 
 // dotDir makes a directory holding a program and a file, each also under
-// names that start with ".", as a git checkout has them. Each program
-// appends its name to ran.
+// names that start with ".", as a git checkout has them, and a
+// subdirectory without index.html. Each program appends its name to ran.
 func dotDir(t *testing.T) (dir, ran string) {
 	top := t.TempDir()
 	dir = filepath.Join(top, "checkout")
@@ -196,6 +196,7 @@ func dotDir(t *testing.T) (dir, ran string) {
 		".env":                     "TOKEN=secret",
 		".git/config":              "[core] secret",
 		"docs/page.txt":            "page",
+		"site/index.html":          "<p>index</p>",
 		".well-known/security.txt": "Contact: me",
 	} {
 		writeFile(t, filepath.Join(dir, filepath.FromSlash(name)), content)
@@ -256,4 +257,29 @@ func TestDotfilesHidden(t *testing.T) {
 		}
 	}
 	expect(t, scripts.dial("/.hidden.sh"), websocket.MessageText, "Content-Type: text/plain")
+}
+
+func TestStaticDirListings(t *testing.T) {
+	t.Parallel()
+	dir, _ := dotDir(t)
+	s := startServer(t, "--staticdir="+dir, "cat")
+	for path, want := range map[string]int{"/": 403, "/docs/": 403, "/docs": 301, "/site/": 200, "/site": 301} {
+		if status, _, body := plainGet(t, s.addr, path); status != want || strings.Contains(body, "page.txt") {
+			t.Errorf("%s: %d %q, want %d and no listing", path, status, body, want)
+		}
+	}
+	if _, _, body := plainGet(t, s.addr, "/site/"); body != "<p>index</p>" {
+		t.Errorf("/site/: %q, want its index.html", body)
+	}
+	s.eventSaying("refused static path", "error", "docs has no index.html file, and listings are off (see --listdirs)")
+
+	s = startServer(t, "--staticdir="+dir, "--listdirs", "cat")
+	status, _, body := plainGet(t, s.addr, "/docs/")
+	if status != 200 || !strings.Contains(body, "page.txt") {
+		t.Errorf("--listdirs: /docs/: %d %q, want a listing", status, body)
+	}
+	status, _, body = plainGet(t, s.addr, "/")
+	if status != 200 || !strings.Contains(body, "docs/") || strings.Contains(body, ".env") || strings.Contains(body, ".git") {
+		t.Errorf("--listdirs: /: %d %q, want a listing without the names that start with \".\"", status, body)
+	}
 }

@@ -70,6 +70,7 @@ type cli struct {
 
 	Dir        string `name:"dir" placeholder:"DIR" help:"Serve a directory of programs, each its own endpoint at its path, instead of COMMAND (default: none)."`
 	StaticDir  string `name:"staticdir" placeholder:"DIR" help:"Serve the files of DIR to plain HTTP requests (default: none)."`
+	ListDirs   bool   `name:"listdirs" help:"List the files of a --staticdir directory that has no index.html, instead of answering 403 (default: off)."`
 	CGIDir     string `name:"cgidir" placeholder:"DIR" help:"Run the CGI programs of DIR for plain HTTP requests (default: none)."`
 	Dotfiles   bool   `name:"dotfiles" help:"Let paths reach names that start with \".\" in --dir, --cgidir and --staticdir, which otherwise get 404 as if absent, but for /.well-known (default: off)."`
 	DevConsole bool   `name:"devconsole" help:"Answer plain HTTP requests with a page to talk to the endpoint at that path; not with --staticdir or --cgidir (default: off)."`
@@ -376,7 +377,7 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.Process.PTY = pty
 	cfg.Process.Grace = time.Duration(c.CloseMs) * time.Millisecond
 	cfg.Dir, cfg.StaticDir, cfg.CGIDir, cfg.DevConsole = c.Dir, c.StaticDir, c.CGIDir, c.DevConsole
-	cfg.Dotfiles = c.Dotfiles
+	cfg.Dotfiles, cfg.ListDirs = c.Dotfiles, c.ListDirs
 	cfg.Bridge = bridge.Config{
 		Binary:       c.Binary,
 		RawInput:     c.RawStdin,

@@ -41,6 +41,9 @@ type Config struct {
 	// CGIDir that start with "."; otherwise they are answered as if
 	// absent (404), but for a first segment ".well-known".
 	Dotfiles bool
+	// ListDirs answers a request for a directory of StaticDir that has no
+	// index.html with a listing of its files; otherwise with 403.
+	ListDirs bool
 	// DevConsole answers plain HTTP GETs with a page to talk to the
 	// WebSocket endpoint at the same path.
 	DevConsole bool
@@ -199,7 +202,7 @@ func NewServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.plain = staticHandler(d, cfg.Log)
+		s.plain = staticHandler(d, cfg.ListDirs, cfg.Log)
 	}
 	if cfg.CGIDir != "" {
 		d, err := s.openDir("--cgidir", cfg.CGIDir)

@@ -2,9 +2,12 @@ package upgrade
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
@@ -14,10 +17,11 @@ import (
 // staticHandler serves the files of d (the --staticdir directory) to
 // plain GET and HEAD requests; other methods get 405. Symbolic links are
 // followed while they stay inside d. A directory is served as its
-// index.html, or else as a listing. Names d hides are 404, as if absent,
+// index.html; without one, as a listing when listDirs is set, or else
+// with 403, as nginx and Apache do. Names d hides are 404, as if absent,
 // and left out of listings. A path d refuses (a symbolic link out of it,
 // say) is 403, logged to log with the reason.
-func staticHandler(d *servedDir, log zerolog.Logger) http.Handler {
+func staticHandler(d *servedDir, listDirs bool, log zerolog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -25,11 +29,46 @@ func staticHandler(d *servedDir, log zerolog.Logger) http.Handler {
 			return
 		}
 		fsys := &staticFS{d: d}
-		http.FileServerFS(fsys).ServeHTTP(w, r)
+		if listDirs || !strings.HasSuffix(r.URL.Path, "/") || !serveIndex(w, r, fsys) {
+			http.FileServerFS(fsys).ServeHTTP(w, r)
+		}
 		if fsys.refused != nil {
 			log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(fsys.refused).Msg("refused static path")
 		}
 	})
+}
+
+// serveIndex answers a request whose URL path, ending in "/", names a
+// directory of fsys: with its index.html, or else with 403. It reports
+// false, having answered nothing, when the path names no directory.
+func serveIndex(w http.ResponseWriter, r *http.Request, fsys *staticFS) bool {
+	name := strings.Trim(path.Clean(r.URL.Path), "/")
+	if name == "" {
+		name = "."
+	}
+	dir, err := fsys.Open(name)
+	if err != nil {
+		return false
+	}
+	fi, err := dir.Stat()
+	dir.Close()
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	index, err := fsys.Open(path.Join(name, "index.html"))
+	if err == nil {
+		defer index.Close()
+		fi, err = index.Stat()
+		if content, ok := index.(io.ReadSeeker); ok && err == nil && fi.Mode().IsRegular() {
+			http.ServeContent(w, r, "index.html", fi.ModTime(), content)
+			return true
+		}
+	}
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		fsys.refuse(fmt.Errorf("%s has no index.html file, and listings are off (see --listdirs): %w", name, errForbidden))
+	}
+	http.Error(w, "403 forbidden", http.StatusForbidden)
+	return true
 }
 
 // staticFS is the file system of a --staticdir directory as one request

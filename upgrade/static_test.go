@@ -18,7 +18,7 @@ import (
 // with and without index.html, names that start with "." and symbolic
 // links of every kind, and a directory outside it whose files hold
 // "SECRET". It returns the server and its log.
-func staticServer(t *testing.T, dotfiles bool) (*httptest.Server, *syncBuffer) {
+func staticServer(t *testing.T, listDirs, dotfiles bool) (*httptest.Server, *syncBuffer) {
 	t.Helper()
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "static")
@@ -56,7 +56,7 @@ func staticServer(t *testing.T, dotfiles bool) (*httptest.Server, *syncBuffer) {
 	}
 	logs := &syncBuffer{}
 	d := openTestDir(t, "--staticdir", dir, dotfiles)
-	srv := httptest.NewServer(staticHandler(d, zerolog.New(logs)))
+	srv := httptest.NewServer(staticHandler(d, listDirs, zerolog.New(logs)))
 	t.Cleanup(srv.Close)
 	return srv, logs
 }
@@ -115,7 +115,7 @@ func checkStatic(t *testing.T, srv *httptest.Server, logs *syncBuffer, cases []s
 }
 
 func TestStaticHandler(t *testing.T) {
-	srv, logs := staticServer(t, false)
+	srv, logs := staticServer(t, false, false)
 	checkStatic(t, srv, logs, []staticCase{
 		{method: "GET", path: "/hello.txt", status: 200, body: "hello from static"},
 		{method: "HEAD", path: "/hello.txt", status: 200},
@@ -125,13 +125,14 @@ func TestStaticHandler(t *testing.T) {
 		{method: "GET", path: "/sub/index.html", status: 200, body: "index of sub"}, // after a redirect to /sub/
 		{method: "GET", path: "/missing", status: 404},
 		{method: "GET", path: "/missing/", status: 404},
-		{method: "GET", path: "/", status: 200, body: "hello.txt", notBody: ".env"}, // a listing
-		{method: "GET", path: "/", status: 200, body: ".well-known"},
-		{method: "GET", path: "/bare/", status: 200, body: "file.txt", notBody: ".env"},
-		{method: "GET", path: "/.well-known/", status: 200, body: "security.txt", notBody: ".hidden"},
 		{method: "POST", path: "/hello.txt", status: 405},
 		{method: "PUT", path: "/hello.txt", status: 405},
 		{method: "DELETE", path: "/hello.txt", status: 405},
+
+		// No listings: 403, as nginx and Apache answer.
+		{method: "GET", path: "/", status: 403, notBody: "hello.txt", refusal: "listings are off"},
+		{method: "GET", path: "/bare/", status: 403, notBody: "file.txt", refusal: "bare has no index.html file, and listings are off (see --listdirs)"},
+		{method: "GET", path: "/bare", status: 403, refusal: "listings are off"}, // after a redirect to /bare/
 		{method: "GET", path: "/bare/file.txt", status: 200, body: "in bare"},
 		{method: "GET", path: "/hello.txt/", status: 200, body: "hello from static"}, // after a redirect to /hello.txt
 
@@ -157,7 +158,7 @@ func TestStaticHandler(t *testing.T) {
 		{method: "GET", path: "/out-dir/", status: 403, refusal: "outside --staticdir"},
 		{method: "GET", path: "/out-dir/index.html", status: 403, refusal: "symlink out-dir points to ../outside/dir, outside --staticdir"},
 		{method: "GET", path: "/sub/more/outside/secret.txt", status: 403, refusal: "symlink sub/more points to ../.., outside --staticdir"},
-		{method: "GET", path: "/escaping-index/", status: 200, notBody: "placeholder", refusal: "symlink escaping-index/index.html points to"}, // a listing
+		{method: "GET", path: "/escaping-index/", status: 403, refusal: "symlink escaping-index/index.html points to"},
 		{method: "GET", path: "/loop", status: 403, refusal: "more than 40 symbolic links"},
 
 		// Names that start with ".": as if absent, but /.well-known.
@@ -171,8 +172,20 @@ func TestStaticHandler(t *testing.T) {
 	})
 }
 
+func TestStaticHandlerListDirs(t *testing.T) {
+	srv, logs := staticServer(t, true, false)
+	checkStatic(t, srv, logs, []staticCase{
+		{method: "GET", path: "/", status: 200, body: "hello.txt", notBody: ".env"},
+		{method: "GET", path: "/", status: 200, body: ".well-known"},
+		{method: "GET", path: "/bare/", status: 200, body: "file.txt", notBody: ".env"},
+		{method: "GET", path: "/.well-known/", status: 200, body: "security.txt", notBody: ".hidden"},
+		{method: "GET", path: "/sub/", status: 200, body: "index of sub"},
+		{method: "GET", path: "/.git/", status: 404},
+	})
+}
+
 func TestStaticHandlerDotfiles(t *testing.T) {
-	srv, logs := staticServer(t, true)
+	srv, logs := staticServer(t, true, true)
 	checkStatic(t, srv, logs, []staticCase{
 		{method: "GET", path: "/.env", status: 200, body: "dotfile"},
 		{method: "GET", path: "/.git/config", status: 200, body: "dotfile"},
