@@ -1,8 +1,8 @@
 package main
 
 // End-to-end tests of the directories --dir, --cgidir and --staticdir
-// serve: symbolic links followed while they stay inside, names that start
-// with "." hidden, no listings unless asked.
+// serve: symbolic links followed while they stay inside, unclean paths
+// redirected, names that start with "." hidden, no listings unless asked.
 
 import (
 	"bufio"
@@ -180,6 +180,42 @@ func TestStaticDirFollowsLinksInside(t *testing.T) {
 		s.eventSaying("refused static path", "error", reason)
 	}
 	s.eventSaying("refused static path", "error", "symlink out-abs points to "+outside+", outside --staticdir")
+}
+
+func TestPlainPathsRedirectToClean(t *testing.T) {
+	t.Parallel()
+	top := t.TempDir()
+	cgi := filepath.Join(top, "cgi")
+	static := filepath.Join(top, "static")
+	writeScript(t, filepath.Join(cgi, "hello.sh"), `printf 'Content-Type: text/plain\n\n'; echo "hello $QUERY_STRING"`)
+	writeScript(t, filepath.Join(cgi, "sub", "x.sh"), `printf 'Content-Type: text/plain\n\nx\n'`)
+	writeFile(t, filepath.Join(static, "page.txt"), "page")
+	s := startServer(t, "--cgidir="+cgi, "--staticdir="+static, "--dir="+cgi)
+	for path, want := range map[string]string{
+		"/sub/../hello.sh":      "/hello.sh",
+		"/./hello.sh":           "/hello.sh",
+		"//hello.sh":            "/hello.sh",
+		"/sub/..//hello.sh?a=1": "/hello.sh?a=1",
+		"/sub/%2e%2e/page.txt":  "/page.txt",
+		"/../../page.txt":       "/page.txt",
+		"/sub/./":               "/sub/",
+	} {
+		status, location, _ := plainGet(t, s.addr, path)
+		if status != http.StatusMovedPermanently || location != want {
+			t.Errorf("%s: %d to %q, want 301 to %q", path, status, location, want)
+		}
+	}
+	for path, want := range map[string]string{"/hello.sh?a=1": "hello a=1\n", "/page.txt": "page"} {
+		if status, _, body := plainGet(t, s.addr, path); status != 200 || body != want {
+			t.Errorf("%s: %d %q, want 200 %q", path, status, body, want)
+		}
+	}
+	// An upgrade cannot follow a redirect: it is refused as before.
+	for path, want := range map[string]int{"//hello.sh": 404, "/./hello.sh": 403, "/sub/../hello.sh": 403} {
+		if got := rawRequest(t, s.addr, path); got != want {
+			t.Errorf("upgrade to %s: %d, want %d", path, got, want)
+		}
+	}
 }
 
 // dotDir makes a directory holding a program and a file, each also under

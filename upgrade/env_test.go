@@ -131,12 +131,7 @@ func TestForwardedCGIEnv(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "where.cgi"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	h := cgiHandler(root, dir, nil, nil, prometheus.NewGauge(prometheus.GaugeOpts{Name: "running"}), zerolog.Nop(), http.NotFoundHandler())
+	h := cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, nil, nil, prometheus.NewGauge(prometheus.GaugeOpts{Name: "running"}), zerolog.Nop(), http.NotFoundHandler())
 	for _, tt := range []struct {
 		name string
 		tls  bool

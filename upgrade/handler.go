@@ -2,6 +2,8 @@ package upgrade
 
 import (
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 )
@@ -30,11 +32,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // servePlain answers a request that is not an upgrade.
 func (s *Server) servePlain(w http.ResponseWriter, r *http.Request) {
+	if redirectToClean(w, r) {
+		return
+	}
 	if s.cfg.DevConsole && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		devConsole(w, r)
 		return
 	}
 	s.plain.ServeHTTP(w, r)
+}
+
+// redirectToClean answers a request whose path is not clean ("//",
+// "/./", "/../", "/sub/.." in it, once unescaped) with 301 to the cleaned
+// path, query kept, and reports whether it did, as websocketd's
+// http.ServeMux does. CONNECT requests, whose target is no path, are left
+// alone.
+func redirectToClean(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodConnect {
+		return false
+	}
+	clean := cleanPath(r.URL.Path)
+	if clean == r.URL.Path {
+		return false
+	}
+	u := &url.URL{Path: clean, RawQuery: r.URL.RawQuery}
+	http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+	return true
+}
+
+// cleanPath returns p rooted and cleaned by path.Clean, a trailing slash
+// kept, as http.ServeMux cleans paths.
+func cleanPath(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // notFound answers 404 as websocketd does.

@@ -1,13 +1,16 @@
 package upgrade
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestIsUpgrade(t *testing.T) {
@@ -91,4 +94,64 @@ func TestNotUpgraded(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestUncleanPathsRedirect(t *testing.T) {
+	static := t.TempDir()
+	writeFile(t, filepath.Join(static, "hello.txt"), "hello\n", 0o644)
+	cfg := catConfig()
+	cfg.StaticDir = static
+	_, addr, _ := startServer(t, cfg)
+	for _, tc := range []struct {
+		path     string
+		status   int
+		location string
+	}{
+		{"/sub/../hello.txt", 301, "/hello.txt"},
+		{"/./hello.txt", 301, "/hello.txt"},
+		{"//hello.txt", 301, "/hello.txt"},
+		{"/sub/./?q=1&r=%2F", 301, "/sub/?q=1&r=%2F"},
+		{"/sub/..", 301, "/"},
+		{"/a//b/", 301, "/a/b/"},
+		{"/../../etc/passwd", 301, "/etc/passwd"},
+		{"/%2e%2e/%2E%2E/etc/passwd", 301, "/etc/passwd"},
+		{"/sub%2f..%2fhello.txt", 301, "/hello.txt"},
+		{"/a%3Fb/./c%20d", 301, "/a%3Fb/c%20d"},
+		{"/hello.txt", 200, ""},
+		{"/hello.txt?q=/../", 200, ""},
+		{"/", 403, ""},
+		{"/missing/", 404, ""},
+	} {
+		status, location := rawStatus(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if status != tc.status || location != tc.location {
+			t.Errorf("%s: %d to %q, want %d to %q", tc.path, status, location, tc.status, tc.location)
+		}
+	}
+	// Upgrades are not redirected: a client could not follow.
+	status, _ := rawStatus(t, addr, "GET //hello.txt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	if status != http.StatusSwitchingProtocols {
+		t.Errorf("upgrade to //hello.txt: %d, want 101", status)
+	}
+}
+
+// rawStatus sends request on a new connection to addr and returns the
+// status and Location of the answer.
+func rawStatus(t *testing.T, addr, request string) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
 }
