@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -63,7 +64,7 @@ type cli struct {
 	Broadcast      bool `name:"broadcast" help:"All clients of one path (with --dir, of one program) share one running program: every line it prints goes to all of them, and each of their messages is one line on its stdin (default: off)."`
 	BroadcastQueue int  `name:"broadcast-queue" default:"1048576" placeholder:"BYTES" help:"With --broadcast, how much output may wait for one client, each message counting at least 64 bytes; a client whose queue overflows while others read faster is closed with 1008 (default: ${default})."`
 
-	PassEnv       []string `name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR,..." help:"The only variables of wsbridge's environment the programs get; empty ones are skipped (default: ${default})."`
+	PassEnv       []string `name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR,..." help:"The variables of wsbridge's environment the programs get, besides LANG, LC_ALL and LC_CTYPE (LANG=C.UTF-8 when none of them is set); empty ones are skipped (default: ${default})."`
 	PassStderr    bool     `name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
 	ReverseLookup bool     `name:"reverselookup" help:"Set REMOTE_HOST from reverse DNS instead of the IP address (default: off)."`
 	TrustedProxy  []string `name:"trusted-proxy" placeholder:"CIDR" help:"When the peer is in one of these ranges or addresses, take the client's address from X-Forwarded-For or X-Real-IP, and the scheme, host and port it connected to from X-Forwarded-Proto, -Host and -Port (or all from Forwarded when neither is sent); repeatable (default: none)."`
@@ -505,14 +506,37 @@ func mainPort(listeners []net.Listener) int {
 	return 0
 }
 
+// localeVars are the variables that choose the programs' character set.
+var localeVars = []string{"LANG", "LC_ALL", "LC_CTYPE"}
+
+// defaultLocale is given to the programs when the server's environment
+// sets none of localeVars: messages are UTF-8 text, and a program in the
+// C locale may reject or mangle anything but ASCII.
+const defaultLocale = "LANG=C.UTF-8"
+
 // passedEnv returns the named variables of the server's environment that
-// are set and not empty.
+// are set and not empty, then those of localeVars that are and were not
+// named, or defaultLocale when none of them is.
 func passedEnv(names []string) []string {
 	var env []string
 	for _, name := range names {
 		if v := os.Getenv(name); v != "" {
 			env = append(env, name+"="+v)
 		}
+	}
+	locale := false
+	for _, name := range localeVars {
+		v := os.Getenv(name)
+		if v == "" {
+			continue
+		}
+		locale = true
+		if !slices.Contains(names, name) {
+			env = append(env, name+"="+v)
+		}
+	}
+	if !locale {
+		env = append(env, defaultLocale)
 	}
 	return env
 }

@@ -446,7 +446,7 @@ func TestPlainHTTPGets404(t *testing.T) {
 }
 
 func TestChildEnvironment(t *testing.T) {
-	s := startServer(t, "env")
+	s := startServerEnv(t, noLocale, "--address=127.0.0.1", "--port=0", "env")
 	c, _, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/some/path?x=1&y=2", &websocket.DialOptions{
 		HTTPHeader: http.Header{"X-Test-Header": {"a value"}},
 	})
@@ -457,6 +457,7 @@ func TestChildEnvironment(t *testing.T) {
 	host, port, _ := strings.Cut(s.addr, ":")
 	want := map[string]string{
 		"PATH":               os.Getenv("PATH"),
+		"LANG":               "C.UTF-8",
 		"SERVER_SOFTWARE":    "wsbridge/devel",
 		"REMOTE_ADDR":        "127.0.0.1",
 		"REMOTE_HOST":        "127.0.0.1",
