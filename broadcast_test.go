@@ -117,7 +117,7 @@ func TestBroadcastOneProgramPerPathUntilTheLastLeaves(t *testing.T) {
 }
 
 func TestBroadcastExitStatusReachesEveryClient(t *testing.T) {
-	s := startServer(t, "--broadcast", "sh", "-c", `while read l; do echo "$l"; [ "$l" = quit ] && exit 3; done`)
+	s := startServer(t, "--broadcast", "sh", "-c", `while read l; do echo "$l"; [ "$l" = quit ] && { echo "bye, $l" >&2; exit 3; }; done`)
 	a := s.dial("/")
 	roundTrip(t, a, websocket.MessageText, "a")
 	b := s.dial("/")
@@ -125,7 +125,7 @@ func TestBroadcastExitStatusReachesEveryClient(t *testing.T) {
 	send(t, a, websocket.MessageText, "quit")
 	for _, c := range []*websocket.Conn{a, b} {
 		expect(t, c, websocket.MessageText, "quit")
-		expectClose(t, c, websocket.StatusInternalError, "exit status 3")
+		expectClose(t, c, websocket.StatusInternalError, "exit status 3: bye, quit")
 	}
 	for _, ev := range s.events("disconnected", 2) {
 		if ev["exit"] != "exit status 3" || ev["close_code"] != float64(1011) {

@@ -260,6 +260,7 @@ func TestCloseCodeTellsExitStatus(t *testing.T) {
 	}{
 		{"echo last", websocket.StatusNormalClosure, ""},
 		{"echo last; exit 3", websocket.StatusInternalError, "exit status 3"},
+		{"echo last; echo oops >&2; exit 3", websocket.StatusInternalError, "exit status 3: oops"},
 		{"echo last; kill -9 $$", websocket.StatusInternalError, "signal: killed"},
 	} {
 		s := startServer(t, "sh", "-c", tc.script)

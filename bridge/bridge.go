@@ -111,8 +111,9 @@ var ErrPongMissed = errors.New("client missed pongs")
 
 // Start moves messages between conn and child until one of them goes,
 // then finishes both: when the child exits, everything it wrote is
-// delivered before the close frame (1000 for status 0, 1011 and the exit
-// status otherwise); when the client goes, the child is stopped. When ctx
+// delivered before the close frame (1000 for status 0, 1011 otherwise,
+// with the exit status and the last line of stderr); when the client
+// goes, the child is stopped. When ctx
 // is done (the server shuts down) the child is stopped, its last output
 // delivered and the client closed with 1001. Start returns at once; done
 // is called with how the session went once the child has been reaped and
@@ -143,8 +144,9 @@ type session struct {
 	r       Result        // Code, Reason and ClientErr, once the client went first
 
 	// written by the pumps, read after they ended
-	out    counts
-	errOut counts // stderr lines sent with PassStderr
+	out     counts
+	errOut  counts // stderr lines sent with PassStderr
+	lastErr []byte // the start of the last line of stderr that is not blank (see keepLine)
 }
 
 type counts struct{ messages, bytes int64 }
@@ -222,21 +224,15 @@ wait:
 
 // finish ends a session whose child has exited and whose output has all
 // been delivered, unless the client went first: the client is closed with
-// 1000 for status 0, 1011 and the exit status otherwise, or 1001 when the
-// server shuts down.
+// the status exitStatus gives.
 func (s *session) finish() {
 	s.mu.Lock()
 	if !s.endLocked() {
 		s.mu.Unlock()
 		return
 	}
-	code, reason := websocket.StatusNormalClosure, ""
-	switch exit := s.child.Wait(); {
-	case s.closing:
-		code, reason = websocket.StatusGoingAway, shutdownReason
-	case exit != nil:
-		code, reason = websocket.StatusInternalError, closeReason(exit.Error())
-	}
+	// Stderr has reached its end: lastErr is final.
+	code, reason := exitStatus(s.child.Wait(), s.closing, s.lastErr)
 	s.r.Code, s.r.Reason = code, reason
 	s.mu.Unlock()
 	if s.cfg.Ending != nil {
@@ -391,16 +387,38 @@ func violated(err error) bool {
 		!errors.As(err, &netErr)
 }
 
-// closeReason cuts a reason to the 123 bytes a close frame can carry,
-// between two runes.
+// maxCloseReason is the most a close frame's reason can hold, in bytes.
+const maxCloseReason = 123
+
+// exitStatus is the close status of a client that was sent all of the
+// child's output: 1001 when the server shuts down (closing), 1000 for
+// exit status 0, and otherwise 1011 with a reason that gives the exit
+// status and, when the child wrote any, the last line of its stderr that
+// is not blank (lastErr), cut to fit: "exit status 1: rev: stdin:
+// Invalid or incomplete multibyte...".
+func exitStatus(exit error, closing bool, lastErr []byte) (websocket.StatusCode, string) {
+	switch {
+	case closing:
+		return websocket.StatusGoingAway, shutdownReason
+	case exit == nil:
+		return websocket.StatusNormalClosure, ""
+	}
+	reason := exit.Error()
+	if len(lastErr) > 0 {
+		reason += ": " + string(lastErr)
+	}
+	return websocket.StatusInternalError, closeReason(reason)
+}
+
+// closeReason cuts s to the bytes a close frame can carry, between two
+// runes, and marks the cut with "...".
 func closeReason(s string) string {
-	const max = 123
-	if len(s) <= max {
+	if len(s) <= maxCloseReason {
 		return s
 	}
-	n := max
+	n := maxCloseReason - len("...")
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n]
+	return s[:n] + "..."
 }

@@ -215,8 +215,8 @@ func TestExitStatusClosesConnection(t *testing.T) {
 	}{
 		{nil, websocket.StatusNormalClosure, ""},
 		{errors.New("exit status 3"), websocket.StatusInternalError, "exit status 3"},
-		{errors.New(strings.Repeat("x", 200)), websocket.StatusInternalError, strings.Repeat("x", 123)},
-		{errors.New(strings.Repeat("é", 100)), websocket.StatusInternalError, strings.Repeat("é", 61)},
+		{errors.New(strings.Repeat("x", 200)), websocket.StatusInternalError, strings.Repeat("x", 120) + "..."},
+		{errors.New(strings.Repeat("é", 100)), websocket.StatusInternalError, strings.Repeat("é", 60) + "..."},
 	} {
 		child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
 			io.WriteString(stdout, "first\r\nlast line without newline")
@@ -230,6 +230,48 @@ func TestExitStatusClosesConnection(t *testing.T) {
 			t.Errorf("result %+v", r)
 		}
 	}
+}
+
+// stderrReasons are what a child writes on stderr before it exits with
+// status 1, and the close reason its client should then get.
+var stderrReasons = []struct {
+	name, stderr, reason string
+}{
+	{"none", "", "exit status 1"},
+	{"one line", "oops\n", "exit status 1: oops"},
+	{"the last one not blank", "first\n  last words \r\n\n \t\n", "exit status 1: last words"},
+	{"no newline", "first\nunterminated", "exit status 1: unterminated"},
+	{"invalid UTF-8", "bad \xff byte\n", "exit status 1: bad \ufffd byte"},
+	{"cut between runes", strings.Repeat("é", 100) + "\n", "exit status 1: " + strings.Repeat("é", 52) + "..."},
+	{"longer than a logged piece", strings.Repeat("a", 3*maxStderrLine) + "\nz" + strings.Repeat("b", 3*maxStderrLine),
+		"exit status 1: z" + strings.Repeat("b", 120-len("exit status 1: z")) + "..."},
+}
+
+func TestExitReasonEndsWithLastStderrLine(t *testing.T) {
+	for _, tc := range stderrReasons {
+		t.Run(tc.name, func(t *testing.T) {
+			child := startFake(func(_ io.Reader, stdout, stderr io.Writer) error {
+				io.WriteString(stderr, tc.stderr)
+				io.WriteString(stdout, "out\n")
+				return errors.New("exit status 1")
+			})
+			c, results := serve(t, context.Background(), child, Config{}, 0)
+			expect(t, c, websocket.MessageText, "out")
+			expectClose(t, c, websocket.StatusInternalError, tc.reason)
+			if r := result(t, results); r.Reason != tc.reason {
+				t.Errorf("result %+v", r)
+			}
+		})
+	}
+	t.Run("status 0", func(t *testing.T) {
+		child := startFake(func(_ io.Reader, _, stderr io.Writer) error {
+			io.WriteString(stderr, "just a warning\n")
+			return nil
+		})
+		c, results := serve(t, context.Background(), child, Config{}, 0)
+		expectClose(t, c, websocket.StatusNormalClosure, "")
+		result(t, results)
+	})
 }
 
 func TestLongLineStreamsAsOneMessage(t *testing.T) {

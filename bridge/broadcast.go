@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"sync"
 	"time"
 
@@ -68,8 +67,11 @@ type Group struct {
 	ending   bool                 // no client may join any more
 	lineOpen bool                 // pieces of a stdout line were published, and not its end
 	finished bool                 // the child was reaped and all its output published
-	closing  bool                 // the server shut down before the group finished
 	exit     error                // how the child exited, once finished
+	code     websocket.StatusCode // the close status of a client sent all the output, once finished
+	reason   string
+
+	lastErr []byte // the stderr pump's: the start of the last line of stderr that is not blank
 }
 
 // stdinWrite is a client message on its way to the child's stdin. done
@@ -234,7 +236,7 @@ func (g *Group) run(ctx context.Context) {
 
 	g.mu.Lock()
 	g.finished, g.exit = true, exit
-	g.closing = ctx.Err() != nil
+	g.code, g.reason = exitStatus(exit, ctx.Err() != nil, g.lastErr)
 	for m := range g.members {
 		m.wakeUp()
 	}
@@ -278,14 +280,13 @@ func (g *Group) pumpOutput() {
 }
 
 // pumpStderr passes each line of the child's stderr to Config.Stderr until
-// EOF, and with PassStderr publishes it too.
+// EOF, and with PassStderr publishes it too. It keeps the last line that
+// is not blank in g.lastErr.
 func (g *Group) pumpStderr() {
-	stderr := g.child.Stderr()
-	if g.cfg.Stderr == nil && !g.cfg.PassStderr {
-		io.Copy(io.Discard, stderr)
-		return
-	}
-	stderrLines(stderr, func(line []byte) {
+	stderrLines(g.child.Stderr(), func(line []byte, first bool) {
+		if first {
+			g.lastErr = keepLine(g.lastErr, line)
+		}
 		if g.cfg.Stderr != nil {
 			g.cfg.Stderr(line)
 		}
@@ -442,7 +443,9 @@ func (m *member) run() Result {
 	close(m.quit)
 	g.mu.Lock()
 	g.remove(m)
-	closing, exit := g.closing, g.exit
+	if finished {
+		r.Code, r.Reason = g.code, g.reason
+	}
 	g.mu.Unlock()
 	if m.ending != nil {
 		m.ending()
@@ -450,13 +453,6 @@ func (m *member) run() Result {
 
 	switch {
 	case finished:
-		r.Code, r.Reason = websocket.StatusNormalClosure, ""
-		switch {
-		case closing:
-			r.Code, r.Reason = websocket.StatusGoingAway, shutdownReason
-		case exit != nil:
-			r.Code, r.Reason = websocket.StatusInternalError, closeReason(exit.Error())
-		}
 		m.conn.Close(r.Code, r.Reason)
 	case errors.Is(r.ClientErr, ErrSlowClient), violated(r.ClientErr):
 		m.conn.Close(r.Code, r.Reason)

@@ -426,6 +426,32 @@ func TestGroupExitStatusReachesEveryClient(t *testing.T) {
 	}
 }
 
+func TestGroupExitReasonEndsWithLastStderrLine(t *testing.T) {
+	for _, tc := range stderrReasons {
+		t.Run(tc.name, func(t *testing.T) {
+			child := startFake(func(stdin io.Reader, stdout, stderr io.Writer) error {
+				quit := errors.New("exit status 1")
+				if echo(quit)(stdin, stdout, nil) == quit {
+					io.WriteString(stderr, tc.stderr)
+				}
+				return quit
+			})
+			g := NewGroup(context.Background(), child, Config{})
+			a, ra, b, rb := serveGroup(t, g, 0).pair(g)
+			send(t, a, "quit")
+			for _, c := range []*websocket.Conn{a, b} {
+				expect(t, c, websocket.MessageText, "quit")
+				expectClose(t, c, websocket.StatusInternalError, tc.reason)
+			}
+			for _, results := range []<-chan Result{ra, rb} {
+				if r := result(t, results); r.Reason != tc.reason {
+					t.Errorf("result %+v", r)
+				}
+			}
+		})
+	}
+}
+
 func TestGroupLastClientOutStopsChild(t *testing.T) {
 	child := startFake(echo(nil))
 	g := NewGroup(context.Background(), child, Config{})

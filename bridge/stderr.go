@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"io"
 
@@ -17,17 +18,16 @@ const maxStderrLine = 4 << 10
 
 // pumpStderr passes each line of the child's stderr to Config.Stderr until
 // EOF, and with PassStderr sends it to the client too, in the background;
-// then it calls done. A client that cannot be sent to any more does not
-// stop the logging.
+// then it calls done. It keeps the last line that is not blank in
+// s.lastErr. A client that cannot be sent to any more does not stop the
+// logging.
 func (s *session) pumpStderr(done func()) {
-	stderr := s.child.Stderr()
-	if s.cfg.Stderr == nil && !s.cfg.PassStderr {
-		pumpChunks(stderr, stderrReadBuffers, discard, func(error) { done() })
-		return
-	}
 	var msg []byte
 	sending := s.cfg.PassStderr
-	lines := stderrSplitter(func(line []byte) {
+	lines := stderrSplitter(func(line []byte, first bool) {
+		if first {
+			s.lastErr = keepLine(s.lastErr, line)
+		}
 		if s.cfg.Stderr != nil {
 			s.cfg.Stderr(line)
 		}
@@ -40,28 +40,25 @@ func (s *session) pumpStderr(done func()) {
 			sending = s.conn.Write(context.Background(), websocket.MessageText, msg) == nil
 		}
 	})
-	pumpChunks(stderr, stderrReadBuffers, lines.write, func(error) {
+	pumpChunks(s.child.Stderr(), stderrReadBuffers, lines.write, func(error) {
 		lines.flush()
 		done()
 	})
 }
 
-// discard uses a chunk by dropping it.
-func discard([]byte) error { return nil }
-
 // stderrLines reads r until it ends and passes each line to each, as
 // stderrSplitter does.
-func stderrLines(r io.Reader, each func(line []byte)) {
+func stderrLines(r io.Reader, each func(line []byte, first bool)) {
 	lines := stderrSplitter(each)
 	readChunks(r, stderrReadBuffers, lines.write)
 	lines.flush()
 }
 
 // stderrSplitter returns a lineSplitter that passes each line of stderr
-// to each, without its newline; a line longer than maxStderrLine goes in
-// pieces of about that size. The slices passed are only valid during the
-// call.
-func stderrSplitter(each func(line []byte)) *lineSplitter {
+// to each, without its newline, with first set; a line longer than
+// maxStderrLine goes in pieces of about that size, first set for the
+// first piece only. The slices passed are only valid during the call.
+func stderrSplitter(each func(line []byte, first bool)) *lineSplitter {
 	pieces := false // pieces of the current line went out already
 	return &lineSplitter{max: maxStderrLine, emit: func(line []byte, final bool) error {
 		if final && len(line) == 0 && pieces {
@@ -69,8 +66,19 @@ func stderrSplitter(each func(line []byte)) *lineSplitter {
 			pieces = false
 			return nil
 		}
+		first := !pieces
 		pieces = !final
-		each(line)
+		each(line, first)
 		return nil
 	}}
+}
+
+// keepLine returns line, or as much of its start as a close reason can
+// hold, in kept's memory, unless line is blank: then it returns kept.
+func keepLine(kept, line []byte) []byte {
+	line = bytes.TrimSpace(line)
+	if len(line) == 0 {
+		return kept
+	}
+	return append(kept[:0], line[:min(len(line), maxCloseReason)]...)
 }
