@@ -96,9 +96,8 @@ type Result struct {
 	Reason string
 	// ClientErr is why the client went away, nil if it did not.
 	ClientErr error
-	// Message and byte counts, In from the client, Out to it.
-	MessagesIn, MessagesOut int64
-	BytesIn, BytesOut       int64
+	// Counts are what the session moved.
+	Counts
 }
 
 // shutdownReason comes with the 1001 sent to every client when the server
@@ -143,13 +142,8 @@ type session struct {
 	stopped chan struct{} // made when the child is being stopped, closed once it is
 	r       Result        // Code, Reason and ClientErr, once the client went first
 
-	// written by the pumps, read after they ended
-	out     counts
-	errOut  counts // stderr lines sent with PassStderr
-	lastErr []byte // the start of the last line of stderr that is not blank (see keepLine)
+	lastErr []byte // the stderr pump's, read after it ended: the start of the last line of stderr that is not blank
 }
-
-type counts struct{ messages, bytes int64 }
 
 // start runs the session: the client's messages, the child's stdout and
 // its stderr are read as they come, with no goroutine waiting for them
@@ -216,9 +210,7 @@ wait:
 	if s.pongMissed.Load() {
 		r.ClientErr = ErrPongMissed
 	}
-	r.MessagesIn, r.BytesIn = s.in.messages, s.in.bytes
-	r.MessagesOut = s.out.messages + s.errOut.messages
-	r.BytesOut = s.out.bytes + s.errOut.bytes
+	r.Counts = s.conn.Counts()
 	return r
 }
 
@@ -342,11 +334,10 @@ type peer struct {
 
 	lose func() // called by clientLost; more calls than one must do no harm
 
-	// the input pump's; in is read by others once it ended
+	// the input pump's
 	raw  io.Reader      // the message being read, as the connection gives it
 	msg  countingReader // counts raw
 	text utf8Checker    // checks raw when it is a text message
-	in   counts
 }
 
 // clientLost tells the session that the client cannot be reached any

@@ -174,7 +174,7 @@ func (g *Group) Run(conn *Conn, ending func()) Result {
 		written: make(chan struct{}, 1),
 	}
 	m.lose = func() { m.lostOnce.Do(func() { close(m.lost) }) }
-	m.pieces = pieceWriter{conn: conn, out: &m.out}
+	m.pieces = pieceWriter{conn: conn}
 	g.mu.Lock()
 	g.members[m] = struct{}{}
 	g.started = true
@@ -393,8 +393,6 @@ type member struct {
 
 	pieces pieceWriter  // what the output pump sends
 	buf    bytes.Buffer // the message the input pump is reading
-
-	out counts // written by the output pump, read after it ended
 }
 
 // wakeUp tells the output pump to look at the queue.
@@ -473,8 +471,7 @@ func (m *member) run() Result {
 	if m.pongMissed.Load() {
 		r.ClientErr = ErrPongMissed
 	}
-	r.MessagesIn, r.BytesIn = m.in.messages, m.in.bytes
-	r.MessagesOut, r.BytesOut = m.out.messages, m.out.bytes
+	r.Counts = m.conn.Counts()
 	return r
 }
 

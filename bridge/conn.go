@@ -21,6 +21,8 @@ import (
 type Conn struct {
 	*websocket.Conn
 	wire *wire
+	in   tally // from the client, added to by the input pump
+	out  tally // to the client, added to by the pumps of stdout and stderr
 }
 
 // Accept accepts a WebSocket handshake as websocket.Accept does, and

@@ -129,7 +129,7 @@ func (c *peer) nextMessage(flush func(), stop <-chan struct{}) (*countingReader,
 	if c.rate != nil {
 		c.throttle(flush, stop)
 	}
-	c.in.messages++
+	c.conn.in.messages.Add(1)
 	c.raw = msg
 	r := &c.msg
 	*r = countingReader{r: msg}
@@ -160,7 +160,7 @@ func (c *peer) throttle(flush func(), stop <-chan struct{}) {
 // not valid UTF-8 is first read to its end, so that the close handshake
 // can read the client's answer.
 func (c *peer) endMessage() error {
-	c.in.bytes += c.msg.n
+	c.conn.in.bytes.Add(c.msg.n)
 	if errors.Is(c.msg.err, errInvalidUTF8) {
 		io.Copy(io.Discard, c.raw)
 	}

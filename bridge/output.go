@@ -24,7 +24,7 @@ const (
 // the rest of stdout is dropped, so the child is not left blocked.
 func (s *session) pumpOutput(done func()) {
 	stdout := s.child.Stdout()
-	pieces := pieceWriter{conn: s.conn, out: &s.out}
+	pieces := pieceWriter{conn: s.conn}
 	var send func([]byte) error
 	var flush func() error
 	buffers := textReadBuffers
@@ -85,10 +85,9 @@ func (m *messageWriter) emit(p []byte, final bool) error {
 }
 
 // pieceWriter sends messages to a client whole, or a piece at a time
-// when a message is longer than one read, counting them in out.
+// when a message is longer than one read, counting them as they go.
 type pieceWriter struct {
 	conn *Conn
-	out  *counts
 	w    io.WriteCloser // the message being sent in pieces, if any
 }
 
@@ -97,8 +96,7 @@ type pieceWriter struct {
 func (pw *pieceWriter) send(typ websocket.MessageType, p []byte, final bool) error {
 	ctx := context.Background()
 	if pw.w == nil && final {
-		pw.out.messages++
-		pw.out.bytes += int64(len(p))
+		pw.conn.out.message(int64(len(p)))
 		return pw.conn.Write(ctx, typ, p)
 	}
 	if pw.w == nil {
@@ -107,9 +105,9 @@ func (pw *pieceWriter) send(typ websocket.MessageType, p []byte, final bool) err
 			return err
 		}
 		pw.w = w
-		pw.out.messages++
+		pw.conn.out.messages.Add(1)
 	}
-	pw.out.bytes += int64(len(p))
+	pw.conn.out.bytes.Add(int64(len(p)))
 	if _, err := pw.w.Write(p); err != nil {
 		return err
 	}

@@ -35,8 +35,7 @@ func (s *session) pumpStderr(done func()) {
 			msg = append(msg[:0], stderrPrefix...)
 			msg = appendJSONString(msg, line)
 			msg = append(msg, jsonSuffix...)
-			s.errOut.messages++
-			s.errOut.bytes += int64(len(msg))
+			s.conn.out.message(int64(len(msg)))
 			sending = s.conn.Write(context.Background(), websocket.MessageText, msg) == nil
 		}
 	})
