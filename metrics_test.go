@@ -101,6 +101,42 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+func TestMetricsCountMessagesAsTheyPass(t *testing.T) {
+	s := startServer(t, "--metrics-address=127.0.0.1:0", "cat")
+	maddr := s.event("serving metrics")["address"].(string)
+	c := s.dial("/")
+	for _, msg := range []string{"hello", "hi"} {
+		send(t, c, websocket.MessageText, msg)
+		expect(t, c, websocket.MessageText, msg)
+	}
+	counted := []string{
+		`wsbridge_messages_total{direction="in"} 2`,
+		`wsbridge_messages_total{direction="out"} 2`,
+		`wsbridge_message_bytes_total{direction="in"} 7`,
+		`wsbridge_message_bytes_total{direction="out"} 7`,
+	}
+	during := metricLines(t, maddr)
+	if !during["wsbridge_active_connections 1"] {
+		t.Fatal("the session is not open")
+	}
+	for _, l := range counted {
+		if !during[l] {
+			t.Errorf("while the session runs, /metrics lacks %q", l)
+		}
+	}
+	c.Close(websocket.StatusNormalClosure, "")
+	ev := s.event("disconnected")
+	if ev["messages_in"] != float64(2) || ev["messages_out"] != float64(2) || ev["bytes_in"] != float64(7) || ev["bytes_out"] != float64(7) {
+		t.Errorf("access event %v", ev)
+	}
+	after := metricLines(t, maddr)
+	for _, l := range counted {
+		if !after[l] {
+			t.Errorf("once the session ended, /metrics lacks %q", l)
+		}
+	}
+}
+
 func TestReadyzWhileDraining(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {

@@ -108,7 +108,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 		return false
 	}
 	pid := sh.child.Pid()
-	s.metrics.accepted()
+	s.metrics.accepted(conn)
 	access().Int("pid", pid).Msg("connected")
 	go func() {
 		defer s.active.Done()
@@ -124,7 +124,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 			exit = exitStatus(sh.child.Wait())
 		default:
 		}
-		s.ended(access, pid, exit, res, start)
+		s.ended(conn, access, pid, exit, res, start)
 	}()
 	return true
 }

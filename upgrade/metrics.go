@@ -4,7 +4,10 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,8 +39,7 @@ type metrics struct {
 	connections *prometheus.CounterVec // by outcome: accepted, refused, failed
 	active      prometheus.Gauge       // sessions in progress
 	processes   prometheus.Gauge       // children running, WebSocket and CGI
-	messages    *prometheus.CounterVec // by direction: in (from clients), out
-	bytes       *prometheus.CounterVec // by direction
+	traffic     *traffic               // messages and bytes, by direction
 	exits       *prometheus.CounterVec // by status: the exit code or the signal
 	refusals    *prometheus.CounterVec // by reason
 	auth        *prometheus.CounterVec // Basic credentials refused, by reason
@@ -60,14 +62,7 @@ func newMetrics() *metrics {
 			Name: "wsbridge_active_processes",
 			Help: "Programs running, for WebSocket sessions and CGI requests.",
 		}),
-		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wsbridge_messages_total",
-			Help: "Messages of ended sessions, by direction: in from clients, out to them.",
-		}, []string{"direction"}),
-		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "wsbridge_message_bytes_total",
-			Help: "Bytes of the messages of ended sessions, by direction: in from clients, out to them.",
-		}, []string{"direction"}),
+		traffic: newTraffic(),
 		exits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_process_exits_total",
 			Help: "Session programs that exited, by status: the exit code, or the signal that ended them.",
@@ -90,17 +85,13 @@ func newMetrics() *metrics {
 			Help: "Broadcast clients closed with 1008 because their queue overflowed while others read faster.",
 		}),
 	}
-	m.registry.MustRegister(m.connections, m.active, m.processes, m.messages, m.bytes,
-		m.exits, m.refusals, m.auth, m.duration, m.slow,
+	m.registry.MustRegister(m.connections, m.active, m.processes, m.traffic,
+		m.exits, m.refusals, m.auth, m.duration, m.slow, buildInfo(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every series that can be known ahead is there from the start, at 0.
 	for _, o := range []string{"accepted", "refused", "failed"} {
 		m.connections.WithLabelValues(o)
-	}
-	for _, d := range []string{"in", "out"} {
-		m.messages.WithLabelValues(d)
-		m.bytes.WithLabelValues(d)
 	}
 	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedMaxForks, refusedMaxPerIP, refusedAuth, refusedShutdown, refusedHandshake} {
 		m.refusals.WithLabelValues(r)
@@ -128,16 +119,18 @@ func (m *metrics) failed() {
 	m.connections.WithLabelValues("failed").Inc()
 }
 
-// started counts a session in, with its running program.
-func (m *metrics) started() {
-	m.accepted()
+// started counts a session in, served on conn, with its running program.
+func (m *metrics) started(conn *bridge.Conn) {
+	m.accepted(conn)
 	m.spawned()
 }
 
-// accepted counts a session in.
-func (m *metrics) accepted() {
+// accepted counts a session in, served on conn: from now on what it moves
+// is counted as it passes.
+func (m *metrics) accepted(conn *bridge.Conn) {
 	m.connections.WithLabelValues("accepted").Inc()
 	m.active.Inc()
+	m.traffic.open(conn)
 }
 
 // spawned counts a session's program in; a broadcast group's program is
@@ -157,14 +150,37 @@ func (m *metrics) exited(err error) {
 	m.exits.WithLabelValues(exitLabel(err)).Inc()
 }
 
-// ended counts a session out, with what it moved.
-func (m *metrics) ended(res bridge.Result, d time.Duration) {
+// ended counts out a session served on conn that lasted d.
+func (m *metrics) ended(conn *bridge.Conn, d time.Duration) {
 	m.active.Dec()
-	m.messages.WithLabelValues("in").Add(float64(res.MessagesIn))
-	m.messages.WithLabelValues("out").Add(float64(res.MessagesOut))
-	m.bytes.WithLabelValues("in").Add(float64(res.BytesIn))
-	m.bytes.WithLabelValues("out").Add(float64(res.BytesOut))
+	m.traffic.close(conn)
 	m.duration.Observe(d.Seconds())
+}
+
+// buildInfo returns wsbridge_build_info, always 1, whose labels say what
+// wsbridge was built from, as --version does, from the build information
+// the Go toolchain stamps: the module version ("devel" when it has none),
+// the version control revision (empty when it has none) and the Go
+// version.
+func buildInfo() prometheus.Collector {
+	version, revision, goVersion := "devel", "", runtime.Version()
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v := info.Main.Version; v != "" && v != "(devel)" {
+			version = strings.TrimPrefix(v, "v")
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "wsbridge_build_info",
+		Help:        "Always 1; its labels say what wsbridge was built from: the module version, the revision and the Go version.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+	})
+	g.Set(1)
+	return g
 }
 
 // exitLabel is the status label of a program's exit: "0" and the like for

@@ -160,7 +160,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pid := child.Pid()
-	s.metrics.started()
+	s.metrics.started(conn)
 	access().Int("pid", pid).Msg("connected")
 	if pcfg.PTY && !child.PTY() {
 		s.cfg.Log.Warn().Str("id", id).Int("pid", pid).Msg("no pseudo-terminal to be had: the program's stdout is a pipe")
@@ -226,15 +226,16 @@ func (s *Server) startSession(conn *bridge.Conn, child *process.Process, id stri
 		defer s.active.Done()
 		release()
 		s.metrics.exited(res.Exit)
-		s.ended(access, pid, exitStatus(res.Exit), res, start)
+		s.ended(conn, access, pid, exitStatus(res.Exit), res, start)
 	})
 }
 
-// ended counts the end of a session and logs it; exit says how its
-// program ended, or is empty when the program runs on (broadcast).
-func (s *Server) ended(access func() *zerolog.Event, pid int, exit string, res bridge.Result, start time.Time) {
+// ended counts the end of a session served on conn and logs it; exit says
+// how its program ended, or is empty when the program runs on
+// (broadcast).
+func (s *Server) ended(conn *bridge.Conn, access func() *zerolog.Event, pid int, exit string, res bridge.Result, start time.Time) {
 	duration := time.Since(start)
-	s.metrics.ended(res, duration)
+	s.metrics.ended(conn, duration)
 	ev := access().Int("pid", pid)
 	if exit != "" {
 		ev = ev.Str("exit", exit)
