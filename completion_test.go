@@ -25,8 +25,8 @@ func completionCases(dir string) []struct {
 		want, not []string
 	}{
 		{"wsbridge --log", []string{"--loglevel", "--log-format"}, []string{"--port", "--license"}},
-		{"wsbridge --loglevel=", []string{"debug", "trace", "access", "info", "error", "fatal"}, []string{"json"}},
-		{"wsbridge --loglevel ", []string{"debug", "trace", "access", "info", "error", "fatal"}, []string{"json"}},
+		{"wsbridge --loglevel=", []string{"trace", "debug", "access", "info", "warn", "error", "fatal"}, []string{"json"}},
+		{"wsbridge --loglevel ", []string{"trace", "debug", "access", "info", "warn", "error", "fatal"}, []string{"json"}},
 		{"wsbridge --log-format=j", []string{"json"}, []string{"debug"}},
 		{"wsbridge --no-p", []string{"--no-pty"}, nil},
 		{"wsbridge --sslcert " + dir + "/ce", []string{"cert.pem"}, nil},

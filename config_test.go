@@ -174,7 +174,7 @@ func TestConfigFileErrors(t *testing.T) {
 		{"ssl = \"yes\"\n", `ssl: want true or false, got "yes"`},
 		{"origin = [1, 2]\n", `origin: want a string or an array of strings, got an array`},
 		{"passenv = 3\n", `passenv: want a string or an array of strings, got 3`},
-		{"loglevel = \"loud\"\n", `loglevel: want one of debug, trace, access, info, error, fatal, got "loud"`},
+		{"loglevel = \"loud\"\n", `loglevel: want one of trace, debug, access, info, warn, error, fatal, got "loud"`},
 		{"dir = 3\n", `dir: want a string, got 3`},
 		{"command = []\n", `command: want a string or a non-empty array of strings, got an array`},
 		{"command = \"\"\n", `command: want a string or a non-empty array of strings, got ""`},

@@ -87,7 +87,7 @@ type cli struct {
 
 	MetricsAddress string `name:"metrics-address" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address (default: none)."`
 
-	LogLevel  string           `name:"loglevel" default:"access" enum:"debug,trace,access,info,error,fatal" help:"Least important log events shown: debug, trace, access, info, error or fatal (default: ${default})."`
+	LogLevel  string           `name:"loglevel" default:"access" enum:"trace,debug,access,info,warn,error,fatal" help:"Least important log events shown, from the most verbose: trace, debug, access (a line for each session and each plain HTTP request), info (the server's own events and the lines programs write on stderr), warn, error or fatal; as in websocketd, info hides the access lines (default: ${default})."`
 	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
 	License   licenseFlag      `name:"license" env:"-" help:"Print the licence and exit."`
 	Version   kong.VersionFlag `env:"-" help:"Print the version and exit."`
@@ -542,20 +542,24 @@ func passedEnv(names []string) []string {
 }
 
 // loggers returns the server log and the access log, both writing to w.
-// websocketd's levels map onto zerolog's, with access events shown at
-// "access" and below.
+// The levels of --loglevel are zerolog's, with access between debug and
+// info: the access log writes at "access" and below.
 func (c *cli) loggers(w io.Writer) (log, access zerolog.Logger) {
 	if c.LogFormat == "console" || c.LogFormat == "auto" && isTerminal(w) {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
 	}
 	level := map[string]zerolog.Level{
-		"debug":  zerolog.TraceLevel,
-		"trace":  zerolog.DebugLevel,
+		"trace":  zerolog.TraceLevel,
+		"debug":  zerolog.DebugLevel,
 		"access": zerolog.InfoLevel,
 		"info":   zerolog.InfoLevel,
+		"warn":   zerolog.WarnLevel,
 		"error":  zerolog.ErrorLevel,
 		"fatal":  zerolog.FatalLevel,
 	}[c.LogLevel]
+	// zerolog drops trace events whatever a logger's level, unless its
+	// global level lets them through.
+	zerolog.SetGlobalLevel(min(level, zerolog.DebugLevel))
 	log = zerolog.New(w).Level(level).With().Timestamp().Logger()
 	access = zerolog.Nop()
 	if level <= zerolog.InfoLevel && c.LogLevel != "info" {

@@ -539,7 +539,7 @@ func TestStderrIsLogged(t *testing.T) {
 	c := s.dial("/")
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 	ev := s.event("child wrote to stderr")
-	if ev["stderr"] != "oops" || ev["level"] != "error" || ev["pid"] == nil || ev["id"] == nil {
+	if ev["stderr"] != "oops" || ev["level"] != "info" || ev["stream"] != "stderr" || ev["pid"] == nil || ev["id"] == nil {
 		t.Errorf("stderr event %v", ev)
 	}
 }

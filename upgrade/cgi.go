@@ -120,8 +120,8 @@ func hasVar(env []string, name string) bool {
 // logged in pieces of this size.
 const maxLogLine = 4 << 10
 
-// lineLogger logs each line written to it as an error event, the way the
-// stderr of a session's child is logged.
+// lineLogger logs each line written to it as an info event tagged
+// stream=stderr, the way the stderr of a session's child is logged.
 type lineLogger struct {
 	log     zerolog.Logger
 	partial []byte // the start of a line not yet ended
@@ -161,5 +161,5 @@ func (l *lineLogger) flush() {
 
 // emit logs one line.
 func (l *lineLogger) emit(line []byte) {
-	l.log.Error().Bytes("stderr", line).Msg("CGI program wrote to stderr")
+	l.log.Info().Str("stream", "stderr").Bytes("stderr", line).Msg("CGI program wrote to stderr")
 }

@@ -220,7 +220,7 @@ func (s *Server) startSession(conn *bridge.Conn, child *process.Process, id stri
 	bcfg.Ending = uncount
 	bcfg.WatchRead = watchRead
 	bcfg.Stderr = func(line []byte) {
-		s.cfg.Log.Error().Str("id", id).Int("pid", pid).Bytes("stderr", line).Msg("child wrote to stderr")
+		s.cfg.Log.Info().Str("id", id).Int("pid", pid).Str("stream", "stderr").Bytes("stderr", line).Msg("child wrote to stderr")
 	}
 	bridge.Start(s.sessions, conn, child, bcfg, func(res bridge.Result) {
 		defer s.active.Done()
