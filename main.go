@@ -87,10 +87,10 @@ type cli struct {
 
 	MetricsAddress string `name:"metrics-address" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address (default: none)."`
 
-	LogLevel  string           `name:"loglevel" default:"access" enum:"trace,debug,access,info,warn,error,fatal" help:"Least important log events shown, from the most verbose: trace, debug, access (a line for each session and each plain HTTP request), info (the server's own events and the lines programs write on stderr), warn, error or fatal; as in websocketd, info hides the access lines (default: ${default})."`
-	LogFormat string           `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
-	License   licenseFlag      `name:"license" env:"-" help:"Print the licence and exit."`
-	Version   kong.VersionFlag `env:"-" help:"Print the version and exit."`
+	LogLevel  string      `name:"loglevel" default:"access" enum:"trace,debug,access,info,warn,error,fatal" help:"Least important log events shown, from the most verbose: trace, debug, access (a line for each session and each plain HTTP request), info (the server's own events and the lines programs write on stderr), warn, error or fatal; as in websocketd, info hides the access lines (default: ${default})."`
+	LogFormat string      `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
+	License   licenseFlag `name:"license" env:"-" help:"Print the licence and exit."`
+	Version   versionFlag `env:"-" help:"Print the version, the revision it was built from and its date, and the Go version, and exit."`
 
 	Config     string         `name:"config" placeholder:"FILE" help:"Read flags from this TOML file, keyed by their long names (default: none)."`
 	Completion completionFlag `name:"completion" env:"-" placeholder:"SHELL" help:"Print the completion script for bash, zsh or fish and exit."`
@@ -575,10 +575,9 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// version is the module version wsbridge was built from.
+// version is the module version wsbridge was built from (see
+// moduleVersion), the one SERVER_SOFTWARE gives.
 func version() string {
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return strings.TrimPrefix(info.Main.Version, "v")
-	}
-	return "devel"
+	info, _ := debug.ReadBuildInfo()
+	return moduleVersion(info)
 }

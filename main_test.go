@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "wsbridge")
-	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	// Stamped with the revision as go build stamps it by default, even
+	// where GOFLAGS turns that off.
+	build := exec.Command("go", "build", "-race", "-buildvcs=auto", "-o", binary, ".")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building wsbridge:", err)
@@ -447,6 +449,8 @@ func TestPlainHTTPGets404(t *testing.T) {
 }
 
 func TestChildEnvironment(t *testing.T) {
+	_, lines := binaryVersion(t)
+	version, _ := strings.CutPrefix(lines[0], "wsbridge ")
 	s := startServerEnv(t, noLocale, "--address=127.0.0.1", "--port=0", "env")
 	c, _, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/some/path?x=1&y=2", &websocket.DialOptions{
 		HTTPHeader: http.Header{"X-Test-Header": {"a value"}},
@@ -459,7 +463,7 @@ func TestChildEnvironment(t *testing.T) {
 	want := map[string]string{
 		"PATH":               os.Getenv("PATH"),
 		"LANG":               "C.UTF-8",
-		"SERVER_SOFTWARE":    "wsbridge/devel",
+		"SERVER_SOFTWARE":    "wsbridge/" + version,
 		"REMOTE_ADDR":        "127.0.0.1",
 		"REMOTE_HOST":        "127.0.0.1",
 		"REMOTE_PORT":        env["REMOTE_PORT"], // checked below
