@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -206,7 +205,6 @@ func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
 	parser, err := kong.New(c,
 		kong.Name("wsbridge"),
 		kong.Description("Turn a program that reads stdin and writes stdout into a WebSocket service."),
-		kong.Vars{"version": "wsbridge " + version()},
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 		kong.Help(printHelp),
@@ -397,7 +395,8 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.Origins, cfg.SameOrigin = c.Origin, c.SameOrigin
 	cfg.Protocols = c.Protocol
 	cfg.Headers, cfg.UpgradeHeaders, cfg.HTTPHeaders = headers[0], headers[1], headers[2]
-	cfg.Software = "wsbridge/" + version()
+	build := readBuild()
+	cfg.Version, cfg.Revision = build.version, build.revision
 	return cfg, nil
 }
 
@@ -573,11 +572,4 @@ func (c *cli) loggers(w io.Writer) (log, access zerolog.Logger) {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// version is the module version wsbridge was built from (see
-// moduleVersion), the one SERVER_SOFTWARE gives.
-func version() string {
-	info, _ := debug.ReadBuildInfo()
-	return moduleVersion(info)
 }

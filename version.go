@@ -16,50 +16,71 @@ type versionFlag bool
 // BeforeReset prints the version as soon as kong sees the flag, before
 // anything else is checked.
 func (versionFlag) BeforeReset(app *kong.Kong) error {
-	info, _ := debug.ReadBuildInfo()
-	fmt.Fprint(app.Stdout, versionText(info))
+	fmt.Fprint(app.Stdout, readBuild().text())
 	app.Exit(0)
 	return nil
 }
 
-// versionText describes the build info (nil for none) in a few lines: the
-// module version, then, when the build was stamped with them, the
-// version control revision, its time and "modified" if the tree had
-// changes that were not committed, and last the Go version and platform.
+// build is what the Go toolchain stamped into the binary.
+type build struct {
+	version  string // the module version without its "v", or "devel"
+	revision string // the version control revision; "" when not stamped
+	time     string // the revision's time; "" when not stamped
+	modified bool   // the tree had changes that were not committed
+}
+
+// readBuild returns what the running binary was built from.
+func readBuild() build {
+	info, _ := debug.ReadBuildInfo()
+	return buildOf(info)
+}
+
+// buildOf returns what the build info (nil for none) says: the module
+// version, a release (1.2.3) or a pseudo-version made of the revision's
+// time and hash, or "devel" when it has none; and the version control
+// settings, when the build was stamped with them.
+func buildOf(info *debug.BuildInfo) build {
+	b := build{version: "devel"}
+	if info == nil {
+		return b
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		b.version = strings.TrimPrefix(v, "v")
+	}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.revision = s.Value
+		case "vcs.time":
+			b.time = s.Value
+		case "vcs.modified":
+			b.modified = s.Value == "true"
+		}
+	}
+	return b
+}
+
+// text describes the build in a few lines: the module version, then, when
+// the build was stamped with them, the revision, its time and "modified"
+// if the tree had changes that were not committed, and last the Go version
+// and platform.
 //
 //	wsbridge 1.2.3
 //	revision 0123456789abcdef0123456789abcdef01234567, 2026-11-26T14:43:00Z, modified
 //	go1.26.8 linux/amd64
-func versionText(info *debug.BuildInfo) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "wsbridge %s\n", moduleVersion(info))
-	settings := map[string]string{}
-	if info != nil {
-		for _, s := range info.Settings {
-			settings[s.Key] = s.Value
+func (b build) text() string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "wsbridge %s\n", b.version)
+	if b.revision != "" {
+		s.WriteString("revision " + b.revision)
+		if b.time != "" {
+			s.WriteString(", " + b.time)
 		}
-	}
-	if rev := settings["vcs.revision"]; rev != "" {
-		b.WriteString("revision " + rev)
-		if t := settings["vcs.time"]; t != "" {
-			b.WriteString(", " + t)
+		if b.modified {
+			s.WriteString(", modified")
 		}
-		if settings["vcs.modified"] == "true" {
-			b.WriteString(", modified")
-		}
-		b.WriteString("\n")
+		s.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return b.String()
-}
-
-// moduleVersion is the version of the module wsbridge was built from, as
-// the build info (nil for none) has it, without its "v": a release
-// (1.2.3) or a pseudo-version made of the revision's time and hash; or
-// "devel" when it has none.
-func moduleVersion(info *debug.BuildInfo) string {
-	if info == nil || info.Main.Version == "" || info.Main.Version == "(devel)" {
-		return "devel"
-	}
-	return strings.TrimPrefix(info.Main.Version, "v")
+	fmt.Fprintf(&s, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return s.String()
 }

@@ -33,7 +33,7 @@ func TestVersionText(t *testing.T) {
 		{"modified", stamped("v0.0.0-20261126144300-8a1a323d8716+dirty", "vcs.revision", rev, "vcs.time", "2026-11-26T14:43:00Z", "vcs.modified", "true"),
 			"wsbridge 0.0.0-20261126144300-8a1a323d8716+dirty\nrevision " + rev + ", 2026-11-26T14:43:00Z, modified\n" + goLine},
 	} {
-		if got := versionText(tc.info); got != tc.want {
+		if got := buildOf(tc.info).text(); got != tc.want {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -5,9 +5,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,7 +45,9 @@ type metrics struct {
 	slow        prometheus.Counter     // broadcast clients closed for overflowing their queue
 }
 
-func newMetrics() *metrics {
+// newMetrics returns the metrics of a server built from version and
+// revision (see Config).
+func newMetrics(version, revision string) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		connections: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -86,7 +86,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.registry.MustRegister(m.connections, m.active, m.processes, m.traffic,
-		m.exits, m.refusals, m.auth, m.duration, m.slow, buildInfo(),
+		m.exits, m.refusals, m.auth, m.duration, m.slow, buildInfo(version, revision),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Every series that can be known ahead is there from the start, at 0.
@@ -158,26 +158,13 @@ func (m *metrics) ended(conn *bridge.Conn, d time.Duration) {
 }
 
 // buildInfo returns wsbridge_build_info, always 1, whose labels say what
-// wsbridge was built from, as --version does, from the build information
-// the Go toolchain stamps: the module version ("devel" when it has none),
-// the version control revision (empty when it has none) and the Go
-// version.
-func buildInfo() prometheus.Collector {
-	version, revision, goVersion := "devel", "", runtime.Version()
-	if info, ok := debug.ReadBuildInfo(); ok {
-		if v := info.Main.Version; v != "" && v != "(devel)" {
-			version = strings.TrimPrefix(v, "v")
-		}
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
-			}
-		}
-	}
+// wsbridge was built from: the module version, the version control
+// revision and the Go version.
+func buildInfo(version, revision string) prometheus.Collector {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "wsbridge_build_info",
 		Help:        "Always 1; its labels say what wsbridge was built from: the module version, the revision and the Go version.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": goVersion},
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
 	})
 	g.Set(1)
 	return g

@@ -118,8 +118,11 @@ type Config struct {
 	// TLS, when set, serves TCP listeners with TLS. Like LoadTLS's, it
 	// should offer only HTTP/1.1, the protocol a WebSocket upgrades from.
 	TLS *tls.Config
-	// Software is SERVER_SOFTWARE in the child's environment.
-	Software string
+	// Version and Revision say what wsbridge was built from: the module
+	// version, which programs see in SERVER_SOFTWARE as wsbridge/VERSION,
+	// and the version control revision. wsbridge_build_info gives both.
+	// An empty Version is "devel"; an empty Revision is not known.
+	Version, Revision string
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers. Zero means DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
@@ -143,6 +146,7 @@ type Server struct {
 	redirect *http.Server
 	observer *http.Server // metrics and health, shut down last
 	metrics  *metrics
+	software string // SERVER_SOFTWARE
 
 	origins   []originPattern
 	protocols []string
@@ -172,7 +176,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
-	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks), perIP: newPerIP(cfg.MaxPerIP), metrics: newMetrics()}
+	if cfg.Version == "" {
+		cfg.Version = "devel"
+	}
+	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks), perIP: newPerIP(cfg.MaxPerIP), metrics: newMetrics(cfg.Version, cfg.Revision)}
+	s.software = "wsbridge/" + cfg.Version
 	var err error
 	if cfg.BasicAuthFile != "" {
 		if s.basic, err = newBasicAuth(cfg.BasicAuthFile, cfg.Log); err != nil {

@@ -73,7 +73,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pcfg := s.cfg.Process
-	info := envInfo{ScriptName: "/", PathInfo: r.URL.Path, UniqueID: id, Software: s.cfg.Software, RemoteUser: who.user, AuthType: who.authType}
+	info := envInfo{ScriptName: "/", PathInfo: r.URL.Path, UniqueID: id, Software: s.software, RemoteUser: who.user, AuthType: who.authType}
 	if s.dir != nil {
 		sc, err := resolveScript(s.dir, s.cfg.Dir, r.URL.EscapedPath())
 		switch {
