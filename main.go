@@ -329,6 +329,10 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, errors.New("--auth-header needs --trusted-proxy: only a trusted proxy may name the user")
 	case c.MetricsAddress != "" && !isHostPort(c.MetricsAddress):
 		return cfg, fmt.Errorf("--metrics-address=%s: want HOST:PORT", c.MetricsAddress)
+	case c.ListDirs && c.StaticDir == "":
+		return cfg, errors.New("--listdirs needs --staticdir: it lists that directory's files")
+	case c.Dotfiles && c.Dir == "" && c.StaticDir == "" && c.CGIDir == "":
+		return cfg, errors.New("--dotfiles needs --dir, --staticdir or --cgidir: it applies to their files")
 	case c.PassStderr && c.Binary:
 		return cfg, errors.New("--passstderr cannot be used with --binary")
 	case c.Broadcast && c.MaxFrameSize == 0:

@@ -563,6 +563,8 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"--dir=.", "cat"}, exitBadArguments, "--dir and a COMMAND"},
 		{[]string{"--dir=/no/such/dir"}, exitBadArguments, "--dir /no/such/dir"},
 		{[]string{"--passstderr", "--binary", "cat"}, exitBadArguments, "--passstderr"},
+		{[]string{"--listdirs", "cat"}, exitBadArguments, "--listdirs needs --staticdir"},
+		{[]string{"--dotfiles", "cat"}, exitBadArguments, "--dotfiles needs --dir, --staticdir or --cgidir"},
 		{[]string{"--broadcast", "--maxframesize=0", "cat"}, exitBadArguments, "--broadcast needs a --maxframesize"},
 		{[]string{"--broadcast-queue=0", "cat"}, exitBadArguments, "--broadcast-queue=0"},
 		{[]string{"--ssl", "cat"}, exitBadArguments, "--ssl needs --sslcert and --sslkey"},
