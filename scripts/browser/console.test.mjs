@@ -136,6 +136,30 @@ test("devconsole: rev answers, and HTML comes back as text", { timeout: 20000 },
   assert.equal(await server.stop(), 0);
 });
 
+test("devconsole: text that is not ASCII reaches the program whole, with no locale set", { timeout: 20000 }, async (t) => {
+  // Started from a service manager, wsbridge often has no locale at all:
+  // its programs still get a UTF-8 one.
+  const env = { ...process.env };
+  for (const name of ["LANG", "LC_ALL", "LC_CTYPE"]) delete env[name];
+  const server = await startServer(t, ["--devconsole", "rev"], env);
+  const { page, problems } = await openDevConsole(t, context, `${server.http}/`);
+
+  await send(page, "café");
+  await waitForLine(page, "received", "← éfac");
+  await send(page, "日本語");
+  await waitForLine(page, "received", "← 語本日");
+  assert.deepEqual(await logText(page), [
+    `connecting to ${server.url}`,
+    "connected",
+    "→ café",
+    "← éfac",
+    "→ 日本語",
+    "← 語本日",
+  ]);
+  assert.deepEqual(problems, []);
+  assert.equal(await server.stop(), 0);
+});
+
 test("devconsole: shows the close code and reason when the program exits", { timeout: 20000 }, async (t) => {
   const server = await startServer(t, ["--devconsole", "sh", "-c", 'read l; echo "bye $l"; exit 3']);
   const { page, problems } = await openDevConsole(t, context, `${server.http}/`);

@@ -71,12 +71,13 @@ export async function newContext(t, options = {}) {
   return ctx;
 }
 
-// startServer runs wsbridge with the given flags and program on a free port
-// and waits until it listens. It is stopped when the test ends, if not
-// before.
-export async function startServer(t, program) {
+// startServer runs wsbridge with the given flags and program on a free port,
+// in env (by default the tests' own environment), and waits until it
+// listens. It is stopped when the test ends, if not before.
+export async function startServer(t, program, env = process.env) {
   const child = spawn(bin, ["--address=127.0.0.1", "--port=0", ...program], {
     stdio: ["ignore", "pipe", "pipe"],
+    env,
   });
   const server = { child, log: [], stderr: "", waiters: new Set() };
   const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
