@@ -29,10 +29,12 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	// The goroutines that wait for the exits of all children and for
-	// their output live as long as the process.
+	// their output, and the one that starts them, live as long as the
+	// process.
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"),
-		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"))
+		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"),
+		goleak.IgnoreAnyFunction("wsbridge/process.(*forkThread).run"))
 }
 
 func runHelper(mode string, args []string) {

@@ -124,7 +124,7 @@ func Start(cfg Config) (*Process, error) {
 	parentEnds, childEnds = append(parentEnds, stderrR), append(childEnds, stderrW)
 
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd); err != nil {
 		return fail(startError(cfg.Path, err))
 	}
 	closeAll(childEnds)

@@ -22,10 +22,12 @@ import (
 
 func TestMain(m *testing.M) {
 	// The goroutines that wait for the exits of all children and for
-	// their output live as long as the process.
+	// their output, and the one that starts them, live as long as the
+	// process.
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"),
-		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"))
+		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"),
+		goleak.IgnoreAnyFunction("wsbridge/process.(*forkThread).run"))
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.

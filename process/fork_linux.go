@@ -1,0 +1,51 @@
+package process
+
+import (
+	"os/exec"
+	"runtime"
+	"sync"
+	"syscall"
+)
+
+// startChild starts cmd with a parent-death signal: should the server die,
+// even by SIGKILL, the kernel kills the child at once. Linux sends that
+// signal when the thread that forked the child ends, not the process, and
+// Go ends a thread whenever a goroutine exits locked to it; so every child
+// is forked from one thread kept for that, which lives as long as the
+// process.
+func startChild(cmd *exec.Cmd) error {
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	forks.once.Do(forks.start)
+	req := forkRequest{cmd: cmd, done: make(chan error, 1)}
+	forks.reqs <- req
+	return <-req.done
+}
+
+// forks is the process's one forkThread.
+var forks forkThread
+
+// forkThread starts children from one OS thread that never ends.
+type forkThread struct {
+	once sync.Once
+	reqs chan forkRequest
+}
+
+// forkRequest is a child to start, and where to say how that went.
+type forkRequest struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func (f *forkThread) start() {
+	f.reqs = make(chan forkRequest)
+	go f.run()
+}
+
+// run starts the children asked for, on a thread it keeps to itself and
+// never lets go of.
+func (f *forkThread) run() {
+	runtime.LockOSThread()
+	for req := range f.reqs {
+		req.done <- req.cmd.Start()
+	}
+}
