@@ -20,14 +20,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// guardianArgs is the command line the tests start a guardian with: this
+// test binary, which TestMain then has guard.
+var guardianArgs = []string{"process-test-guardian"}
+
 // The test binary doubles as the child program: with WSBRIDGE_HELPER set it
 // runs the helper named there instead of the tests, the way os/exec tests
-// itself.
+// itself; started with guardianArgs, it is a guardian.
 func TestMain(m *testing.M) {
+	if slices.Equal(os.Args, guardianArgs) {
+		Guard(os.Stdin)
+		os.Exit(0)
+	}
 	if mode := os.Getenv("WSBRIDGE_HELPER"); mode != "" {
 		runHelper(mode, os.Args[1:])
 		os.Exit(0)
 	}
+	// Guardians, started with this environment, exit without the race
+	// detector's pause.
+	os.Setenv("GORACE", "atexit_sleep_ms=0")
 	// The goroutines that wait for the exits of all children and for
 	// their output, and the one that starts them, live as long as the
 	// process.
@@ -76,10 +87,45 @@ func runHelper(mode string, args []string) {
 		}
 	case "sleep":
 		time.Sleep(time.Hour)
+	case "guarded":
+		runGuarded(slices.Contains(args, "unguarded"))
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper %q\n", mode)
 		os.Exit(2)
 	}
+}
+
+// stubbornScript ignores SIGINT, SIGTERM and SIGHUP, as does the sleep it
+// leaves in its process group, prints its pid and the sleep's, and waits.
+const stubbornScript = `trap '' INT TERM HUP; sleep 1000 & echo $$ $!; wait`
+
+// runGuarded is the helper that plays a server: it starts four stubborn
+// scripts, two on a terminal and two on pipes, under a guardian unless
+// unguarded, prints the guardian's pid (0 for none) and then each
+// script's line, and waits to be killed.
+func runGuarded(unguarded bool) {
+	var g Guardian
+	if !unguarded {
+		if err := g.Start(guardianArgs, nil); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	if g.cmd != nil {
+		fmt.Println(g.cmd.Process.Pid)
+	} else {
+		fmt.Println(0)
+	}
+	for i := range 4 {
+		p, err := Start(Config{Path: "/bin/sh", Args: []string{"-c", stubbornScript}, PTY: i%2 == 0, Guardian: &g})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		line, _ := bufio.NewReader(p.Stdout()).ReadString('\n')
+		fmt.Print(line)
+	}
+	io.Copy(io.Discard, os.Stdin)
 }
 
 // startHelper starts this test binary as the helper mode, with stdout on a

@@ -1,8 +1,10 @@
 // Package process runs one child program for one WebSocket session: it starts
 // the child in its own process group with its stdout on a pseudo-terminal or a
 // pipe, hands out its standard streams, stops it with a graceful sequence of
-// signals, and reaps it. ReadWatch, with which its output streams are
-// waited for, can watch a server's client connections too.
+// signals, and reaps it; should the server die first, the child dies too,
+// and a Guardian kills what is left in its group. ReadWatch, with which
+// its output streams are waited for, can watch a server's client
+// connections too.
 package process
 
 import (
@@ -39,6 +41,9 @@ type Config struct {
 	// may stay open (held by a background grandchild) before the child's
 	// process group is killed. Zero means DefaultDrain.
 	Drain time.Duration
+	// Guardian, when not nil, kills the child's process group should the
+	// server die before it let the group go.
+	Guardian *Guardian
 }
 
 // DefaultDrain is the Drain used when Config.Drain is zero.
@@ -54,10 +59,11 @@ type Process struct {
 	stdout *stream
 	stderr *stream
 
-	proc  *os.Process
-	pid   int
-	grace time.Duration
-	drain time.Duration
+	proc     *os.Process
+	pid      int
+	grace    time.Duration
+	drain    time.Duration
+	guardian *Guardian
 
 	done    chan struct{} // closed once the child is reaped
 	waitErr error
@@ -128,19 +134,21 @@ func Start(cfg Config) (*Process, error) {
 		return fail(startError(cfg.Path, err))
 	}
 	closeAll(childEnds)
+	cfg.Guardian.register(cmd.Process.Pid)
 
 	drain := cfg.Drain
 	if drain == 0 {
 		drain = DefaultDrain
 	}
 	p := &Process{
-		onPTY: onPTY,
-		stdin: stdinW,
-		proc:  cmd.Process,
-		pid:   cmd.Process.Pid,
-		grace: cfg.Grace,
-		drain: drain,
-		done:  make(chan struct{}),
+		onPTY:    onPTY,
+		stdin:    stdinW,
+		proc:     cmd.Process,
+		pid:      cmd.Process.Pid,
+		grace:    cfg.Grace,
+		drain:    drain,
+		guardian: cfg.Guardian,
+		done:     make(chan struct{}),
 	}
 	p.open.Store(2)
 	p.closed = make(chan struct{})

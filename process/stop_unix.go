@@ -37,14 +37,15 @@ func (p *Process) signalGroup(sig syscall.Signal) {
 }
 
 // release kills the child's process group a last time, once the child
-// has exited, and lets go of it: once the child is reaped, its pid, the
-// group's id, may be given to another process, which a later signal to
-// the group would reach.
+// has exited, and lets go of it, the guardian too: once the child is
+// reaped, its pid, the group's id, may be given to another process, which
+// a later signal to the group would reach.
 func (p *Process) release() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.released {
 		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		p.guardian.unregister(p.pid)
 		p.released = true
 	}
 }

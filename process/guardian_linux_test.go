@@ -1,0 +1,210 @@
+package process
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// killServer starts the helper that plays a server, reads what it
+// printed, and kills it with SIGKILL. It returns the guardian's pid (0 for
+// none), the scripts' pids and those of their sleeps; whatever of them
+// still runs at the end of the test is killed.
+func killServer(t *testing.T, args ...string) (guardian int, scripts, sleeps []int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "WSBRIDGE_HELPER=guarded", "GORACE=atexit_sleep_ms=0")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	guardian, _ = strconv.Atoi(readLine(t, r))
+	for range 4 {
+		var script, sleep int
+		if _, err := fmt.Sscan(readLine(t, r), &script, &sleep); err != nil {
+			t.Fatal(err)
+		}
+		scripts, sleeps = append(scripts, script), append(sleeps, sleep)
+	}
+	t.Cleanup(func() {
+		for _, pid := range append(append([]int{guardian}, scripts...), sleeps...) {
+			if pid > 1 && !gone(pid) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+	cmd.Process.Kill()
+	cmd.Wait()
+	return guardian, scripts, sleeps
+}
+
+func TestGuardianKillsWhatOutlivesTheServer(t *testing.T) {
+	guardian, scripts, sleeps := killServer(t)
+	// The guardian exits once it has killed the groups. The sleeps are
+	// killed by the guardian alone, the scripts by it or by their
+	// parent-death signal.
+	waitGone(t, guardian, 2*time.Second)
+	for _, pid := range append(scripts, sleeps...) {
+		waitGone(t, pid, 2*time.Second)
+	}
+}
+
+func TestChildrenDieWithTheServer(t *testing.T) {
+	// Without a guardian, the parent-death signal still kills the
+	// programs themselves (not what they leave in their groups).
+	_, scripts, _ := killServer(t, "unguarded")
+	for _, pid := range scripts {
+		waitGone(t, pid, 2*time.Second)
+	}
+}
+
+// startGuardian starts a guardian for the test, and returns it with the
+// channel on which it says it was lost. It is closed at the end of the
+// test.
+func startGuardian(t *testing.T) (*Guardian, chan error) {
+	t.Helper()
+	lost := make(chan error, 1)
+	g := &Guardian{}
+	if err := g.Start(guardianArgs, func(err error) { lost <- err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g, lost
+}
+
+// startGroup starts a sleep in a process group of its own, which is
+// killed at the end of the test.
+func startGroup(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command("sleep", "1000")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-done
+	})
+	return cmd.Process.Pid
+}
+
+func TestGuardKillsOnlyWhatIsRegistered(t *testing.T) {
+	// Sessions that ended and one that runs: only the group still
+	// registered is killed; lines that are not records are ignored.
+	ended, running, never := startGroup(t), startGroup(t), startGroup(t)
+	g, _ := startGuardian(t)
+	for _, rec := range []struct {
+		op   byte
+		pgid int
+	}{{'+', ended}, {'+', running}, {'-', ended}, {'x', never}, {'-', never}} {
+		g.send(rec.op, rec.pgid)
+	}
+	g.mu.Lock()
+	io.WriteString(g.w, "\n+\n+abc\n"+strconv.Itoa(never)+"\n")
+	g.mu.Unlock()
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, running, 2*time.Second)
+	for _, pid := range []int{ended, never} {
+		if gone(pid) {
+			t.Errorf("group %d killed", pid)
+		}
+	}
+}
+
+func TestGuardianAndChildrenReapedApart(t *testing.T) {
+	// The guardian is a child too: the children's exits are not taken
+	// for its, nor its for theirs.
+	g, lost := startGuardian(t)
+	for _, code := range []string{"0", "3"} {
+		p := startHelper(t, Config{Guardian: g}, "exit", code)
+		want := "exit status " + code
+		if err := p.Wait(); code == "0" && err != nil || code != "0" && (err == nil || err.Error() != want) {
+			t.Errorf("child exited with %v, want %s", err, want)
+		}
+	}
+	if err := g.Close(); err != nil {
+		t.Error(err)
+	}
+	select {
+	case err := <-lost:
+		t.Errorf("guardian lost: %v", err)
+	default:
+	}
+}
+
+func TestChildrenStartWithoutTheirGuardian(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		harm func(g *Guardian)
+		want string
+	}{
+		// A dead guardian is noticed when it is reaped or when it is
+		// written to, whichever comes first.
+		{"killed", func(g *Guardian) { g.cmd.Process.Kill() }, "signal: killed|broken pipe"},
+		// One that does not read is dismissed once the pipe is full
+		// and guardianPatience has passed.
+		{"stopped", func(g *Guardian) { g.cmd.Process.Signal(syscall.SIGSTOP) }, "writing to the guardian: .*i/o timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, lost := startGuardian(t)
+			guarded := startGroup(t)
+			g.register(guarded)
+			tc.harm(g)
+			var why error
+			for i := 0; why == nil; i++ {
+				start := time.Now()
+				g.register(1 << 30)
+				g.unregister(1 << 30)
+				if took := time.Since(start); took > guardianPatience+time.Second {
+					t.Fatalf("a write to the guardian took %v", took)
+				}
+				select {
+				case why = <-lost:
+				default:
+				}
+				if i > 100000 {
+					t.Fatal("the guardian was never found lost")
+				}
+			}
+			if !regexp.MustCompile(tc.want).MatchString(why.Error()) {
+				t.Errorf("lost: %v, want it to match %q", why, tc.want)
+			}
+			// It acted on nothing, and programs still start.
+			waitGone(t, g.cmd.Process.Pid, 2*time.Second)
+			if gone(guarded) {
+				t.Error("a dismissed guardian killed a group")
+			}
+			p := startHelper(t, Config{Guardian: g}, "exit", "0")
+			if err := p.Wait(); err != nil {
+				t.Errorf("child exited with %v", err)
+			}
+			if err := g.Close(); err != nil {
+				t.Errorf("Close after the guardian was lost: %v", err)
+			}
+		})
+	}
+}
