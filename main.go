@@ -127,7 +127,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(exitBadArguments, err)
 	}
 	if c.SSL {
-		if cfg.TLS, err = upgrade.LoadTLS(c.SSLCert, c.SSLKey, c.SSLCA); err != nil {
+		if cfg.TLS, _, err = upgrade.LoadTLS(c.SSLCert, c.SSLKey, c.SSLCA); err != nil {
 			return fail(exitCannotStart, err)
 		}
 	}

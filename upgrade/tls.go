@@ -8,46 +8,71 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 )
 
 // LoadTLS returns the server's TLS configuration for --ssl: the certificate
-// and key from certFile and keyFile, TLS 1.2 at least. With caFile set,
-// every client must present a certificate signed by a CA in that PEM file
-// (mutual TLS).
+// and key from certFile and keyFile, TLS 1.2 at least, and the Certificate
+// whose Reload reads them again. With caFile set, every client must present
+// a certificate signed by a CA in that PEM file (mutual TLS).
 //
 // The configuration offers only HTTP/1.1 through ALPN, since a WebSocket
 // upgrade takes over an HTTP/1.1 connection.
-func LoadTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
-	certPEM, err := readPEM("--sslcert", certFile, isCertificate, "no certificates found")
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := readPEM("--sslkey", keyFile, isPrivateKey, "no private key found")
-	if err != nil {
-		return nil, err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("--sslcert/--sslkey: %w", err)
+func LoadTLS(certFile, keyFile, caFile string) (*tls.Config, *Certificate, error) {
+	cert := &Certificate{certFile: certFile, keyFile: keyFile}
+	if err := cert.Reload(); err != nil {
+		return nil, nil, err
 	}
 	cfg := &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
+		GetCertificate: cert.get,
+		MinVersion:     tls.VersionTLS12,
+		NextProtos:     []string{"http/1.1"},
 	}
 	if caFile != "" {
 		caPEM, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("--sslca %s: %w", caFile, err)
+			return nil, nil, fmt.Errorf("--sslca %s: %w", caFile, err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(caPEM) {
-			return nil, fmt.Errorf("--sslca %s: no certificates found", caFile)
+			return nil, nil, fmt.Errorf("--sslca %s: no certificates found", caFile)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	return cfg, nil
+	return cfg, cert, nil
+}
+
+// A Certificate is the server's certificate and key, read from their
+// files. Each new TLS connection gets the last that loaded.
+type Certificate struct {
+	certFile, keyFile string
+	current           atomic.Pointer[tls.Certificate]
+}
+
+// Reload reads the certificate and key files again, for the connections
+// made from then on. If they cannot be used, the error names the file and
+// the certificate loaded before stays.
+func (c *Certificate) Reload() error {
+	certPEM, err := readPEM("--sslcert", c.certFile, isCertificate, "no certificates found")
+	if err != nil {
+		return err
+	}
+	keyPEM, err := readPEM("--sslkey", c.keyFile, isPrivateKey, "no private key found")
+	if err != nil {
+		return err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return fmt.Errorf("--sslcert/--sslkey: %w", err)
+	}
+	c.current.Store(&cert)
+	return nil
+}
+
+// get returns the certificate for a new connection.
+func (c *Certificate) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return c.current.Load(), nil
 }
 
 // readPEM reads the file given to flag and checks that it holds a PEM

@@ -171,7 +171,7 @@ func bothOK(serverErr, clientErr error) error {
 
 func TestLoadTLSHandshake(t *testing.T) {
 	p := newPKI(t)
-	cfg, err := LoadTLS(p.certFile, p.keyFile, "")
+	cfg, _, err := LoadTLS(p.certFile, p.keyFile, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestLoadTLSHandshake(t *testing.T) {
 
 func TestLoadTLSClientCA(t *testing.T) {
 	p := newPKI(t)
-	cfg, err := LoadTLS(p.certFile, p.keyFile, p.caFile)
+	cfg, _, err := LoadTLS(p.certFile, p.keyFile, p.caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestLoadTLSErrors(t *testing.T) {
 		{"garbage CA", p.certFile, p.keyFile, garbage, "--sslca " + garbage + ": no certificates found", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := LoadTLS(tc.cert, tc.key, tc.ca)
+			cfg, _, err := LoadTLS(tc.cert, tc.key, tc.ca)
 			if err == nil {
 				t.Fatalf("LoadTLS succeeded: %v", cfg)
 			}
@@ -307,12 +307,57 @@ func TestLoadTLSCombinedFile(t *testing.T) {
 	}
 	both := filepath.Join(t.TempDir(), "both.pem")
 	writeFile(t, both, string(append(key, cert...)), 0o600)
-	cfg, err := LoadTLS(both, both, "")
+	cfg, _, err := LoadTLS(both, both, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, serverErr, clientErr := handshake(t, cfg, &tls.Config{RootCAs: p.roots})
 	if err := bothOK(serverErr, clientErr); err != nil {
 		t.Fatalf("handshake: %v", err)
+	}
+}
+
+func TestCertificateReload(t *testing.T) {
+	p := newPKI(t)
+	cfg, cert, err := LoadTLS(p.certFile, p.keyFile, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func() string {
+		t.Helper()
+		state, serverErr, clientErr := handshake(t, cfg, &tls.Config{RootCAs: p.roots})
+		if err := bothOK(serverErr, clientErr); err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		return state.PeerCertificates[0].Subject.CommonName
+	}
+	if got := served(); got != "server" {
+		t.Fatalf("served %q first", got)
+	}
+	dir := filepath.Dir(p.certFile)
+	newLeaf(t, p.ca, "renewed", x509.ExtKeyUsageServerAuth).writePEM(t, dir, "server")
+	if err := cert.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := served(); got != "renewed" {
+		t.Fatalf("served %q after a reload, want the renewed certificate", got)
+	}
+	// Files that cannot be used leave the renewed certificate in place.
+	otherCert, _ := newLeaf(t, p.ca, "other", x509.ExtKeyUsageServerAuth).writePEM(t, t.TempDir(), "other")
+	other, err := os.ReadFile(otherCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cert, want string }{
+		{"not a PEM file\n", "--sslcert " + p.certFile + ": no certificates found"},
+		{string(other), "--sslcert/--sslkey: tls: private key does not match public key"},
+	} {
+		writeFile(t, p.certFile, tc.cert, 0o600)
+		if err := cert.Reload(); err == nil || err.Error() != tc.want {
+			t.Errorf("reload: %v, want %q", err, tc.want)
+		}
+		if got := served(); got != "renewed" {
+			t.Errorf("served %q after a failed reload, want the renewed certificate", got)
+		}
 	}
 }
