@@ -136,6 +136,40 @@ func (a *basicAuth) current() *userSet {
 	return a.users
 }
 
+// reload reads the file again at once, whether it seems to have changed
+// or not, and returns how many users it holds. If it cannot be read or
+// parsed, the users read before stay.
+func (a *basicAuth) reload() (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fi, err := os.Stat(a.file)
+	if err != nil {
+		a.seen, a.missing = nil, err.Error()
+		return 0, err
+	}
+	a.seen, a.missing = fi, ""
+	users, err := readUsers(a.file)
+	if err != nil {
+		return 0, err
+	}
+	a.users = users
+	return len(users.hashes), nil
+}
+
+// ReloadBasicAuth reads the --basic-auth-file again at once, whether it
+// seems to have changed or not, and returns how many users it holds. If it
+// cannot be read or parsed, the error says why and the users read before
+// stay. Without a --basic-auth-file it does nothing.
+func (s *Server) ReloadBasicAuth() (users int, err error) {
+	if s.basic == nil {
+		return 0, nil
+	}
+	if users, err = s.basic.reload(); err != nil {
+		return 0, fmt.Errorf("--basic-auth-file: %w", err)
+	}
+	return users, nil
+}
+
 // complain logs that the file cannot be used.
 func (a *basicAuth) complain(err error) {
 	a.log.Error().Str("file", a.file).Err(err).Msg("cannot use --basic-auth-file; the users read before stay")

@@ -172,3 +172,45 @@ func TestNewBasicAuthErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBasicAuthReload(t *testing.T) {
+	file := htpasswdFile(t, "", "ann", "ann's secret")
+	logs := &syncBuffer{}
+	a, err := newBasicAuth(file, zerolog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// A new password that keeps the file's size and time is not noticed
+	// by itself...
+	fi, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	htpasswdFile(t, file, "ann", "a new secret")
+	if err := os.Chtimes(file, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.check(ctx, "ann", "a new secret"); got != authBadPassword {
+		t.Fatalf("the new password before the reload: %q", got)
+	}
+	// ...but is once the file is reloaded.
+	if n, err := a.reload(); n != 1 || err != nil {
+		t.Fatalf("reload: %d users, %v", n, err)
+	}
+	if got := a.check(ctx, "ann", "a new secret"); got != "" {
+		t.Errorf("the new password after the reload: %q", got)
+	}
+	// A file that cannot be used leaves the users as they were; the
+	// error is the reload's to report, not logged again by a check.
+	writeFile(t, file, "ann:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 0o600)
+	if _, err := a.reload(); err == nil || !strings.Contains(err.Error(), file+`:1: user "ann": not a bcrypt hash`) {
+		t.Errorf("reload of a broken file: %v", err)
+	}
+	if got := a.check(ctx, "ann", "a new secret"); got != "" {
+		t.Errorf("after a failed reload: %q", got)
+	}
+	if n := len(logs.events("cannot use --basic-auth-file; the users read before stay")); n != 0 {
+		t.Errorf("%d complaints logged, want none", n)
+	}
+}
