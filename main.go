@@ -131,7 +131,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return fail(exitCannotStart, err)
 		}
 	}
-	log, access := c.loggers(stdout)
+	// A write to a pipe whose reader is gone (wsbridge | tee, and tee
+	// dies) fails with EPIPE instead of killing wsbridge with SIGPIPE.
+	// Ignoring SIGPIPE would leave it ignored in the programs as well.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
+	log, access := c.loggers(logOutput(stdout, stderr))
 	cfg.Log, cfg.AccessLog = log, access
 	srv, err := upgrade.NewServer(cfg)
 	if err != nil {
