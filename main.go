@@ -126,8 +126,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitBadArguments, err)
 	}
+	var cert *upgrade.Certificate
 	if c.SSL {
-		if cfg.TLS, _, err = upgrade.LoadTLS(c.SSLCert, c.SSLKey, c.SSLCA); err != nil {
+		if cfg.TLS, cert, err = upgrade.LoadTLS(c.SSLCert, c.SSLKey, c.SSLCA); err != nil {
 			return fail(exitCannotStart, err)
 		}
 	}
@@ -144,9 +145,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return fail(exitBadArguments, err)
 	}
 
-	// Catch the stop signals before anyone can know where to connect.
+	// Catch the stop and reload signals before anyone can know where to
+	// connect.
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	listeners, redirect, err := c.listen(activated)
 	if err != nil {
@@ -186,13 +188,46 @@ func run(args []string, stdout, stderr io.Writer) int {
 		go func() { served <- srv.ServeRedirect(redirect, scheme, port) }()
 	}
 
+	// reload reads again, on SIGHUP, what can change under the running
+	// sessions, and says what it read.
+	reload := func() {
+		var reloaded []string
+		if cert != nil {
+			if err := cert.Reload(); err != nil {
+				log.Error().Err(err).Str("sslcert", c.SSLCert).Str("sslkey", c.SSLKey).Msg("cannot reload the TLS certificate; the one loaded before stays")
+			} else {
+				reloaded = append(reloaded, "--sslcert", "--sslkey")
+			}
+		}
+		if c.BasicAuthFile != "" {
+			if _, err := srv.ReloadBasicAuth(); err != nil {
+				log.Error().Err(err).Msg("cannot reload --basic-auth-file; the users read before stay")
+			} else {
+				reloaded = append(reloaded, "--basic-auth-file")
+			}
+		}
+		if cert == nil && c.BasicAuthFile == "" {
+			log.Info().Str("signal", "hangup").Msg("nothing to reload")
+			return
+		}
+		log.Info().Str("signal", "hangup").Strs("reloaded", reloaded).Msg("reloaded")
+	}
 	code := 0
-	select {
-	case err := <-served:
-		log.Error().Err(err).Msg("server stopped")
-		code = exitCannotStart
-	case sig := <-sigs:
-		log.Info().Str("signal", sig.String()).Msg("shutting down")
+wait:
+	for {
+		select {
+		case err := <-served:
+			log.Error().Err(err).Msg("server stopped")
+			code = exitCannotStart
+			break wait
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload()
+				continue
+			}
+			log.Info().Str("signal", sig.String()).Msg("shutting down")
+			break wait
+		}
 	}
 	// Children get the whole stop sequence and the clients their close
 	// handshake; past that, give up on them.

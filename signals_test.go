@@ -5,7 +5,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/tls"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +23,135 @@ import (
 
 	"github.com/coder/websocket"
 )
+
+func TestHangUpKeepsServing(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "cat")
+	c := s.dial("/")
+	send(t, c, websocket.MessageText, "before")
+	expect(t, c, websocket.MessageText, "before")
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if ev := s.event("nothing to reload"); ev["level"] != "info" {
+		t.Errorf("event %v", ev)
+	}
+	send(t, c, websocket.MessageText, "after")
+	expect(t, c, websocket.MessageText, "after")
+	c2 := s.dial("/")
+	send(t, c2, websocket.MessageText, "new")
+	expect(t, c2, websocket.MessageText, "new")
+}
+
+// servedCertificate returns the certificate a new TLS connection to addr
+// gets.
+func servedCertificate(t *testing.T, addr string) []byte {
+	t.Helper()
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0].Raw
+}
+
+// certificateIn returns the certificate of a PEM file.
+func certificateIn(t *testing.T, file string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		t.Fatalf("%s: no PEM block", file)
+	}
+	return b.Bytes
+}
+
+// copyFile copies the file from to to.
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHangUpReloadsTheCertificate(t *testing.T) {
+	t.Parallel()
+	p := newTestPKI(t)
+	s := startServer(t, "--ssl", "--sslcert="+p.certFile, "--sslkey="+p.keyFile, "cat")
+	c := dialWith(t, "wss://"+s.addr+"/", tlsDial(p))
+	send(t, c, websocket.MessageText, "before")
+	expect(t, c, websocket.MessageText, "before")
+	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, p.certFile)) {
+		t.Fatal("the first certificate is not served")
+	}
+
+	// Renewed files, then SIGHUP: new connections get the new
+	// certificate, the session goes on.
+	renewed := newTestPKI(t)
+	copyFile(t, renewed.certFile, p.certFile)
+	copyFile(t, renewed.keyFile, p.keyFile)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if ev := s.event("reloaded"); fmt.Sprint(ev["reloaded"]) != "[--sslcert --sslkey]" {
+		t.Errorf("reload event %v", ev)
+	}
+	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, renewed.certFile)) {
+		t.Error("the renewed certificate is not served after SIGHUP")
+	}
+	send(t, c, websocket.MessageText, "after")
+	expect(t, c, websocket.MessageText, "after")
+
+	// A broken file: the renewed certificate stays, and the error says
+	// which file.
+	if err := os.WriteFile(p.certFile, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	ev := s.event("cannot reload the TLS certificate; the one loaded before stays")
+	if ev["level"] != "error" || !strings.Contains(fmt.Sprint(ev["error"]), p.certFile) {
+		t.Errorf("error event %v", ev)
+	}
+	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, renewed.certFile)) {
+		t.Error("the renewed certificate is not served after a failed reload")
+	}
+	send(t, c, websocket.MessageText, "still")
+	expect(t, c, websocket.MessageText, "still")
+}
+
+func TestHangUpReloadsBasicAuthFile(t *testing.T) {
+	t.Parallel()
+	users := filepath.Join(t.TempDir(), "users")
+	writeHtpasswd(t, users, "ann", "ann's secret")
+	s := startServer(t, "--basic-auth-file="+users, "sh", "-c", `echo "$REMOTE_USER"`)
+	url := "ws://" + s.addr + "/"
+
+	// A new password in a file of the same size and time: a change
+	// wsbridge cannot see, until SIGHUP.
+	fi, err := os.Stat(users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeHtpasswd(t, users, "ann", "a new secret")
+	if err := os.Chtimes(users, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if _, status, _ := dialAs(t, url, "", basicAuth("ann", "a new secret")); status != http.StatusUnauthorized {
+		t.Fatalf("the new password before SIGHUP: status %d", status)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	if ev := s.event("reloaded"); fmt.Sprint(ev["reloaded"]) != "[--basic-auth-file]" {
+		t.Errorf("reload event %v", ev)
+	}
+	c, status, _ := dialAs(t, url, "", basicAuth("ann", "a new secret"))
+	if status != http.StatusSwitchingProtocols {
+		t.Fatalf("the new password after SIGHUP: status %d", status)
+	}
+	expect(t, c, websocket.MessageText, "ann")
+}
 
 func TestProgramsGetDefaultSignals(t *testing.T) {
 	t.Parallel()
