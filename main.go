@@ -99,7 +99,15 @@ type cli struct {
 	file configFile // the --config file
 }
 
+// guardianArgs is the command line wsbridge starts its guardian with
+// (process.Guardian): itself again, under a name no one else gives it.
+var guardianArgs = []string{"wsbridge: guardian"}
+
 func main() {
+	if slices.Equal(os.Args, guardianArgs) {
+		process.Guard(os.Stdin)
+		return
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -140,6 +148,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(pipes)
 	log, access := c.loggers(logOutput(stdout, stderr))
 	cfg.Log, cfg.AccessLog = log, access
+	var guard process.Guardian
+	cfg.Process.Guardian = &guard
 	srv, err := upgrade.NewServer(cfg)
 	if err != nil {
 		return fail(exitBadArguments, err)
@@ -164,6 +174,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			return fail(exitCannotStart, listenError("--metrics-address", fmt.Errorf("--metrics-address: %w", err)))
 		}
+	}
+	// The programs' groups are killed by the guardian should wsbridge be
+	// killed; without one, they still die themselves.
+	if err := guard.Start(guardianArgs, func(err error) {
+		log.Error().Err(err).Msg("guardian lost: if wsbridge is killed, what the programs started may outlive it")
+	}); err != nil {
+		log.Error().Err(err).Msg("no guardian: if wsbridge is killed, what the programs started may outlive it")
 	}
 	for i, ln := range listeners {
 		ev := log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp")
@@ -235,6 +252,9 @@ wait:
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error().Err(err).Msg("shutdown incomplete")
+	}
+	if err := guard.Close(); err != nil {
+		log.Error().Err(err).Msg("stopping the guardian")
 	}
 	log.Info().Msg("stopped")
 	return code

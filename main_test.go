@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,6 +30,12 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// A server run in this process (by run) starts its guardian from
+	// this binary.
+	if slices.Equal(os.Args, guardianArgs) {
+		main()
+		return
+	}
 	dir, err := os.MkdirTemp("", "wsbridge-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -57,6 +64,7 @@ type server struct {
 	err  error
 
 	listening chan string // the address of the first listener
+	killed    bool        // killed by the test: it need not exit with 0
 
 	mu   sync.Mutex
 	logs []map[string]any // its JSON log events
@@ -86,7 +94,8 @@ func startServerEnv(t *testing.T, env []string, args ...string) *server {
 
 // launch starts cmd, a wsbridge or a program that runs one, with env
 // added to its environment, and collects wsbridge's log events; it is
-// stopped with SIGTERM at the end of the test and must exit with status 0.
+// stopped with SIGTERM at the end of the test and must exit with status 0,
+// unless the test killed it.
 func launch(t *testing.T, cmd *exec.Cmd, env []string) *server {
 	t.Helper()
 	s := &server{t: t, cmd: cmd, done: make(chan struct{}), listening: make(chan string, 1)}
@@ -125,6 +134,9 @@ func launch(t *testing.T, cmd *exec.Cmd, env []string) *server {
 		close(s.done)
 	}()
 	t.Cleanup(func() {
+		if s.killed {
+			return
+		}
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		if err := s.wait(); err != nil {
 			t.Errorf("wsbridge exited with %v", err)

@@ -22,13 +22,14 @@ import (
 )
 
 // children returns the processes whose parent is pid, zombies included,
-// each with its state letter.
+// each with its state letter; the guardian, which lives as long as the
+// server, is left out.
 func children(pid int) map[int]string {
 	kids := map[int]string{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		child, err := strconv.Atoi(e.Name())
-		if err != nil {
+		if err != nil || isGuardian(child) {
 			continue
 		}
 		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")

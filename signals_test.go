@@ -24,6 +24,96 @@ import (
 	"github.com/coder/websocket"
 )
 
+// isGuardian reports whether pid is a wsbridge's guardian.
+func isGuardian(pid int) bool {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return err == nil && string(cmdline) == strings.Join(guardianArgs, "\x00")+"\x00"
+}
+
+// guardian returns the pid of the server's guardian, or 0 if it has none.
+func (s *server) guardian() int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || !isGuardian(pid) {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(stat, ')')
+		if f := strings.Fields(string(stat[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(s.cmd.Process.Pid) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// kill kills the server with SIGKILL and waits for it to be gone.
+func (s *server) kill() {
+	s.t.Helper()
+	s.killed = true
+	s.cmd.Process.Kill()
+	if err := s.wait(); err == nil || err.Error() != "signal: killed" {
+		s.t.Fatalf("wsbridge ended with %v, want signal: killed", err)
+	}
+}
+
+// running reports whether pid runs: it exists and is not a zombie.
+func running(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+func TestKilledServerLeavesNoProgram(t *testing.T) {
+	t.Parallel()
+	// Each program ignores SIGINT, SIGTERM and SIGHUP, as does the
+	// sleep it leaves in its group.
+	const sessions = 20
+	for _, mode := range []string{"--pty", "--no-pty"} {
+		t.Run(mode, func(t *testing.T) {
+			s := startServer(t, mode, "sh", "-c", `trap '' INT TERM HUP; sleep 1000 & echo $$ $!; wait`)
+			var pids []int
+			if guardian := s.guardian(); guardian != 0 {
+				pids = append(pids, guardian)
+			} else {
+				t.Error("the server has no guardian")
+			}
+			t.Cleanup(func() {
+				for _, pid := range pids {
+					if running(pid) {
+						syscall.Kill(pid, syscall.SIGKILL)
+					}
+				}
+			})
+			for range sessions {
+				c := s.dial("/")
+				_, msg, err := c.Read(ctx(t))
+				var program, sleep int
+				if _, serr := fmt.Sscan(string(msg), &program, &sleep); err != nil || serr != nil {
+					t.Fatalf("read %q, %v", msg, err)
+				}
+				pids = append(pids, program, sleep)
+			}
+			s.kill()
+			deadline := time.Now().Add(2 * time.Second)
+			for _, pid := range pids {
+				for running(pid) {
+					if time.Now().After(deadline) {
+						t.Fatalf("process %d still runs 2 s after wsbridge was killed", pid)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		})
+	}
+}
+
 func TestHangUpKeepsServing(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "cat")

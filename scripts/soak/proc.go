@@ -65,7 +65,8 @@ func statusField(status []byte, key string) (int64, error) {
 }
 
 // children counts the processes whose parent is pid, and the zombies
-// among them.
+// among them. wsbridge's guardian, which lives as long as it, is not
+// counted.
 func children(pid int) (all, zombies int) {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -75,6 +76,9 @@ func children(pid int) (all, zombies int) {
 		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
 		if err != nil {
 			continue // gone meanwhile
+		}
+		if cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline"); string(cmdline) == "wsbridge: guardian\x00" {
+			continue
 		}
 		if ppid, state, ok := parentOf(stat); ok && ppid == pid {
 			all++
