@@ -11,8 +11,8 @@ import (
 // even by SIGKILL, the kernel kills the child at once. Linux sends that
 // signal when the thread that forked the child ends, not the process, and
 // Go ends a thread whenever a goroutine exits locked to it; so every child
-// is forked from one thread kept for that, which lives as long as the
-// process.
+// is forked from threads kept for that, which live as long as the process:
+// one for each CPU Go runs on, as a thread waits for its child to exec.
 func startChild(cmd *exec.Cmd) error {
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	forks.once.Do(forks.start)
@@ -21,11 +21,11 @@ func startChild(cmd *exec.Cmd) error {
 	return <-req.done
 }
 
-// forks is the process's one forkThread.
-var forks forkThread
+// forks are the process's threads for starting children.
+var forks forkThreads
 
-// forkThread starts children from one OS thread that never ends.
-type forkThread struct {
+// forkThreads start children from OS threads that never end.
+type forkThreads struct {
 	once sync.Once
 	reqs chan forkRequest
 }
@@ -36,14 +36,16 @@ type forkRequest struct {
 	done chan error
 }
 
-func (f *forkThread) start() {
+func (f *forkThreads) start() {
 	f.reqs = make(chan forkRequest)
-	go f.run()
+	for range runtime.GOMAXPROCS(0) {
+		go f.run()
+	}
 }
 
 // run starts the children asked for, on a thread it keeps to itself and
 // never lets go of.
-func (f *forkThread) run() {
+func (f *forkThreads) run() {
 	runtime.LockOSThread()
 	for req := range f.reqs {
 		req.done <- req.cmd.Start()

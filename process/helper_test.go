@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"),
 		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"),
-		goleak.IgnoreAnyFunction("wsbridge/process.(*forkThread).run"))
+		goleak.IgnoreAnyFunction("wsbridge/process.(*forkThreads).run"))
 }
 
 func runHelper(mode string, args []string) {

@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"),
 		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"),
-		goleak.IgnoreAnyFunction("wsbridge/process.(*forkThread).run"))
+		goleak.IgnoreAnyFunction("wsbridge/process.(*forkThreads).run"))
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.
