@@ -130,18 +130,14 @@ func forwardedOrigin(r *http.Request, proto, host, port string) origin {
 	return to
 }
 
-// clientAddr returns the address of the client r comes from, in the form
-// of http.Request.RemoteAddr. From a peer outside the trusted ranges it is
-// the peer, r.RemoteAddr. From a trusted peer it is the rightmost address
-// of X-Forwarded-For that is not itself trusted (the leftmost one when all
-// are), or, when there is no X-Forwarded-For, X-Real-IP. The addresses a
-// proxy forwards seldom carry a port; the result then is the address
-// alone. When the entry that decides is not an address ("unknown", say),
-// the client is not known and the peer is kept.
+// clientAddr returns the address of the client r, which comes from a
+// trusted peer, comes from, in the form of http.Request.RemoteAddr: the
+// rightmost address of X-Forwarded-For that is not itself trusted (the
+// leftmost one when all are), or, when there is no X-Forwarded-For,
+// X-Real-IP. The addresses a proxy forwards seldom carry a port; the
+// result then is the address alone. When the entry that decides is not an
+// address ("unknown", say), the client is not known and the peer is kept.
 func (t trustedProxies) clientAddr(r *http.Request) string {
-	if !t.trusts(r.RemoteAddr) {
-		return r.RemoteAddr
-	}
 	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
 		// Several headers are one list, in order.
 		entries := strings.Split(strings.Join(xff, ","), ",")

@@ -92,7 +92,7 @@ func TestClientAddr(t *testing.T) {
 			if tt.trusted != nil {
 				tr = tt.trusted
 			}
-			if got := tr.clientAddr(r); got != tt.want {
+			if got, _, _ := tr.forwarded(r); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
