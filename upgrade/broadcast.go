@@ -148,9 +148,7 @@ func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg proce
 	}
 	pid := child.Pid()
 	bcfg := s.cfg.Bridge
-	bcfg.Stderr = func(line []byte) {
-		s.cfg.Log.Info().Str("id", id).Int("pid", pid).Str("stream", "stderr").Bytes("stderr", line).Msg("child wrote to stderr")
-	}
+	bcfg.Stderr = s.stderrLogger(id, pid)
 	sh.child = child
 	sh.group = bridge.NewGroup(s.sessions, child, bcfg)
 	s.metrics.spawned()

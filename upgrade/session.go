@@ -219,9 +219,7 @@ func (s *Server) startSession(conn *bridge.Conn, child *process.Process, id stri
 	bcfg := s.cfg.Bridge
 	bcfg.Ending = uncount
 	bcfg.WatchRead = watchRead
-	bcfg.Stderr = func(line []byte) {
-		s.cfg.Log.Info().Str("id", id).Int("pid", pid).Str("stream", "stderr").Bytes("stderr", line).Msg("child wrote to stderr")
-	}
+	bcfg.Stderr = s.stderrLogger(id, pid)
 	bridge.Start(s.sessions, conn, child, bcfg, func(res bridge.Result) {
 		defer s.active.Done()
 		release()
@@ -255,6 +253,14 @@ func (s *Server) ended(conn *bridge.Conn, access func() *zerolog.Event, pid int,
 		ev = ev.AnErr("client_error", res.ClientErr)
 	}
 	ev.Msg("disconnected")
+}
+
+// stderrLogger returns what logs each line the program pid of the session
+// id writes on stderr: an info event tagged stream=stderr.
+func (s *Server) stderrLogger(id string, pid int) func(line []byte) {
+	return func(line []byte) {
+		s.cfg.Log.Info().Str("id", id).Int("pid", pid).Str("stream", "stderr").Bytes("stderr", line).Msg("child wrote to stderr")
+	}
 }
 
 // exitStatus describes how a child exited.
