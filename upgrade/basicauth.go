@@ -124,16 +124,25 @@ func (a *basicAuth) current() *userSet {
 		}
 	case a.seen != nil && os.SameFile(fi, a.seen) && fi.ModTime().Equal(a.seen.ModTime()) && fi.Size() == a.seen.Size():
 	default:
-		a.seen, a.missing = fi, ""
-		users, err := readUsers(a.file)
-		if err != nil {
+		if err := a.readLocked(fi); err != nil {
 			a.complain(err)
 			break
 		}
-		a.users = users
-		a.log.Info().Str("file", a.file).Int("users", len(users.hashes)).Msg("read --basic-auth-file again")
+		a.log.Info().Str("file", a.file).Int("users", len(a.users.hashes)).Msg("read --basic-auth-file again")
 	}
 	return a.users
+}
+
+// readLocked reads the file, which os.Stat described as fi, and keeps its
+// users if it parses; a.mu must be held.
+func (a *basicAuth) readLocked(fi os.FileInfo) error {
+	a.seen, a.missing = fi, ""
+	users, err := readUsers(a.file)
+	if err != nil {
+		return err
+	}
+	a.users = users
+	return nil
 }
 
 // reload reads the file again at once, whether it seems to have changed
@@ -147,13 +156,10 @@ func (a *basicAuth) reload() (int, error) {
 		a.seen, a.missing = nil, err.Error()
 		return 0, err
 	}
-	a.seen, a.missing = fi, ""
-	users, err := readUsers(a.file)
-	if err != nil {
+	if err := a.readLocked(fi); err != nil {
 		return 0, err
 	}
-	a.users = users
-	return len(users.hashes), nil
+	return len(a.users.hashes), nil
 }
 
 // ReloadBasicAuth reads the --basic-auth-file again at once, whether it
