@@ -97,10 +97,10 @@ func isUnixSocket(r *http.Request) bool {
 }
 
 // forwardedCGIEnv returns, for a request from a trusted proxy, the
-// variables net/http/cgi would derive from the request's own Host and
-// TLS, as its client saw them instead (sentTo): SERVER_NAME, SERVER_PORT
-// and HTTPS. Given to cgi.Handler as Env, they win over its own. For any
-// other request it returns nil.
+// variables cgiEnv derives from the request's own Host and TLS, as its
+// client saw them instead (sentTo): SERVER_NAME, SERVER_PORT and HTTPS.
+// Given to cgiEnv among its extra variables, they win over its own. For
+// any other request it returns nil.
 func forwardedCGIEnv(r *http.Request) []string {
 	to, ok := r.Context().Value(sentToKey{}).(origin)
 	if !ok {
@@ -111,7 +111,7 @@ func forwardedCGIEnv(r *http.Request) []string {
 	case to.scheme == "https":
 		env = append(env, "HTTPS=on")
 	case r.TLS != nil:
-		// net/http/cgi's HTTPS=on cannot be taken out, only emptied.
+		// HTTPS=on is emptied, as it always was, not taken out.
 		env = append(env, "HTTPS=")
 	}
 	return env
@@ -146,8 +146,7 @@ func plainHeaderName(name string) bool {
 }
 
 // withPlainHeaders returns r, or when it has headers that plainHeaderName
-// refuses, a copy of r without them: net/http/cgi would make variables of
-// them.
+// refuses, a copy of r without them: cgiEnv would make variables of them.
 func withPlainHeaders(r *http.Request) *http.Request {
 	for name := range r.Header {
 		if !plainHeaderName(name) {

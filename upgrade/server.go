@@ -123,6 +123,11 @@ type Config struct {
 	// and the version control revision. wsbridge_build_info gives both.
 	// An empty Version is "devel"; an empty Revision is not known.
 	Version, Revision string
+	// CGIBodyTimeout bounds how long the whole body of a request may take
+	// to reach its CGI program, from the program's start; past it the
+	// program is stopped, and the client answered 408 if the program
+	// had not answered yet. Zero means DefaultCGIBodyTimeout.
+	CGIBodyTimeout time.Duration
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers. Zero means DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
@@ -160,7 +165,8 @@ type Server struct {
 	shared    sharedGroups // the programs of --broadcast
 
 	// sessions is done when the server shuts down: every session then
-	// stops its child and closes with 1001.
+	// stops its child and closes with 1001, and every CGI program is
+	// stopped.
 	sessions context.Context
 	shutdown context.CancelFunc
 
@@ -204,6 +210,7 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.sessions, s.shutdown = context.WithCancel(context.Background())
 	s.plain = http.HandlerFunc(s.notUpgraded)
 	if cfg.StaticDir != "" {
 		d, err := s.openDir("--staticdir", cfg.StaticDir)
@@ -217,9 +224,10 @@ func NewServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.plain = cgiHandler(d, cfg.CGIDir, cfg.Process.Env, s.limit, s.metrics.processes, cfg.Log, s.plain)
+		gw := cgiHandler(d, cfg.CGIDir, cfg.Process.Env, s.limit, s.metrics.processes, cfg.Log, s.plain)
+		gw.program, gw.bodyTimeout, gw.shutdown = cfg.Process, cfg.CGIBodyTimeout, s.sessions
+		s.plain = gw
 	}
-	s.sessions, s.shutdown = context.WithCancel(context.Background())
 	s.http = s.newHTTPServer(s)
 	return s, nil
 }
