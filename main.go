@@ -75,6 +75,8 @@ type cli struct {
 	Dotfiles   bool   `name:"dotfiles" help:"Let paths reach names that start with \".\" in --dir, --cgidir and --staticdir, which otherwise get 404 as if absent, but for /.well-known (default: off)."`
 	DevConsole bool   `name:"devconsole" help:"Answer plain HTTP requests with a page to talk to the endpoint at that path; not with --staticdir or --cgidir (default: off)."`
 
+	CGIBodyTimeout time.Duration `name:"cgi-body-timeout" default:"30s" placeholder:"DURATION" help:"Longest time the whole body of a request may take to reach its CGI program, from the program's start (such as 30s or 2m); past it the program is stopped, its --maxforks slot given back, and the connection closed (default: ${default})."`
+
 	Origin        []string `name:"origin" placeholder:"[SCHEME://]HOST[:PORT],..." help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
 	Protocol      []string `name:"protocol" placeholder:"NAME" help:"WebSocket subprotocols served: a client gets the first it offers that is listed, and the program sees it as WEBSOCKET_PROTOCOL; a client offering only others gets 400, one offering none no protocol (default: none negotiated)."`
 	SameOrigin    bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host and port they were sent to (behind a --trusted-proxy, the ones the client connected to) (default: off)."`
@@ -390,6 +392,8 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, errors.New("--auth-header needs --trusted-proxy: only a trusted proxy may name the user")
 	case c.MetricsAddress != "" && !isHostPort(c.MetricsAddress):
 		return cfg, fmt.Errorf("--metrics-address=%s: want HOST:PORT", c.MetricsAddress)
+	case c.CGIBodyTimeout <= 0:
+		return cfg, fmt.Errorf("--cgi-body-timeout=%v: must be above 0", c.CGIBodyTimeout)
 	case c.ListDirs && c.StaticDir == "":
 		return cfg, errors.New("--listdirs needs --staticdir: it lists that directory's files")
 	case c.Dotfiles && c.Dir == "" && c.StaticDir == "" && c.CGIDir == "":
@@ -441,6 +445,7 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.Process.PTY = pty
 	cfg.Process.Grace = time.Duration(c.CloseMs) * time.Millisecond
 	cfg.Dir, cfg.StaticDir, cfg.CGIDir, cfg.DevConsole = c.Dir, c.StaticDir, c.CGIDir, c.DevConsole
+	cfg.CGIBodyTimeout = c.CGIBodyTimeout
 	cfg.Dotfiles, cfg.ListDirs = c.Dotfiles, c.ListDirs
 	cfg.Bridge = bridge.Config{
 		Binary:       c.Binary,
