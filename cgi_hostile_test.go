@@ -1,0 +1,187 @@
+package main
+
+// End-to-end tests of what a CGI program, or a client of one, can do to
+// wsbridge: nothing that stops it, holds it up or leaves a process
+// behind.
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// stderrPid waits for the first line a CGI program wrote on stderr,
+// which is to be a process id.
+func (s *server) stderrPid() int {
+	s.t.Helper()
+	ev := s.event("CGI program wrote to stderr")
+	pid, err := strconv.Atoi(ev["stderr"].(string))
+	if err != nil {
+		s.t.Fatalf("pid %q: %v", ev["stderr"], err)
+	}
+	return pid
+}
+
+// sendRaw connects to the server and sends request as it is.
+func (s *server) sendRaw(request string) net.Conn {
+	s.t.Helper()
+	conn, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(conn, request); err != nil {
+		s.t.Fatal(err)
+	}
+	return conn
+}
+
+// httpGet gets url, giving up after 10 s, and returns the status and
+// body of the answer.
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func TestCGIKillZeroLeavesServerRunning(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, script string }{
+		// The shell idiom for "take my background jobs with me".
+		{"trap kill 0", `trap 'kill 0' EXIT; printf 'Content-Type: text/plain\n\nbye\n'`},
+		{"kill -9 0", `printf 'Content-Type: text/plain\n\nbye\n'; kill -9 0`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			writeScript(t, filepath.Join(dir, "kill.cgi"), tc.script)
+			writeScript(t, filepath.Join(dir, "alive.cgi"), `printf 'Content-Type: text/plain\n\nalive\n'`)
+			// In a session of its own, wsbridge is the leader of its
+			// process group: a program in that group would signal
+			// wsbridge, and nothing of the tests.
+			cmd := exec.Command(binary, "--address=127.0.0.1", "--port=0", "--cgidir="+dir, "cat")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+			s := launch(t, cmd, nil)
+			s.waitListening()
+			if status, body := httpGet(t, "http://"+s.addr+"/kill.cgi"); status != 200 || body != "bye\n" {
+				t.Errorf("kill.cgi: %d %q", status, body)
+			}
+			if status, body := httpGet(t, "http://"+s.addr+"/alive.cgi"); status != 200 || body != "alive\n" {
+				t.Errorf("after kill.cgi: %d %q", status, body)
+			}
+			c := s.dial("/")
+			send(t, c, websocket.MessageText, "still here")
+			expect(t, c, websocket.MessageText, "still here")
+		})
+	}
+}
+
+func TestCGIClientGoneStopsProgram(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeScript(t, filepath.Join(dir, "sleep.cgi"), `echo $$ >&2; exec sleep 100`)
+	s := startServer(t, "--cgidir="+dir, "cat")
+	conn := s.sendRaw("GET /sleep.cgi HTTP/1.1\r\nHost: x\r\n\r\n")
+	pid := s.stderrPid()
+	conn.Close()
+	start := time.Now()
+	waitGone(t, pid)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("the program ran on for %v after its client left", d)
+	}
+	if ev := s.event("stopping CGI program"); ev["reason"] != "its client went away" {
+		t.Errorf("stop logged as %v", ev)
+	}
+}
+
+func TestCGIIdleBodiesDoNotHoldSlots(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeScript(t, filepath.Join(dir, "read.cgi"), `echo $$ >&2; exec cat`)
+	s := startServer(t, "--maxforks=1", "--cgi-body-timeout=1s", "--cgidir="+dir, "cat")
+	// A body of 100 bytes is announced, and none sent.
+	conn := s.sendRaw("POST /read.cgi HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+	pid := s.stderrPid()
+	if status := dialStatus(t, "ws://"+s.addr+"/", nil); status != http.StatusTooManyRequests {
+		t.Errorf("while the program waits for its body: %d, want 429", status)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("answered %d, want 408", resp.StatusCode)
+	}
+	ev := s.event("stopping CGI program")
+	if ev["reason"] != "the request body did not reach it within 1s" || ev["level"] != "warn" || ev["pid"] != float64(pid) {
+		t.Errorf("stop logged as %v", ev)
+	}
+	waitGone(t, pid)
+	c := s.dial("/")
+	send(t, c, websocket.MessageText, "a slot again")
+	expect(t, c, websocket.MessageText, "a slot again")
+}
+
+func TestCGIBackgroundJobDoesNotHangAnswer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// The job holds the program's stdout, as an unredirected "&" does.
+	writeScript(t, filepath.Join(dir, "job.cgi"), `printf 'Content-Type: text/plain\n\ndone\n'; sleep 100 & echo $! >&2`)
+	s := startServer(t, "--cgidir="+dir, "cat")
+	if status, body := httpGet(t, "http://"+s.addr+"/job.cgi"); status != 200 || body != "done\n" {
+		t.Errorf("job.cgi: %d %q", status, body)
+	}
+	waitGone(t, s.stderrPid())
+	for pid, state := range children(s.cmd.Process.Pid) {
+		t.Errorf("process %d (state %s) left after the answer", pid, state)
+	}
+}
+
+func TestCGIProgramsStoppedAtShutdown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeScript(t, filepath.Join(dir, "sleep.cgi"), `echo $$ >&2; exec sleep 100`)
+	s := startServer(t, "--cgidir="+dir, "cat")
+	conn := s.sendRaw("GET /sleep.cgi HTTP/1.1\r\nHost: x\r\n\r\n")
+	pid := s.stderrPid()
+	start := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("answered %d, want 503", resp.StatusCode)
+	}
+	if err := s.wait(); err != nil {
+		t.Errorf("wsbridge exited with %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("wsbridge took %v to stop", d)
+	}
+	waitGone(t, pid)
+	if ev := s.event("stopping CGI program"); ev["reason"] != "the server is shutting down" {
+		t.Errorf("stop logged as %v", ev)
+	}
+}
