@@ -1,6 +1,7 @@
 package upgrade
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -246,14 +247,39 @@ func (c *cgiRun) respond(w http.ResponseWriter) bool {
 		w.Header()[name] = append(w.Header()[name], values...)
 	}
 	w.WriteHeader(resp.status)
-	body := io.Writer(w)
 	if !bodyAllowed(resp.status) {
-		body = io.Discard
+		io.Copy(io.Discard, resp.body)
+		return true
 	}
-	if _, err := io.Copy(body, resp.body); err != nil {
+	if err := stream(w, resp.body); err != nil {
 		c.stop(&stopReason{"its answer could not be sent: " + err.Error(), zerolog.InfoLevel, http.StatusBadRequest})
 	}
 	return true
+}
+
+// stream copies the body of a program's answer to w as the program
+// writes it: what a read brings is sent at once, unless more is already
+// there to send with it. It returns the error of writing to w.
+func stream(w http.ResponseWriter, body *bufio.Reader) error {
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				return err
+			}
+			if body.Buffered() == 0 {
+				if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+					return err
+				}
+			}
+		}
+		if err != nil {
+			// The program's output has ended.
+			return nil
+		}
+	}
 }
 
 // maxLogLine is the longest stderr line logged whole; longer ones are

@@ -263,3 +263,25 @@ func TestCGIAnswers(t *testing.T) {
 		t.Errorf("bad answers logged as %v", evs)
 	}
 }
+
+func TestCGIAnswerStreams(t *testing.T) {
+	// What the program writes reaches the client while it runs.
+	srv, logs, g := gatewayServer(t, map[string]string{
+		"slow.sh": `printf 'Content-Type: text/plain\n\nfirst\n'; echo $$ >&2; exec sleep 100`,
+	}, nil)
+	conn := sendRaw(t, srv, "GET /slow.sh HTTP/1.1\r\nHost: x\r\n\r\n")
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if resp.StatusCode != 200 || line != "first\n" {
+		t.Fatalf("%d %q, %v; want 200 \"first\\n\" while the program runs", resp.StatusCode, line, err)
+	}
+	pid := stderrPid(t, logs)
+	conn.Close()
+	waitExited(t, pid, 2*time.Second)
+	srv.Close()
+	checkSlotFree(t, g)
+}
