@@ -112,9 +112,8 @@ func (g *cgiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // SIGTERM and SIGKILL to its group) once its answer has ended, and
 // before that when its client goes, when the request body does not reach
 // it in time, or when the server shuts down; run returns once it is
-// reaped and its stderr logged to the end. An answer cut short so is
-// aborted (http.ErrAbortHandler), so that the client does not take it for
-// a whole one.
+// reaped and its stderr logged to the end. An answer cut short so ends
+// with the connection closed under it.
 func (g *cgiGateway) run(w http.ResponseWriter, r *http.Request, s script) {
 	log := g.log.With().Str("script", s.Name).Logger()
 	extra := g.env
@@ -180,7 +179,11 @@ func (g *cgiGateway) run(w http.ResponseWriter, r *http.Request, s script) {
 	<-fed
 	<-logged
 	if sent && c.reason.Load() != nil {
-		panic(http.ErrAbortHandler)
+		// The answer was cut short: the connection is closed under it,
+		// so that the client does not take it for a whole one.
+		if conn, _, err := rc.Hijack(); err == nil {
+			conn.Close()
+		}
 	}
 }
 

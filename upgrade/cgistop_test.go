@@ -285,3 +285,22 @@ func TestCGIAnswerStreams(t *testing.T) {
 	srv.Close()
 	checkSlotFree(t, g)
 }
+
+func TestCGIAnswerCutShortIsNotWhole(t *testing.T) {
+	shutdown, stop := context.WithCancel(context.Background())
+	defer stop()
+	srv, logs, _ := gatewayServer(t, map[string]string{
+		"slow.sh": `printf 'Content-Type: text/plain\n\nfirst\n'; echo $$ >&2; exec sleep 100`,
+	}, func(g *cgiGateway) { g.shutdown = shutdown })
+	resp, err := http.Get(srv.URL + "/slow.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	stderrPid(t, logs)
+	stop()
+	body, err := io.ReadAll(resp.Body)
+	if string(body) != "first\n" || err != io.ErrUnexpectedEOF {
+		t.Errorf("read %q, %v; want \"first\\n\" and %v", body, err, io.ErrUnexpectedEOF)
+	}
+}
