@@ -4,11 +4,17 @@ package main
 // "Run:" line of its header says.
 
 import (
+	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -33,6 +39,126 @@ func runArgs(t *testing.T, file string) []string {
 		t.Fatalf("%s: the Run line %q has no --port=8080", file, line)
 	}
 	return slices.Delete(args, i, i+1)
+}
+
+// get fetches url and returns its status, its Content-Type and its body.
+func get(t *testing.T, url string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+}
+
+// dialURL opens a WebSocket to url.
+func dialURL(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(ctx(t), url, nil)
+	if err != nil {
+		t.Fatalf("dialing %s: %v", url, err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+// siteScripts checks each script of examples/site/scripts by what a
+// client of its socket, at the URL given, sees.
+var siteScripts = map[string]func(t *testing.T, url string){
+	"clock.sh": func(t *testing.T, url string) {
+		_, msg, err := dialURL(t, url).Read(ctx(t))
+		if _, perr := time.Parse("15:04:05", string(msg)); err != nil || perr != nil {
+			t.Fatalf("clock.sh sent %q, %v; want the time", msg, err)
+		}
+	},
+	"upper.sh": func(t *testing.T, url string) {
+		c := dialURL(t, url)
+		send(t, c, websocket.MessageText, "hello, wsbridge")
+		expect(t, c, websocket.MessageText, "HELLO, WSBRIDGE")
+		send(t, c, websocket.MessageText, "")
+		expect(t, c, websocket.MessageText, "")
+	},
+	"count.sh": func(t *testing.T, url string) {
+		// Each client has a program of its own, and a count of its own.
+		ann, bob := dialURL(t, url), dialURL(t, url)
+		for _, want := range []string{"1", "2", "3"} {
+			send(t, ann, websocket.MessageText, "+")
+			expect(t, ann, websocket.MessageText, want)
+		}
+		send(t, bob, websocket.MessageText, "+")
+		expect(t, bob, websocket.MessageText, "1")
+	},
+}
+
+// checkSite fetches the site example's page at base, an http URL ending
+// in "/", and checks each socket it opens, at the URL the page makes of
+// the script's name relative to base.
+func checkSite(t *testing.T, base string) {
+	t.Helper()
+	want, err := os.ReadFile("examples/site/public/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, typ, page := get(t, base)
+	if status != 200 || !strings.HasPrefix(typ, "text/html") || page != string(want) {
+		t.Fatalf("GET %s: %d %q, %d bytes; want 200, the page", base, status, typ, len(page))
+	}
+	// The page opens its sockets with connect("NAME", ...) to NAME.sh,
+	// relative to its own URL, in ws: as it came by http:.
+	var opened []string
+	for _, m := range regexp.MustCompile(`connect\("([a-z]+)"`).FindAllStringSubmatch(page, -1) {
+		opened = append(opened, m[1]+".sh")
+	}
+	if !strings.Contains(page, `socketURL(name + ".sh")`) {
+		t.Fatal(`the page no longer opens its sockets with socketURL(name + ".sh")`)
+	}
+	slices.Sort(opened)
+	scripts := slices.Sorted(maps.Keys(siteScripts))
+	if !slices.Equal(opened, scripts) {
+		t.Fatalf("the page opens sockets to %q, want %q", opened, scripts)
+	}
+	baseURL, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range opened {
+		u := baseURL.ResolveReference(&url.URL{Path: name})
+		u.Scheme = "ws"
+		t.Run(name, func(t *testing.T) { siteScripts[name](t, u.String()) })
+	}
+}
+
+func TestExampleSite(t *testing.T) {
+	args := runArgs(t, "examples/site/public/index.html")
+	scripts, err := filepath.Glob("examples/site/scripts/*")
+	if err != nil || len(scripts) != len(siteScripts) {
+		t.Fatalf("examples/site/scripts holds %q, %v; want %d scripts", scripts, err, len(siteScripts))
+	}
+	for _, script := range scripts {
+		if got := runArgs(t, script); !slices.Equal(got, args) {
+			t.Errorf("%s says to run %q, the page %q", script, got, args)
+		}
+	}
+	s := startServer(t, args...)
+	t.Run("direct", func(t *testing.T) { checkSite(t, "http://"+s.addr+"/") })
+
+	// A plain GET of a script is not its source: the scripts are not in
+	// --staticdir.
+	if status, _, body := get(t, "http://"+s.addr+"/clock.sh"); status != 404 || strings.Contains(body, "date") {
+		t.Errorf("GET /clock.sh: %d %q, want 404", status, body)
+	}
+
+	// Behind nginx, under its /ws/ prefix, the page and its sockets work
+	// as they are.
+	t.Run("behind nginx", func(t *testing.T) {
+		proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}})
+		checkSite(t, "http://"+proxy+"/ws/")
+	})
 }
 
 func TestExampleEnv(t *testing.T) {
@@ -81,7 +207,7 @@ func TestExamplesListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	list, _, _ := strings.Cut(string(b), "\n## ")
-	for _, file := range []string{"examples/env.sh"} {
+	for _, file := range []string{"examples/site/public/index.html", "examples/env.sh"} {
 		want := "`go run . " + strings.Join(append([]string{"--port=8080"}, runArgs(t, file)...), " ") + "`"
 		if !strings.Contains(list, want) {
 			t.Errorf("the list of examples/README.md has no %s for %s", want, file)
