@@ -161,6 +161,45 @@ func TestExampleSite(t *testing.T) {
 	})
 }
 
+func TestExampleCGI(t *testing.T) {
+	s := startServer(t, runArgs(t, "examples/cgi-bin/greet.py")...)
+	url := "http://" + s.addr + "/greet.py"
+
+	status, typ, page := get(t, url)
+	if status != 200 || typ != "text/html; charset=utf-8" || !strings.Contains(page, `<form method="post">`) {
+		t.Fatalf("GET: %d %q %q, want 200 and the form", status, typ, page)
+	}
+	resp, err := http.PostForm(url, map[string][]string{"name": {"Zoë <b>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `<p id="greeting">Hello, Zoë &lt;b&gt;!</p>`) {
+		t.Errorf("POST: %d %q, want the greeting, escaped", resp.StatusCode, body)
+	}
+	req, err := http.NewRequest(http.MethodPut, url, strings.NewReader("name=x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, HEAD, POST" {
+		t.Errorf("PUT: %d, Allow %q; want 405 and the methods allowed", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+
+	// The page's socket, at the page's own path, is greeter.py.
+	if !strings.Contains(page, "new URL(location.pathname, location.href)") {
+		t.Fatal("the page no longer opens its socket at its own path")
+	}
+	c := s.dial("/greet.py")
+	send(t, c, websocket.MessageText, "Ann")
+	expect(t, c, websocket.MessageText, "Hello, Ann!")
+}
+
 func TestExampleEnv(t *testing.T) {
 	s := startServer(t, runArgs(t, "examples/env.sh")...)
 	c, _, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/some/path?x=1&y=two", &websocket.DialOptions{
@@ -207,7 +246,7 @@ func TestExamplesListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	list, _, _ := strings.Cut(string(b), "\n## ")
-	for _, file := range []string{"examples/site/public/index.html", "examples/env.sh"} {
+	for _, file := range []string{"examples/site/public/index.html", "examples/cgi-bin/greet.py", "examples/env.sh"} {
 		want := "`go run . " + strings.Join(append([]string{"--port=8080"}, runArgs(t, file)...), " ") + "`"
 		if !strings.Contains(list, want) {
 			t.Errorf("the list of examples/README.md has no %s for %s", want, file)
