@@ -25,6 +25,9 @@ func (g *Guardian) Start(args []string, lost func(error)) error {
 	if g.cmd != nil || g.ended {
 		return errors.New("starting the guardian: started before")
 	}
+	if err := closeInheritedOnExec(); err != nil {
+		return fmt.Errorf("starting the guardian: %w", err)
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("starting the guardian: %w", err)
