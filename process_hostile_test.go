@@ -1,17 +1,57 @@
 package main
 
 // End-to-end tests of what wsbridge's programs do to it, and it to them,
-// as processes: the descriptors wsbridge inherited.
+// as processes: the orphans they leave when wsbridge is PID 1, and the
+// descriptors wsbridge inherited.
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
+
+func TestNoZombiesUnderPID1(t *testing.T) {
+	t.Parallel()
+	// Each session leaves a job behind, which, orphaned, becomes a child
+	// of PID 1: wsbridge, in a PID namespace of its own.
+	dir := t.TempDir()
+	writeScript(t, filepath.Join(dir, "job.sh"), `sleep 0.2 </dev/null >/dev/null 2>&1 &
+echo started`)
+	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+		binary, "--address=127.0.0.1", "--port=0", "--dir="+dir)
+	s := launch(t, cmd, nil)
+	s.waitListening()
+	// unshare ignores SIGTERM: wsbridge is the one to stop, before the
+	// end of the test stops unshare.
+	var pid int
+	for p := range children(cmd.Process.Pid) {
+		pid = p
+	}
+	if pid == 0 {
+		t.Fatal("no wsbridge under unshare")
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGTERM) })
+
+	for range 5 {
+		c := s.dial("/job.sh")
+		expect(t, c, websocket.MessageText, "started")
+		expectClose(t, c, websocket.StatusNormalClosure, "")
+	}
+	s.event("disconnected")
+	var kids map[int]string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if kids = children(pid); len(kids) == 0 {
+			return
+		}
+	}
+	t.Fatalf("wsbridge, PID 1, left children (pid: state) %v", kids)
+}
 
 func TestInheritedDescriptorsReachNoProgram(t *testing.T) {
 	t.Parallel()

@@ -21,8 +21,15 @@ func startChild(cmd *exec.Cmd) error {
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	forks.once.Do(forks.start)
 	req := forkRequest{cmd: cmd, done: make(chan error, 1)}
+	exits.starting.RLock()
+	defer exits.starting.RUnlock()
 	forks.reqs <- req
-	return <-req.done
+	if err := <-req.done; err != nil {
+		return err
+	}
+	// Its exit is for its Process to see, even before it has one.
+	exits.keep(cmd.Process.Pid)
+	return nil
 }
 
 // forks are the process's threads for starting children.
