@@ -335,9 +335,10 @@ type peer struct {
 	lose func() // called by clientLost; more calls than one must do no harm
 
 	// the input pump's
-	raw  io.Reader      // the message being read, as the connection gives it
-	msg  countingReader // counts raw
-	text utf8Checker    // checks raw when it is a text message
+	raw      io.Reader      // the message being read, as the connection gives it
+	verified verifiedReader // reads raw
+	msg      countingReader // counts verified, through text for a text message
+	text     utf8Checker    // checks verified when it is a text message
 }
 
 // clientLost tells the session that the client cannot be reached any
