@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -148,5 +149,39 @@ func TestWholeMessageNotHeldBackByTheNext(t *testing.T) {
 				t.Errorf("the next message came back as %d bytes, not all x", len(echoed))
 			}
 		})
+	}
+}
+
+// With --passstderr a stderr line is one message, whatever its length, as
+// a stdout line is.
+func TestLongStderrLineIsOneMessage(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--passstderr", "sh", "-c",
+		`head -c 150000 /dev/zero | tr '\0' e >&2; echo >&2; echo short >&2; echo done`)
+	c := s.dial("/")
+	var stderr []string
+	for {
+		_, msg, err := c.Read(ctx(t))
+		if err != nil {
+			t.Fatalf("after %d stderr messages: %v", len(stderr), err)
+		}
+		var m struct{ Stream, Data string }
+		if err := json.Unmarshal(msg, &m); err != nil {
+			t.Fatalf("%.40q...: %v", msg, err)
+		}
+		if m.Stream == "stdout" {
+			continue
+		}
+		stderr = append(stderr, m.Data)
+		if m.Data == "short" {
+			break
+		}
+	}
+	if len(stderr) != 2 || stderr[0] != strings.Repeat("e", 150000) || stderr[1] != "short" {
+		lens := make([]int, len(stderr))
+		for i, m := range stderr {
+			lens[i] = len(m)
+		}
+		t.Errorf("the stderr lines of 150000 and 5 bytes came as %d messages of %v bytes", len(stderr), lens)
 	}
 }

@@ -564,6 +564,28 @@ func TestPassStderr(t *testing.T) {
 	}
 }
 
+// A stderr line longer than a logged piece is still one message, and is
+// logged in pieces.
+func TestPassStderrLongLine(t *testing.T) {
+	line := strings.Repeat("é", 3*maxPending)
+	child := startFake(func(_ io.Reader, _, stderr io.Writer) error {
+		io.WriteString(stderr, line+"\n")
+		return nil
+	})
+	var logged []string
+	c, results := serve(t, context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
+		logged = append(logged, string(line))
+	}}, 0)
+	expect(t, c, websocket.MessageText, `{"stream":"stderr","data":"`+line+`"}`)
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	if r := result(t, results); r.MessagesOut != 1 {
+		t.Errorf("result %+v", r)
+	}
+	if len(logged) < 2 || strings.Join(logged, "") != line {
+		t.Errorf("logged in %d pieces, not the line", len(logged))
+	}
+}
+
 func TestNoPingsWhileOutputFlows(t *testing.T) {
 	stop := make(chan struct{})
 	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
