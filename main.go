@@ -56,6 +56,7 @@ type cli struct {
 	MaxFrameSize int64 `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
 	CloseMs      int   `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
 	PingMs       int   `name:"pingms" default:"30000" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
+	WriteTimeout int   `name:"write-timeout-ms" default:"60000" placeholder:"MS" help:"Drop a client that leaves a write of its output (at most 64 KiB) unfinished this long, and stop its program; 0 means no limit, but for 5 s once wsbridge shuts down (default: ${default})."`
 	MaxForks     int   `name:"maxforks" default:"1024" placeholder:"N" help:"Most programs (WebSocket and CGI) running at once; past it requests get 429; 0 or less means no limit (default: ${default})."`
 	MaxPerIP     int   `name:"max-per-ip" default:"0" placeholder:"N" help:"Most sessions open at once from one client address; past it upgrades get 429; 0 means no limit (default: ${default})."`
 	MaxRate      int   `name:"max-rate" default:"0" placeholder:"N" help:"Most messages per second read from each client, in bursts of up to N; a faster client is slowed down, nothing is dropped; 0 means no limit (default: ${default})."`
@@ -382,6 +383,8 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, fmt.Errorf("--closems=%d: must be 0 or more", c.CloseMs)
 	case c.PingMs < 0:
 		return cfg, fmt.Errorf("--pingms=%d: must be 0 or more", c.PingMs)
+	case c.WriteTimeout < 0:
+		return cfg, fmt.Errorf("--write-timeout-ms=%d: must be 0 or more", c.WriteTimeout)
 	case c.MaxPerIP < 0:
 		return cfg, fmt.Errorf("--max-per-ip=%d: must be 0 or more", c.MaxPerIP)
 	case c.MaxRate < 0:
@@ -447,6 +450,7 @@ func (c *cli) config() (upgrade.Config, error) {
 		RawInput:     c.RawStdin,
 		PassStderr:   c.PassStderr,
 		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
+		WriteTimeout: time.Duration(c.WriteTimeout) * time.Millisecond,
 		MaxRate:      c.MaxRate,
 		QueueSize:    c.BroadcastQueue,
 	}
