@@ -469,6 +469,16 @@ func TestClientThatStopsReadingBlocksChild(t *testing.T) {
 	}
 }
 
+func TestClientThatStopsReadingIsDropped(t *testing.T) {
+	// A client that does not read leaves a write unfinished for
+	// WriteTimeout: it is dropped, and its child stopped.
+	child := startFake(yes(new(atomic.Int64)))
+	_, results := serve(t, context.Background(), child, Config{WriteTimeout: 100 * time.Millisecond}, 0)
+	if r := result(t, results); r.ClientErr != ErrWriteStalled || r.Code != websocket.StatusAbnormalClosure {
+		t.Errorf("result %+v", r)
+	}
+}
+
 func TestMissedPongsDropClient(t *testing.T) {
 	child := startFake(rev)
 	// The client never reads, so it never answers a ping.
