@@ -42,15 +42,15 @@ type stdin struct {
 // if newline is set, and reads it to its end. With whole set (text mode)
 // the child gets all of the message or, if the client does not finish it,
 // none of it; otherwise (binary mode) it gets what was read before the
-// client's error of a message longer than the buffer. It returns the error
-// writing to the child, after which stdin is broken and messages are read
-// and dropped; the client's error reading r is the caller's to see.
-func (in *stdin) copyMessage(r io.Reader, whole, newline bool) error {
+// client's error of a message longer than the buffer. Once a write to the
+// child fails, stdin is broken and messages are read and dropped. The
+// client's error reading r is the caller's to see.
+func (in *stdin) copyMessage(r io.Reader, whole, newline bool) {
 	in.mu.Lock()
 	if in.broken {
 		in.mu.Unlock()
 		io.Copy(io.Discard, r)
-		return nil
+		return
 	}
 	spilled := false // the start of the message was written out
 	for {
@@ -64,11 +64,13 @@ func (in *stdin) copyMessage(r io.Reader, whole, newline bool) error {
 				in.mark -= in.off
 				in.off = 0
 			case whole:
-				return in.copyLong(r, newline)
+				in.copyLong(r, newline)
+				return
 			default:
 				in.mark, spilled = in.n, true
-				if err := in.flushLocked(); err != nil {
-					return in.fail(r, err)
+				if in.flushLocked() != nil {
+					in.fail(r)
+					return
 				}
 			}
 			continue
@@ -84,22 +86,22 @@ func (in *stdin) copyMessage(r io.Reader, whole, newline bool) error {
 			break
 		}
 		if err != nil {
-			// The client's: what it sent of the message is taken
-			// back, but what went out already and what follows it.
+			// The client's: what was read of the message is
+			// taken back, unless some of it went out already.
 			if spilled {
 				in.mark = in.n
 			}
 			in.n = in.mark
 			in.mu.Unlock()
-			return nil
+			return
 		}
 	}
 	if newline {
 		if in.n == len(in.buf) {
 			in.mark = in.n
-			if err := in.flushLocked(); err != nil {
+			if in.flushLocked() != nil {
 				in.mu.Unlock()
-				return err
+				return
 			}
 			in.buf = stdinBuffers.Get().(*[stdinBufferSize]byte)
 		}
@@ -108,7 +110,6 @@ func (in *stdin) copyMessage(r io.Reader, whole, newline bool) error {
 	}
 	in.mark = in.n
 	in.mu.Unlock()
-	return nil
 }
 
 // copyLong goes on with copyMessage for a text message that outgrew the
@@ -116,37 +117,34 @@ func (in *stdin) copyMessage(r io.Reader, whole, newline bool) error {
 // start moves to a buffer of its own, the whole messages before it are
 // written out, the rest of the message is read in, and the message goes
 // to the child in one write once it has all come, or not at all.
-func (in *stdin) copyLong(r io.Reader, newline bool) error {
+func (in *stdin) copyLong(r io.Reader, newline bool) {
 	msg := bytes.NewBuffer(make([]byte, 0, 2*stdinBufferSize))
 	msg.Write(in.buf[in.mark:in.n])
 	in.n = in.mark
-	if err := in.flushLocked(); err != nil {
-		return in.fail(r, err)
+	if in.flushLocked() != nil {
+		in.fail(r)
+		return
 	}
 	in.mu.Unlock()
 	if _, err := msg.ReadFrom(r); err != nil {
-		return nil // the client's
+		return // the client's
 	}
 	if newline {
 		msg.WriteByte('\n')
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.broken {
-		return nil
+	if !in.broken {
+		_, err := in.w.Write(msg.Bytes())
+		in.broken = err != nil
 	}
-	_, err := in.w.Write(msg.Bytes())
-	in.broken = err != nil
-	return err
 }
 
-// fail marks stdin broken by err, with mu held, which it releases, then
-// reads the rest of the message r and drops it. It returns err.
-func (in *stdin) fail(r io.Reader, err error) error {
-	in.broken = true
+// fail follows a failed write to the child, with mu held, which it
+// releases: it reads the rest of the message r and drops it.
+func (in *stdin) fail(r io.Reader) {
 	in.mu.Unlock()
 	io.Copy(io.Discard, r)
-	return err
 }
 
 // flushLocked writes out the whole messages in the buffer, and gives the
