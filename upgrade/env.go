@@ -27,10 +27,13 @@ const unixSocketAddr = "unix-socket"
 // set: base (the variables passed on from the server, such as PATH), the
 // variables that describe the request and the server, then HTTP_<NAME> for
 // each request header (upper case, "-" turned to "_", several values joined
-// with ", "). Newlines and NUL bytes in values become spaces. A header whose
-// name holds anything but ASCII letters, digits and "-" is left out, as
-// Apache and nginx do: "X_Forwarded_For" would otherwise pass for the
-// X-Forwarded-For a proxy set.
+// with ", ", several Cookie headers with "; " as RFC 6265 has them). Newlines
+// and NUL bytes in values become spaces. A header whose name holds anything
+// but ASCII letters, digits and "-" is left out, as Apache and nginx do:
+// "X_Forwarded_For" would otherwise pass for the X-Forwarded-For a proxy
+// set. So is Proxy, as net/http/cgi leaves it out: as HTTP_PROXY it would
+// send the program's own HTTP requests through the client's proxy
+// ("httpoxy").
 func childEnv(r *http.Request, base []string, info envInfo) []string {
 	env := make([]string, 0, len(base)+24+len(r.Header))
 	env = append(env, base...)
@@ -82,10 +85,14 @@ func childEnv(r *http.Request, base []string, info envInfo) []string {
 
 	add("HTTP_HOST", r.Host)
 	for name, values := range r.Header {
-		if strings.EqualFold(name, "Host") || !plainHeaderName(name) {
+		if strings.EqualFold(name, "Host") || strings.EqualFold(name, "Proxy") || !plainHeaderName(name) {
 			continue
 		}
-		add("HTTP_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")), strings.Join(values, ", "))
+		sep := ", "
+		if strings.EqualFold(name, "Cookie") {
+			sep = "; "
+		}
+		add("HTTP_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")), strings.Join(values, sep))
 	}
 	return env
 }

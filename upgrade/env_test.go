@@ -158,3 +158,26 @@ func TestForwardedCGIEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestChildEnvProxyAndCookies(t *testing.T) {
+	// A client's Proxy header never becomes HTTP_PROXY ("httpoxy"): the
+	// one passed on from the server stays the only one. Several Cookie
+	// headers are one cookie list, as RFC 6265 writes it.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Proxy", "http://evil.example:3128")
+	r.Header.Add("Cookie", "a=1")
+	r.Header.Add("Cookie", "b=2")
+	env := childEnv(r, []string{"HTTP_PROXY=http://proxy.internal:3128"}, envInfo{})
+	var proxies []string
+	for _, v := range env {
+		if strings.HasPrefix(v, "HTTP_PROXY=") {
+			proxies = append(proxies, v)
+		}
+	}
+	if !slices.Equal(proxies, []string{"HTTP_PROXY=http://proxy.internal:3128"}) {
+		t.Errorf("HTTP_PROXY: %q", proxies)
+	}
+	if !slices.Contains(env, "HTTP_COOKIE=a=1; b=2") {
+		t.Errorf("no HTTP_COOKIE=a=1; b=2 in %q", env)
+	}
+}
