@@ -133,3 +133,32 @@ func TestSeveralCookieHeadersAreOneList(t *testing.T) {
 		}
 	}
 }
+
+func TestServerNameAndPortFromBadHost(t *testing.T) {
+	// A Host that is no host[:port] says nothing of where the request
+	// went: the programs are told the address and port wsbridge listens
+	// on instead. A valid one is passed on.
+	t.Parallel()
+	s := envServer(t, nil)
+	_, port, _ := net.SplitHostPort(s.addr)
+	for host, want := range map[string][2]string{
+		"evil:99999":    {"127.0.0.1", port},
+		"a:b:c":         {"127.0.0.1", port},
+		"localhost:0":   {"127.0.0.1", port},
+		"a!b:80":        {"127.0.0.1", port},
+		"localhost:81":  {"localhost", "81"},
+		"127.0.0.2":     {"127.0.0.2", "80"},
+		"[::1]:9":       {"::1", "9"},
+		"Localhost:443": {"Localhost", "443"},
+	} {
+		for name, env := range map[string]map[string]string{
+			"session": sessionEnv(t, s.addr, host, ""),
+			"CGI":     cgiEnv(t, s.addr, host, ""),
+		} {
+			if env["SERVER_NAME"] != want[0] || env["SERVER_PORT"] != want[1] {
+				t.Errorf("%s, Host %q: SERVER_NAME=%q SERVER_PORT=%q, want %q and %q",
+					name, host, env["SERVER_NAME"], env["SERVER_PORT"], want[0], want[1])
+			}
+		}
+	}
+}

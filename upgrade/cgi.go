@@ -57,7 +57,7 @@ func cgiHandler(d *servedDir, dir string, env []string, limit *process.Limiter, 
 		if id := identityOf(r); id.user != "" {
 			runEnv = append(env[:len(env):len(env)], "REMOTE_USER="+clean(id.user), "AUTH_TYPE="+id.authType)
 		}
-		runEnv = append(runEnv[:len(runEnv):len(runEnv)], forwardedCGIEnv(r)...)
+		runEnv = append(runEnv[:len(runEnv):len(runEnv)], serverCGIEnv(r)...)
 		h := &cgi.Handler{
 			Path:   s.Path,
 			Root:   s.Name,

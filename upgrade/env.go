@@ -103,17 +103,18 @@ func isUnixSocket(r *http.Request) bool {
 	return ok && addr.Network() == "unix"
 }
 
-// forwardedCGIEnv returns, for a request from a trusted proxy, the
-// variables net/http/cgi would derive from the request's own Host and
-// TLS, as its client saw them instead (sentTo): SERVER_NAME, SERVER_PORT
-// and HTTPS. Given to cgi.Handler as Env, they win over its own. For any
-// other request it returns nil.
-func forwardedCGIEnv(r *http.Request) []string {
-	to, ok := r.Context().Value(sentToKey{}).(origin)
-	if !ok {
-		return nil
-	}
+// serverCGIEnv returns the variables net/http/cgi would derive from r's
+// own Host and TLS, as requestHost and sentTo give them instead:
+// SERVER_NAME and SERVER_PORT of a Host that is valid, else of the
+// listener, and for a request from a trusted proxy, what its client
+// connected to, HTTPS included. Given to cgi.Handler as Env, they win over
+// its own.
+func serverCGIEnv(r *http.Request) []string {
+	to := sentTo(r)
 	env := []string{"SERVER_NAME=" + clean(to.host), "SERVER_PORT=" + to.port}
+	if _, forwarded := r.Context().Value(sentToKey{}).(origin); !forwarded {
+		return env
+	}
 	switch {
 	case to.scheme == "https":
 		env = append(env, "HTTPS=on")
