@@ -9,10 +9,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // envServer starts wsbridge on 127.0.0.1 with env as each session's
@@ -37,7 +40,7 @@ func sessionEnv(t *testing.T, addr, host, extra string) map[string]string {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(conn, strings.Replace(upgradeRequest("/", extra), "Host: x\r\n", "Host: "+host+"\r\n", 1))
+	io.WriteString(conn, strings.Replace(upgradeRequest("/", extra), "Host: localhost\r\n", "Host: "+host+"\r\n", 1))
 	c := &rawConn{Conn: conn, r: bufio.NewReader(conn)}
 	resp, err := http.ReadResponse(c.r, nil)
 	if err != nil {
@@ -161,4 +164,135 @@ func TestServerNameAndPortFromBadHost(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rebindingWarning is the warning logged for a request refused for its
+// Host.
+const rebindingWarning = "refused a request for a host not served on loopback: --allowed-host serves it"
+
+func TestDNSRebindingRefusedOnLoopback(t *testing.T) {
+	// A page of evil.example that makes its name lead to 127.0.0.1 sends
+	// Origin and Host evil.example, so --sameorigin lets it in; on
+	// loopback, the Host is what gives it away.
+	t.Parallel()
+	marker := filepath.Join(t.TempDir(), "started")
+	cgi := t.TempDir()
+	writeScript(t, filepath.Join(cgi, "env.cgi"), "printf 'Content-Type: text/plain\\n\\n'; env")
+	s := startServer(t, "--sameorigin", "--cgidir="+cgi, "--trusted-proxy=127.0.0.1", "--allowed-host=.app.test",
+		"sh", "-c", "touch "+marker+"; exec cat")
+	_, port, _ := net.SplitHostPort(s.addr)
+	evil := "evil.example:" + port
+	for name, extra := range map[string]string{
+		"upgrade": "Origin: http://" + evil + "\r\n",
+		// A rebinding page's fetch may add forwarding headers; Host
+		// it cannot change, and Host counts.
+		"upgrade with X-Forwarded-Host": "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Host: localhost\r\n",
+		"upgrade with Forwarded":        "Forwarded: for=192.0.2.1;host=localhost\r\n",
+	} {
+		req := strings.Replace(upgradeRequest("/", extra), "Host: localhost\r\n", "Host: "+evil+"\r\n", 1)
+		if status := rawAnswer(t, s.addr, []byte(req)); status != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, status)
+		}
+	}
+	status, body := rawPlain(t, s.addr, "/env.cgi", evil, "")
+	if status != http.StatusForbidden || !strings.Contains(body, "--allowed-host=evil.example") {
+		t.Errorf("CGI: %d %.80q, want 403 naming --allowed-host=evil.example", status, body)
+	}
+	if ev := s.event(rebindingWarning); ev["level"] != "warn" || ev["host"] != "evil.example" {
+		t.Errorf("warning %v", ev)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a request for evil.example started the program")
+	}
+
+	// Loopback names and addresses, and the names listed, are served.
+	for _, host := range []string{"localhost:" + port, "dev.localhost", "127.0.0.1:" + port, "[::1]:" + port, "app.test", "www.app.test:" + port} {
+		req := strings.Replace(upgradeRequest("/", ""), "Host: localhost\r\n", "Host: "+host+"\r\n", 1)
+		if status := rawAnswer(t, s.addr, []byte(req)); status != http.StatusSwitchingProtocols {
+			t.Errorf("upgrade for %s: %d, want 101", host, status)
+		}
+		if status, _ := rawPlain(t, s.addr, "/env.cgi", host, ""); status != http.StatusOK {
+			t.Errorf("CGI for %s: %d, want 200", host, status)
+		}
+	}
+}
+
+func TestDNSRebindingRefusedForPlainHTTP(t *testing.T) {
+	// A rebinding page could read the files and the dev console too.
+	t.Parallel()
+	static := t.TempDir()
+	writeFile(t, filepath.Join(static, "index.html"), "secret")
+	for _, args := range [][]string{{"--staticdir=" + static}, {"--devconsole"}} {
+		s := startServer(t, append(args, "cat")...)
+		if status, body := rawPlain(t, s.addr, "/", "evil.example", ""); status != http.StatusForbidden || strings.Contains(body, "secret") {
+			t.Errorf("%s, Host evil.example: %d %.80q, want 403", args[0], status, body)
+		}
+		if status, _ := rawPlain(t, s.addr, "/", "localhost", ""); status != http.StatusOK {
+			t.Errorf("%s, Host localhost: %d, want 200", args[0], status)
+		}
+	}
+}
+
+func TestAnyHostServedOffLoopback(t *testing.T) {
+	// On all interfaces the service is meant to be reached under its
+	// public names; a unix socket no browser can reach.
+	t.Parallel()
+	s := startServerArgs(t, "--address=0.0.0.0", "--port=0", "--devconsole", "cat")
+	_, port, _ := net.SplitHostPort(s.addr)
+	if status, _ := rawPlain(t, "127.0.0.1:"+port, "/", "evil.example", ""); status != http.StatusOK {
+		t.Errorf("all interfaces: %d, want 200", status)
+	}
+	dir, err := os.MkdirTemp("", "wsb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	sock := filepath.Join(dir, "ws.sock")
+	startServerArgs(t, "--unixsocket="+sock, "--devconsole", "cat")
+	resp, err := unixDial(sock).HTTPClient.Get("http://evil.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("unix socket: %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestAllowedHostOnTheCommandLine(t *testing.T) {
+	var stdout, stderr strings.Builder
+	run([]string{"--help"}, &stdout, &stderr)
+	if !strings.Contains(stdout.String(), "--allowed-host") {
+		t.Error("--help does not list --allowed-host")
+	}
+	for _, arg := range []string{"--allowed-host=*", "--allowed-host=example.com:8080", "--allowed-host=http://example.com"} {
+		stdout.Reset()
+		stderr.Reset()
+		code := run([]string{arg, "cat"}, &stdout, &stderr)
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if code != exitBadArguments || len(lines) != 1 || !strings.Contains(lines[0], "--allowed-host") {
+			t.Errorf("%s: exit %d, stderr %q", arg, code, stderr.String())
+		}
+	}
+}
+
+func TestBehindNginxOnLoopbackNamesAreListed(t *testing.T) {
+	// nginx passes the browser's Host on; wsbridge on 127.0.0.1 serves
+	// the names nginx serves once they are listed, and says so when one
+	// is not.
+	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1"}, envThenRev...)...)
+	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}})
+	_, resp, err := websocket.Dial(ctx(t), "ws://app.test/ws/", &websocket.DialOptions{HTTPClient: through(proxy, nil)})
+	if err == nil || resp == nil {
+		t.Fatalf("upgrade for app.test went through, or no answer: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "--allowed-host=app.test") {
+		t.Errorf("app.test: %d %q", resp.StatusCode, body)
+	}
+
+	s = startServer(t, append([]string{"--trusted-proxy=127.0.0.1", "--allowed-host=app.test"}, envThenRev...)...)
+	proxy = startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}})
+	c := dialWith(t, "ws://app.test/ws/", &websocket.DialOptions{HTTPClient: through(proxy, nil)})
+	checkEnv(t, "app.test listed", readAll(c).env(t), map[string]string{"SERVER_NAME": "app.test", "SERVER_PORT": "80"})
 }

@@ -78,7 +78,8 @@ type cli struct {
 
 	Origin        []string `name:"origin" placeholder:"[SCHEME://]HOST[:PORT],..." help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
 	Protocol      []string `name:"protocol" placeholder:"NAME" help:"WebSocket subprotocols served: a client gets the first it offers that is listed, and the program sees it as WEBSOCKET_PROTOCOL; a client offering only others gets 400, one offering none no protocol (default: none negotiated)."`
-	SameOrigin    bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host and port they were sent to (behind a --trusted-proxy, the ones the client connected to) (default: off)."`
+	SameOrigin    bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host and port they were sent to (behind a --trusted-proxy, the ones the client connected to); a page that makes its own name lead to this machine (DNS rebinding) sends both, so this does not stop it: see --allowed-host (default: off)."`
+	AllowedHost   []string `name:"allowed-host" placeholder:"HOST" help:"When every TCP address listened on is a loopback address, serve requests naming these hosts in Host too, besides localhost, *.localhost and IP addresses; others get 403, for a page of another site could send them by making its own name lead to 127.0.0.1 (DNS rebinding); .example.com stands for example.com and its subdomains; behind a proxy on this machine that passes the browser's Host on, list the names it serves; repeatable (default: none)."`
 	BasicAuthFile string   `name:"basic-auth-file" placeholder:"FILE" help:"Answer 401 to every request without a user and password of this htpasswd file of bcrypt hashes (htpasswd -B); the user is REMOTE_USER; the file is read again when it changes (default: none)."`
 	AuthHeader    string   `name:"auth-header" placeholder:"NAME" help:"Take REMOTE_USER from this request header when the peer is a --trusted-proxy, and ignore it from other peers (default: none)."`
 	Header        []string `name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
@@ -462,6 +463,7 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.ReverseLookup = c.ReverseLookup
 	cfg.TrustedProxies = c.TrustedProxy
 	cfg.Origins, cfg.SameOrigin = c.Origin, c.SameOrigin
+	cfg.AllowedHosts = c.AllowedHost
 	cfg.Protocols = c.Protocol
 	cfg.Headers, cfg.UpgradeHeaders, cfg.HTTPHeaders = headers[0], headers[1], headers[2]
 	build := readBuild()

@@ -69,7 +69,7 @@ func newMetrics(version, revision string) *metrics {
 		}, []string{"status"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_upgrade_refusals_total",
-			Help: "WebSocket upgrades refused, by reason: origin, forbidden, notfound, protocol, maxforks, maxperip, auth, shutdown or handshake.",
+			Help: "WebSocket upgrades refused, by reason: origin, host, forbidden, notfound, protocol, maxforks, maxperip, auth, shutdown or handshake.",
 		}, []string{"reason"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_auth_refusals_total",

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -89,6 +90,16 @@ type Config struct {
 	// than the request was sent to: its Host, or behind TrustedProxies
 	// what the proxy says the client connected to.
 	SameOrigin bool
+	// AllowedHosts lists the host names a request may name in its Host
+	// header, besides localhost, the names under .localhost and IP
+	// addresses, when every TCP listener is on a loopback address: there
+	// a request for another host is refused with 403, for it may come
+	// from a page of another site that made its own name lead to
+	// 127.0.0.1 (DNS rebinding), a thing SameOrigin cannot see. An entry
+	// ".example.com" stands for example.com and every name under it.
+	// Requests on a unix socket, and all requests when wsbridge listens
+	// on another address, are not checked. Empty means none.
+	AllowedHosts []string
 	// Protocols lists the WebSocket subprotocols served. A client gets
 	// the first of the names it offers, in its order, that the list
 	// holds (compared exactly), and its child sees it as
@@ -149,6 +160,8 @@ type Server struct {
 	software string // SERVER_SOFTWARE
 
 	origins   []originPattern
+	hosts     allowedHosts
+	checkHost atomic.Bool // Serve was given loopback listeners only
 	protocols []string
 	proxies   trustedProxies
 	limit     *process.Limiter
@@ -191,6 +204,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("--auth-header=%s: not a header name (letters, digits and -)", cfg.AuthHeader)
 	}
 	if s.origins, err = parseOrigins(cfg.Origins); err != nil {
+		return nil, err
+	}
+	if s.hosts, err = parseAllowedHosts(cfg.AllowedHosts); err != nil {
 		return nil, err
 	}
 	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
@@ -289,9 +305,12 @@ func (s *Server) trackFresh(c net.Conn, state http.ConnState) {
 }
 
 // Serve accepts connections on every listener until Shutdown, with TLS on
-// TCP listeners when the Config has it. It returns http.ErrServerClosed
-// after a Shutdown, or the first other error.
+// TCP listeners when the Config has it. When every TCP listener is on a
+// loopback address, requests over TCP must name a host of AllowedHosts.
+// It returns http.ErrServerClosed after a Shutdown, or the first other
+// error.
 func (s *Server) Serve(listeners ...net.Listener) error {
+	s.checkHost.Store(loopbackOnly(listeners))
 	served := make([]net.Listener, len(listeners))
 	for i, ln := range listeners {
 		if s.cfg.TLS != nil && ln.Addr().Network() == "tcp" {
