@@ -6,16 +6,22 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // envServer starts wsbridge on 127.0.0.1 with env as each session's
@@ -295,4 +301,110 @@ func TestBehindNginxOnLoopbackNamesAreListed(t *testing.T) {
 	proxy = startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}})
 	c := dialWith(t, "ws://app.test/ws/", &websocket.DialOptions{HTTPClient: through(proxy, nil)})
 	checkEnv(t, "app.test listed", readAll(c).env(t), map[string]string{"SERVER_NAME": "app.test", "SERVER_PORT": "80"})
+}
+
+// loginAs sends a plain GET to the server at addr from the client address
+// client (forwarded by a trusted proxy) with Basic credentials, and
+// returns the status and how long the answer took.
+func loginAs(t *testing.T, client *http.Client, addr, from, user, password string) (int, time.Duration) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx(t), "GET", "http://"+addr+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Forwarded-For", from)
+	req.SetBasicAuth(user, password)
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, time.Since(start)
+}
+
+func TestWrongPasswordsDoNotQueueOthersLogins(t *testing.T) {
+	// 40 clients at one address send wrong passwords without end; users
+	// at other addresses log in as fast as one comparison allows.
+	const attackers, logins = 40, 5
+	users := filepath.Join(t.TempDir(), "users")
+	var file strings.Builder
+	for i := range logins {
+		// A cost that keeps this test short under the race detector.
+		h, err := bcrypt.GenerateFromPassword([]byte(fmt.Sprint("secret ", i)), 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&file, "user%d:%s\n", i, h)
+	}
+	if err := os.WriteFile(users, []byte(file.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--basic-auth-file="+users, "--trusted-proxy=127.0.0.1", "cat")
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: attackers + 1}}
+	defer client.CloseIdleConnections()
+
+	// The fastest a login can be: alone, one comparison.
+	_, alone := loginAs(t, client, s.addr, "198.51.100.99", "user0", "secret 0")
+
+	stop, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var sent atomic.Int64
+	for i := range attackers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; stop.Err() == nil; n++ {
+				req, _ := http.NewRequestWithContext(stop, "GET", "http://"+s.addr+"/", nil)
+				req.Header.Set("X-Forwarded-For", "192.0.2.66")
+				req.SetBasicAuth("user1", fmt.Sprint("guess ", i, " ", n))
+				if resp, err := client.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				sent.Add(1)
+			}
+		}()
+	}
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	s.event("refused credentials") // the attack is under way
+
+	var took []time.Duration
+	for i := 1; i < logins; i++ {
+		status, d := loginAs(t, client, s.addr, fmt.Sprintf("198.51.100.%d", i), fmt.Sprint("user", i), fmt.Sprint("secret ", i))
+		if status != http.StatusNotFound {
+			t.Errorf("user%d during the attack: %d, want 404 (in, nothing at /)", i, status)
+		}
+		took = append(took, d)
+	}
+	slices.Sort(took)
+	t.Logf("a good login alone: %v; during the attack of %d clients, median %v, slowest %v; %d wrong passwords sent",
+		alone.Round(time.Millisecond), attackers, took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond), sent.Load())
+	// Generous: the figure is logged, not measured here.
+	if slowest := took[len(took)-1]; slowest > 5*alone+time.Second {
+		t.Errorf("a good login took %v during the attack, %v alone", slowest, alone)
+	}
+
+	// The attackers' address is in the penalty box: even the good
+	// password is refused there, until its penalty is over.
+	if status, _ := loginAs(t, client, s.addr, "192.0.2.66", "user1", "secret 1"); status != http.StatusUnauthorized {
+		t.Errorf("the good password from the attackers' address during the attack: %d, want 401", status)
+	}
+	if ev := s.event("wrong credentials: the next ones from this address are refused for a while"); ev["remote"] != "192.0.2.66" || ev["level"] != "warn" {
+		t.Errorf("penalty event %v", ev)
+	}
+	cancel()
+	wg.Wait()
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if status, _ := loginAs(t, client, s.addr, "192.0.2.66", "user1", "secret 1"); status == http.StatusNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the good password from the attackers' address is still refused")
+		}
+	}
 }

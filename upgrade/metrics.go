@@ -73,7 +73,7 @@ func newMetrics(version, revision string) *metrics {
 		}, []string{"reason"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_auth_refusals_total",
-			Help: "Requests (upgrades and plain HTTP) refused by --basic-auth-file, by reason: nocredentials, unknownuser, badpassword, or gone (the client left while its check waited).",
+			Help: "Requests (upgrades and plain HTTP) refused by --basic-auth-file, by reason: nocredentials, unknownuser, badpassword, throttled (its address sent wrong ones a moment ago), or gone (the client left while its check waited).",
 		}, []string{"reason"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wsbridge_session_duration_seconds",
