@@ -59,7 +59,8 @@ func TestLoopbackOnly(t *testing.T) {
 		t.Cleanup(func() { ln.Close() })
 		return ln
 	}
-	loopback, all, unix := listen("tcp", "127.0.0.1:0"), listen("tcp", "0.0.0.0:0"), listen("unix", socketPath(t))
+	loopback, unix := listen("tcp", "127.0.0.1:0"), listen("unix", socketPath(t))
+	all := seenAt(listen("tcp", "127.0.0.1:0"), "0.0.0.0")
 	for _, tc := range []struct {
 		name string
 		lns  []net.Listener
@@ -137,10 +138,11 @@ func TestHostsNotCheckedOffLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, err := net.Listen("tcp", "0.0.0.0:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	all := seenAt(ln, "0.0.0.0")
 	path := socketPath(t)
 	unix, err := ListenUnix(path)
 	if err != nil {
@@ -165,4 +167,21 @@ func TestHostsNotCheckedOffLoopback(t *testing.T) {
 			t.Errorf("%s: %d, want 404", network, resp.StatusCode)
 		}
 	}
+}
+
+// addrListener is a listener that reports another address than its own.
+type addrListener struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (l addrListener) Addr() net.Addr { return l.addr }
+
+// seenAt returns ln, a TCP listener on 127.0.0.1, reporting that it
+// listens on ip at the same port: tests see how the server treats an
+// address beyond loopback without listening beyond loopback.
+func seenAt(ln net.Listener, ip string) net.Listener {
+	addr := *ln.Addr().(*net.TCPAddr)
+	addr.IP = net.ParseIP(ip)
+	return addrListener{ln, &addr}
 }

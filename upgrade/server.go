@@ -306,11 +306,13 @@ func (s *Server) trackFresh(c net.Conn, state http.ConnState) {
 
 // Serve accepts connections on every listener until Shutdown, with TLS on
 // TCP listeners when the Config has it. When every TCP listener is on a
-// loopback address, requests over TCP must name a host of AllowedHosts.
-// It returns http.ErrServerClosed after a Shutdown, or the first other
-// error.
+// loopback address, requests over TCP must name a host of AllowedHosts;
+// when one listens beyond loopback with nothing to tell web pages from
+// other clients (see warnIfOpen), a warning is logged. It returns
+// http.ErrServerClosed after a Shutdown, or the first other error.
 func (s *Server) Serve(listeners ...net.Listener) error {
 	s.checkHost.Store(loopbackOnly(listeners))
+	s.warnIfOpen(listeners)
 	served := make([]net.Listener, len(listeners))
 	for i, ln := range listeners {
 		if s.cfg.TLS != nil && ln.Addr().Network() == "tcp" {
