@@ -39,6 +39,34 @@ func TestVersionText(t *testing.T) {
 	}
 }
 
+// TestVersionStamped checks that what a release build gives with -ldflags
+// takes the place of what the build info says.
+func TestVersionStamped(t *testing.T) {
+	info := &debug.BuildInfo{Main: debug.Module{Path: "wsbridge", Version: "(devel)"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "8a1a323d8716316645e813a88eda444b92a75531"},
+		{Key: "vcs.time", Value: "2026-11-26T14:43:00Z"},
+		{Key: "vcs.modified", Value: "true"},
+	}}
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	goLine := runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+	for _, tc := range []struct {
+		name                  string
+		version, revision, at string
+		want                  string
+	}{
+		{"nothing stamped", "", "", "", "wsbridge devel\nrevision 8a1a323d8716316645e813a88eda444b92a75531, 2026-11-26T14:43:00Z, modified\n" + goLine},
+		{"version only", "v1.2.3", "", "", "wsbridge 1.2.3\nrevision 8a1a323d8716316645e813a88eda444b92a75531, 2026-11-26T14:43:00Z, modified\n" + goLine},
+		{"all three", "1.2.3", rev, "2026-12-07T04:19:10Z", "wsbridge 1.2.3\nrevision " + rev + ", 2026-12-07T04:19:10Z\n" + goLine},
+	} {
+		if got := buildOf(info).stamped(tc.version, tc.revision, tc.at).text(); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if got := buildOf(nil).stamped("1.2.3", rev, "2026-12-07T04:19:10Z").text(); got != "wsbridge 1.2.3\nrevision "+rev+", 2026-12-07T04:19:10Z\n"+goLine {
+		t.Errorf("no build info: got %q", got)
+	}
+}
+
 // TestVersionOfBinary checks what the binary the tests built says of
 // itself, with --version and in /metrics, against the checkout and the
 // toolchain that built it.
