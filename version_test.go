@@ -117,3 +117,33 @@ func binaryVersion(t *testing.T) (string, []string) {
 	}
 	return string(out), strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 }
+
+// TestGoVersionAgrees checks that the README asks for the Go that go.mod
+// names: the oldest its dependencies allow, with which the module builds.
+func TestGoVersionAgrees(t *testing.T) {
+	mod, err := os.ReadFile("go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\d+\.\d+)(\.\d+)?$`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	want := string(m[1])
+	if patch := strings.TrimPrefix(string(m[2]), "."); patch != "" && patch != "0" {
+		want += "." + patch
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile(`\bGo (\d+\.\d+(?:\.\d+)?) or later\b`).FindAllSubmatch(readme, -1)
+	if len(named) == 0 {
+		t.Fatal(`the README names no "Go 1.N or later"`)
+	}
+	for _, n := range named {
+		if string(n[1]) != want {
+			t.Errorf("the README asks for Go %s, go.mod for Go %s", n[1], want)
+		}
+	}
+}
