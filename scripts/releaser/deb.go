@@ -27,6 +27,7 @@ const (
 	chatPath       = "/usr/lib/wsbridge/chat.sh"
 	copyrightPath  = "/usr/share/doc/wsbridge/copyright"
 	readmePath     = "/usr/share/doc/wsbridge/README.md"
+	overridesPath  = "/usr/share/lintian/overrides/wsbridge"
 	systemUserLine = `u wsbridge - "wsbridge, a program as a WebSocket service" /nonexistent /usr/sbin/nologin` + "\n"
 )
 
@@ -47,6 +48,10 @@ if [ "$1" = configure ]; then
 fi
 `
 
+// lintianOverrides tells lintian that the binary is static on purpose:
+// it is one file that runs on any Linux of its architecture.
+const lintianOverrides = "wsbridge: statically-linked-binary [usr/bin/wsbridge]\n"
+
 // writeDeb writes the Debian package of wsbridge for arch into out, with
 // tmp for the files it makes, and returns its name.
 func writeDeb(s source, arch, binary string, d docs, tmp, out string) (string, error) {
@@ -65,6 +70,7 @@ func writeDeb(s source, arch, binary string, d docs, tmp, out string) (string, e
 		"wsbridge.toml":    []byte(config),
 		"wsbridge.conf":    []byte(systemUserLine),
 		"postinst":         []byte(postinst),
+		"overrides":        []byte(lintianOverrides),
 	}
 	for name, data := range d {
 		made[name] = data
@@ -93,6 +99,7 @@ func writeDeb(s source, arch, binary string, d docs, tmp, out string) (string, e
 		file(filepath.Join(s.dir, "examples/chat.sh"), chatPath, 0o755),
 		file(filepath.Join(dir, "LICENSE"), copyrightPath, 0o644),
 		file(filepath.Join(dir, "README.md"), readmePath, 0o644),
+		file(filepath.Join(dir, "overrides"), overridesPath, 0o644),
 	}
 	conf := file(filepath.Join(dir, "wsbridge.toml"), configPath, 0o644)
 	conf.Type = files.TypeConfigNoReplace
@@ -106,7 +113,7 @@ func writeDeb(s source, arch, binary string, d docs, tmp, out string) (string, e
 		Section:    "net",
 		Priority:   "optional",
 		Maintainer: "The wsbridge authors",
-		Description: "a program that reads stdin and writes stdout as a WebSocket service\n" +
+		Description: "WebSocket service of any program that reads stdin and writes stdout\n" +
 			"Every WebSocket client gets its own copy of the program: each message\n" +
 			"it sends is a line on the program's stdin, each line the program\n" +
 			"prints comes back as a message. A drop-in for websocketd.",
@@ -114,7 +121,9 @@ func writeDeb(s source, arch, binary string, d docs, tmp, out string) (string, e
 		MTime:   s.time,
 		Overridables: nfpm.Overridables{
 			Contents: contents,
-			Scripts:  nfpm.Scripts{PostInstall: filepath.Join(dir, "postinst")},
+			// What the postinst creates the user with where systemd-sysusers is not.
+			Depends: []string{"adduser"},
+			Scripts: nfpm.Scripts{PostInstall: filepath.Join(dir, "postinst")},
 		},
 	})
 	packager, err := nfpm.Get("deb")
