@@ -106,13 +106,15 @@ func writeDeb(s source, arch, binary string, d docs, tmp, out string) (string, e
 	contents = append(contents, conf)
 
 	info := nfpm.WithDefaults(&nfpm.Info{
-		Name:       "wsbridge",
-		Arch:       arch,
-		Platform:   "linux",
-		Version:    s.version,
-		Section:    "net",
-		Priority:   "optional",
-		Maintainer: "The wsbridge authors",
+		Name:     "wsbridge",
+		Arch:     arch,
+		Platform: "linux",
+		// Debian's own form of the version, which nfpm takes as it is.
+		Version:       debVersion(s.version),
+		VersionSchema: "none",
+		Section:       "net",
+		Priority:      "optional",
+		Maintainer:    "The wsbridge authors",
 		Description: "WebSocket service of any program that reads stdin and writes stdout\n" +
 			"Every WebSocket client gets its own copy of the program: each message\n" +
 			"it sends is a line on the program's stdin, each line the program\n" +

@@ -129,8 +129,12 @@ func TestDeb(t *testing.T) {
 	if deb == "" {
 		t.Fatalf("no amd64 package in %q", files)
 	}
+	s, err := readSource("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
 	info := output(t, dpkgDeb, "--info", deb)
-	for _, want := range []string{"Package: wsbridge\n", "Architecture: amd64\n", " conffiles ", " postinst "} {
+	for _, want := range []string{"Package: wsbridge\n", "Version: " + debVersion(s.version) + "\n", "Architecture: amd64\n", "Depends: adduser\n", " conffiles ", " postinst "} {
 		if !strings.Contains(info, want) {
 			t.Errorf("dpkg-deb --info lacks %q:\n%s", want, info)
 		}
@@ -150,10 +154,6 @@ func TestDeb(t *testing.T) {
 	output(t, dpkgDeb, "-x", deb, root)
 	if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" {
 		version := output(t, filepath.Join(root, "usr/bin/wsbridge"), "--version")
-		s, err := readSource("../..")
-		if err != nil {
-			t.Fatal(err)
-		}
 		want := "wsbridge " + s.version + "\nrevision " + s.revision + ", " + s.time.Format("2006-01-02T15:04:05Z") + "\n"
 		if !strings.HasPrefix(version, want) {
 			t.Errorf("the installed wsbridge --version printed %q, want %q first", version, want)
