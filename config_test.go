@@ -233,7 +233,7 @@ func TestEveryFlagHasVariableAndKey(t *testing.T) {
 	names := map[string]string{}
 	for _, f := range parser.Model.Node.Flags {
 		switch f.Name {
-		case "help", "version", "license", "completion":
+		case "help", "version", "license", "completion", "man":
 			if len(f.Envs) != 0 {
 				t.Errorf("--%s has environment variables %q", f.Name, f.Envs)
 			}
