@@ -199,7 +199,7 @@ func (s *session) pumpInput() error {
 // returns it behind c.msg, which counts its bytes and keeps the client's
 // error, for a text message behind c.text too, which checks its UTF-8,
 // and behind c.verified, which drops what the library could not unmask.
-func (c *peer) nextMessage(flush func(), stop <-chan struct{}) (io.Reader, error) {
+func (c *peer) nextMessage(flush func(), stop <-chan struct{}) (*countingReader, error) {
 	typ, msg, err := c.conn.Reader(context.Background())
 	if err != nil {
 		return nil, err
