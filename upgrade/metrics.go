@@ -27,6 +27,8 @@ const (
 	refusedAuth      = "auth"      // no user authenticated with --basic-auth-file
 	refusedShutdown  = "shutdown"  // the server is shutting down
 	refusedHandshake = "handshake" // not a valid WebSocket handshake
+
+	refusedBroadcastClients = "broadcastclients" // --broadcast-clients clients already share the program
 )
 
 // metrics are a server's Prometheus metrics, in a registry of their own
@@ -69,7 +71,7 @@ func newMetrics(version, revision string) *metrics {
 		}, []string{"status"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_upgrade_refusals_total",
-			Help: "WebSocket upgrades refused, by reason: origin, host, forbidden, notfound, protocol, maxforks, maxperip, auth, shutdown or handshake.",
+			Help: "WebSocket upgrades refused, by reason: origin, host, forbidden, notfound, protocol, maxforks, maxperip, broadcastclients, auth, shutdown or handshake.",
 		}, []string{"reason"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_auth_refusals_total",
@@ -93,7 +95,7 @@ func newMetrics(version, revision string) *metrics {
 	for _, o := range []string{"accepted", "refused", "failed"} {
 		m.connections.WithLabelValues(o)
 	}
-	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedMaxForks, refusedMaxPerIP, refusedAuth, refusedShutdown, refusedHandshake} {
+	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedMaxForks, refusedMaxPerIP, refusedBroadcastClients, refusedAuth, refusedShutdown, refusedHandshake} {
 		m.refusals.WithLabelValues(r)
 	}
 	for _, r := range []string{authNoCredentials, authUnknownUser, authBadPassword, authGone} {

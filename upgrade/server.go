@@ -56,9 +56,13 @@ type Config struct {
 	// it starts for the first client, with that client's request as its
 	// environment, and is stopped when the last one leaves. Every line it
 	// prints goes to every client; Bridge.QueueSize bounds what waits for
-	// each one. Each message is held whole before it is written to the
-	// child, so MaxMessageSize should be set.
+	// each one. One client at a time writes a message to the child, the
+	// others waiting in their sockets, so MaxMessageSize should be set.
 	Broadcast bool
+	// MaxBroadcastClients bounds the clients that share one child in
+	// broadcast mode; past it upgrades are refused with 429. Zero means
+	// no limit.
+	MaxBroadcastClients int
 	// MaxMessageSize is the largest message accepted from a client, in
 	// bytes; a larger one closes the connection with 1009. Zero means no
 	// limit.
