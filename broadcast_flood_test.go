@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // procKB returns the field (VmHWM, VmRSS...) of /proc/PID/status, in KiB.
@@ -203,4 +205,26 @@ func TestBroadcastFloodBoundsMemory(t *testing.T) {
 			})
 		}
 	}
+}
+
+func TestBroadcastClientsLimit(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--broadcast", "--broadcast-clients=2", "cat")
+	a := s.dial("/room")
+	roundTrip(t, a, websocket.MessageText, "a")
+	b := s.dial("/room")
+	roundTrip(t, b, websocket.MessageText, "b", a)
+	if status := dialStatus(t, "ws://"+s.addr+"/room", nil); status != http.StatusTooManyRequests {
+		t.Fatalf("a third client of the program: %d, want 429", status)
+	}
+	if ev := s.event("refused"); ev["status"] != float64(429) {
+		t.Errorf("refusal logged as %v", ev)
+	}
+	// Another program has clients of its own, and one that leaves makes
+	// room by the time it is told it is gone.
+	roundTrip(t, s.dial("/other"), websocket.MessageText, "c")
+	a.Close(websocket.StatusNormalClosure, "")
+	roundTrip(t, s.dial("/room"), websocket.MessageText, "d", b)
+
+	expectRefusal(t, t.TempDir(), exitBadArguments, "--broadcast-clients=-1: must be 0 or more", "--broadcast", "--broadcast-clients=-1", "cat")
 }

@@ -61,8 +61,9 @@ type cli struct {
 	MaxPerIP     int   `group:"limits" name:"max-per-ip" default:"0" placeholder:"N" help:"Most sessions open at once from one client address; past it upgrades get 429; 0 means no limit (default: ${default})."`
 	MaxRate      int   `group:"limits" name:"max-rate" default:"0" placeholder:"N" help:"Most messages per second read from each client, in bursts of up to N; a faster client is slowed down, nothing is dropped; 0 means no limit (default: ${default})."`
 
-	Broadcast      bool `group:"programs" name:"broadcast" help:"All clients of one path (with --dir, of one program) share one running program: every line it prints goes to all of them, and each of their messages is one line on its stdin (default: off)."`
-	BroadcastQueue int  `group:"limits" name:"broadcast-queue" default:"1048576" placeholder:"BYTES" help:"With --broadcast, how much output may wait for one client, each message counting at least 64 bytes; a client whose queue overflows while others read faster is closed with 1008 (default: ${default})."`
+	Broadcast        bool `group:"programs" name:"broadcast" help:"All clients of one path (with --dir, of one program) share one running program: every line it prints goes to all of them, and each of their messages is one line on its stdin, written whole while the others wait in their sockets; a client that stalls 10 s in the middle of a message is closed with 1008 (default: off)."`
+	BroadcastQueue   int  `group:"limits" name:"broadcast-queue" default:"1048576" placeholder:"BYTES" help:"With --broadcast, how much output may wait for one client, each message counting at least 64 bytes; a client whose queue overflows while others read faster is closed with 1008 (default: ${default})."`
+	BroadcastClients int  `group:"limits" name:"broadcast-clients" default:"1024" placeholder:"N" help:"With --broadcast, most clients sharing one program at once; past it upgrades get 429; 0 means no limit (default: ${default})."`
 
 	PassEnv       []string `group:"programs" name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR" help:"The variables of wsbridge's environment the programs get, besides LANG, LC_ALL and LC_CTYPE (LANG=C.UTF-8 when none of them is set); empty ones are skipped (default: ${default})."`
 	PassStderr    bool     `group:"programs" name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
@@ -426,9 +427,11 @@ func (c *cli) config() (upgrade.Config, error) {
 	case c.PassStderr && c.Binary:
 		return cfg, errors.New("--passstderr cannot be used with --binary")
 	case c.Broadcast && c.MaxFrameSize == 0:
-		return cfg, errors.New("--broadcast needs a --maxframesize above 0: each message is held whole on its way to the shared program")
+		return cfg, errors.New("--broadcast needs a --maxframesize above 0: each message keeps the shared program's stdin to itself until it ends")
 	case c.BroadcastQueue < 1:
 		return cfg, fmt.Errorf("--broadcast-queue=%d: must be 1 or more", c.BroadcastQueue)
+	case c.BroadcastClients < 0:
+		return cfg, fmt.Errorf("--broadcast-clients=%d: must be 0 or more", c.BroadcastClients)
 	case c.SSL && (c.SSLCert == "" || c.SSLKey == ""):
 		return cfg, errors.New("--ssl needs --sslcert and --sslkey")
 	case !c.SSL && (c.SSLCert != "" || c.SSLKey != "" || c.SSLCA != ""):
@@ -480,7 +483,7 @@ func (c *cli) config() (upgrade.Config, error) {
 		MaxRate:      c.MaxRate,
 		QueueSize:    c.BroadcastQueue,
 	}
-	cfg.Broadcast = c.Broadcast
+	cfg.Broadcast, cfg.MaxBroadcastClients = c.Broadcast, c.BroadcastClients
 	cfg.MaxMessageSize = c.MaxFrameSize
 	cfg.Compress = c.Compress
 	cfg.MaxForks, cfg.MaxPerIP = c.MaxForks, c.MaxPerIP
