@@ -81,7 +81,7 @@ func loopbackOnly(listeners []net.Listener) bool {
 	return tcp
 }
 
-// refusedHost answers 403 to a request that a page of another site could
+// refuseUnservedHost answers 403 to a request that a page of another site could
 // have sent by DNS rebinding, and reports whether it did: when wsbridge
 // listens on loopback only, a request over TCP whose Host names a host
 // that allowedHosts does not allow. The Host that counts is the one the
@@ -89,7 +89,7 @@ func loopbackOnly(listeners []net.Listener) bool {
 // rebinding page can add X-Forwarded-Host or Forwarded to its requests,
 // never change Host. The answer says which flag serves the host, and a
 // warning is logged.
-func (s *Server) refusedHost(w http.ResponseWriter, r *http.Request) bool {
+func (s *Server) refuseUnservedHost(w http.ResponseWriter, r *http.Request) bool {
 	if !s.checkHost.Load() || isUnixSocket(r) {
 		return false
 	}
