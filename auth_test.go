@@ -75,15 +75,18 @@ func TestBasicAuth(t *testing.T) {
 	s := startServer(t, "--basic-auth-file="+users, "--cgidir="+cgi, "sh", "-c", `echo "$REMOTE_USER/$AUTH_TYPE/$HTTP_AUTHORIZATION"`)
 	url := "ws://" + s.addr + "/"
 
+	// Each from an address of its own: wrong credentials keep the
+	// next ones from their address out for a while.
 	for _, tc := range []struct {
 		name   string
+		local  string
 		header http.Header
 	}{
-		{"no credentials", nil},
-		{"wrong password", basicAuth("ann", "guess")},
-		{"unknown user", basicAuth("bob", "bob's secret")},
+		{"no credentials", "127.0.0.2", nil},
+		{"wrong password", "127.0.0.3", basicAuth("ann", "guess")},
+		{"unknown user", "127.0.0.4", basicAuth("bob", "bob's secret")},
 	} {
-		if _, status, www := dialAs(t, url, "", tc.header); status != http.StatusUnauthorized || www != challenge {
+		if _, status, www := dialAs(t, url, tc.local, tc.header); status != http.StatusUnauthorized || www != challenge {
 			t.Errorf("%s: %d, WWW-Authenticate %q; want 401 and %q", tc.name, status, www, challenge)
 		}
 	}
@@ -106,8 +109,8 @@ func TestBasicAuth(t *testing.T) {
 		body   string
 	}{
 		{nil, http.StatusUnauthorized, "401 unauthorized\n"},
-		{basicAuth("ann", "guess"), http.StatusUnauthorized, "401 unauthorized\n"},
 		{basicAuth("ann", "ann's secret"), http.StatusOK, "ann/Basic\n"},
+		{basicAuth("ann", "guess"), http.StatusUnauthorized, "401 unauthorized\n"},
 	} {
 		req, _ := http.NewRequest("GET", "http://"+s.addr+"/who.sh", nil)
 		req.Header = tc.header

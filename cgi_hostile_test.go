@@ -100,7 +100,7 @@ func TestCGIClientGoneStopsProgram(t *testing.T) {
 	dir := t.TempDir()
 	writeScript(t, filepath.Join(dir, "sleep.cgi"), `echo $$ >&2; exec sleep 100`)
 	s := startServer(t, "--cgidir="+dir, "cat")
-	conn := s.sendRaw("GET /sleep.cgi HTTP/1.1\r\nHost: x\r\n\r\n")
+	conn := s.sendRaw("GET /sleep.cgi HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	pid := s.stderrPid()
 	conn.Close()
 	start := time.Now()
@@ -119,7 +119,7 @@ func TestCGIIdleBodiesDoNotHoldSlots(t *testing.T) {
 	writeScript(t, filepath.Join(dir, "read.cgi"), `echo $$ >&2; exec cat`)
 	s := startServer(t, "--maxforks=1", "--cgi-body-timeout=1s", "--cgidir="+dir, "cat")
 	// A body of 100 bytes is announced, and none sent.
-	conn := s.sendRaw("POST /read.cgi HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+	conn := s.sendRaw("POST /read.cgi HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n")
 	pid := s.stderrPid()
 	if status := dialStatus(t, "ws://"+s.addr+"/", nil); status != http.StatusTooManyRequests {
 		t.Errorf("while the program waits for its body: %d, want 429", status)
@@ -162,7 +162,7 @@ func TestCGIProgramsStoppedAtShutdown(t *testing.T) {
 	dir := t.TempDir()
 	writeScript(t, filepath.Join(dir, "sleep.cgi"), `echo $$ >&2; exec sleep 100`)
 	s := startServer(t, "--cgidir="+dir, "cat")
-	conn := s.sendRaw("GET /sleep.cgi HTTP/1.1\r\nHost: x\r\n\r\n")
+	conn := s.sendRaw("GET /sleep.cgi HTTP/1.1\r\nHost: localhost\r\n\r\n")
 	pid := s.stderrPid()
 	start := time.Now()
 	s.cmd.Process.Signal(syscall.SIGTERM)

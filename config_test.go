@@ -233,7 +233,7 @@ func TestEveryFlagHasVariableAndKey(t *testing.T) {
 	names := map[string]string{}
 	for _, f := range parser.Model.Node.Flags {
 		switch f.Name {
-		case "help", "version", "license", "completion":
+		case "help", "version", "license", "completion", "man":
 			if len(f.Envs) != 0 {
 				t.Errorf("--%s has environment variables %q", f.Name, f.Envs)
 			}
@@ -310,13 +310,13 @@ func TestConfigWithWebsocketdFlags(t *testing.T) {
 }
 
 func TestREADMEConfigExample(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile("examples/README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, rest, ok := strings.Cut(string(readme), "with `wsbridge.toml`:\n\n")
 	if !ok {
-		t.Fatal("README.md has no wsbridge.toml example")
+		t.Fatal("examples/README.md has no wsbridge.toml example")
 	}
 	var example strings.Builder
 	for _, line := range strings.Split(rest, "\n") {

@@ -118,7 +118,7 @@ func TestBadAddressIsABadCommandLine(t *testing.T) {
 }
 
 func TestPortInUse(t *testing.T) {
-	ln, err := net.Listen("tcp", ":0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ import (
 // upgradeRequest is a valid upgrade request for path, ending with extra
 // header lines (each ending in "\r\n") and the blank line.
 func upgradeRequest(path, extra string) string {
-	return "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+	return "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + extra + "\r\n"
 }
 
@@ -85,7 +85,7 @@ func TestMalformedHandshakesStartNothing(t *testing.T) {
 		"POST":          strings.Replace(upgradeRequest("/", "Content-Length: 0\r\n"), "GET", "POST", 1),
 		"HTTP/1.0":      strings.Replace(upgradeRequest("/", ""), "HTTP/1.1", "HTTP/1.0", 1),
 		"bad method":    strings.Replace(upgradeRequest("/", ""), "GET", "G\x01T", 1),
-		"no host":       strings.Replace(upgradeRequest("/", ""), "Host: x\r\n", "", 1),
+		"no host":       strings.Replace(upgradeRequest("/", ""), "Host: localhost\r\n", "", 1),
 		"garbage":       "\x00\xff\x00\xff\r\n\r\n",
 		"2 MB headers":  upgradeRequest("/", "X-Big: "+strings.Repeat("a", 2<<20)+"\r\n"),
 		"many headers":  upgradeRequest("/", strings.Repeat("X-Many: a\r\n", 100000)),
@@ -353,7 +353,7 @@ func TestPathEscapesReachNothingOutside(t *testing.T) {
 		}
 		defer conn.Close()
 		conn.SetDeadline(time.Now().Add(10 * time.Second))
-		req := "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+		req := "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 		if upgrade {
 			req = upgradeRequest(path, "")
 		}
@@ -527,7 +527,7 @@ func TestCGIHeadersCannotInjectIntoEnvironment(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(conn, "GET /env.cgi HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"+
+	io.WriteString(conn, "GET /env.cgi HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"+
 		"X-Forwarded-For: good\r\nX_Forwarded_For: forged\r\nX.Forwarded.For: forged\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {

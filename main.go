@@ -40,61 +40,65 @@ const (
 
 // cli is the command line. Flag names and meanings are websocketd's.
 type cli struct {
-	Port       *int     `placeholder:"PORT" help:"TCP port to listen on; 0 picks a free one, shown in the startup log (default: 8080, or 8443 with --ssl)."`
-	Address    []string `sep:"none" placeholder:"ADDR" help:"Address to listen on; repeatable; IPv6 in brackets (default: all interfaces)."`
-	UnixSocket string   `name:"unixsocket" placeholder:"PATH" help:"Also listen on a unix socket at PATH; only there when no --port, --address or --redirport is given (default: none)."`
-	RedirPort  int      `name:"redirport" placeholder:"PORT" help:"Also listen on PORT for plain HTTP and redirect every request to the main port, keeping path and query (default: none)."`
-	SSL        bool     `name:"ssl" help:"Serve TLS (1.2 or later); needs --sslcert and --sslkey (default: off)."`
-	SSLCert    string   `name:"sslcert" placeholder:"FILE" help:"TLS certificate file, PEM (default: none)."`
-	SSLKey     string   `name:"sslkey" placeholder:"FILE" help:"TLS private key file, PEM (default: none)."`
-	SSLCA      string   `name:"sslca" placeholder:"FILE" help:"Require client certificates signed by a CA in this PEM file (mutual TLS); only with --ssl (default: none)."`
+	Port       *int     `group:"listening" placeholder:"PORT" help:"TCP port to listen on; 0 picks a free one, shown in the startup log (default: 8080, or 8443 with --ssl)."`
+	Address    []string `group:"listening" sep:"none" placeholder:"ADDR" help:"Address to listen on; repeatable; IPv6 in brackets (default: all interfaces)."`
+	UnixSocket string   `group:"listening" name:"unixsocket" placeholder:"PATH" help:"Also listen on a unix socket at PATH; only there when no --port, --address or --redirport is given (default: none)."`
+	RedirPort  int      `group:"listening" name:"redirport" placeholder:"PORT" help:"Also listen on PORT for plain HTTP and redirect every request to the main port, keeping path and query (default: none)."`
+	SSL        bool     `group:"security" name:"ssl" help:"Serve TLS (1.2 or later); needs --sslcert and --sslkey (default: off)."`
+	SSLCert    string   `group:"security" name:"sslcert" placeholder:"FILE" help:"TLS certificate file, PEM (default: none)."`
+	SSLKey     string   `group:"security" name:"sslkey" placeholder:"FILE" help:"TLS private key file, PEM (default: none)."`
+	SSLCA      string   `group:"security" name:"sslca" placeholder:"FILE" help:"Require client certificates signed by a CA in this PEM file (mutual TLS); only with --ssl (default: none)."`
 
-	Binary       bool  `help:"Binary mode: client messages go to stdin as they are and stdout comes back as binary messages (default: off)."`
-	RawStdin     bool  `name:"raw-stdin" help:"Write client text messages to stdin exactly as they are, with no newline added; --binary always does (default: off)."`
-	PTY          *bool `name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
-	Compress     bool  `name:"compress" help:"Compress messages of 512 bytes or more with permessage-deflate for clients that ask for it, each message on its own (default: off)."`
-	MaxFrameSize int64 `name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
-	CloseMs      int   `name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
-	PingMs       int   `name:"pingms" default:"30000" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
-	MaxForks     int   `name:"maxforks" default:"1024" placeholder:"N" help:"Most programs (WebSocket and CGI) running at once; past it requests get 429; 0 or less means no limit (default: ${default})."`
-	MaxPerIP     int   `name:"max-per-ip" default:"0" placeholder:"N" help:"Most sessions open at once from one client address; past it upgrades get 429; 0 means no limit (default: ${default})."`
-	MaxRate      int   `name:"max-rate" default:"0" placeholder:"N" help:"Most messages per second read from each client, in bursts of up to N; a faster client is slowed down, nothing is dropped; 0 means no limit (default: ${default})."`
+	Binary       bool  `group:"programs" help:"Binary mode: client messages go to stdin as they are and stdout comes back as binary messages (default: off)."`
+	RawStdin     bool  `group:"programs" name:"raw-stdin" help:"Write client text messages to stdin exactly as they are, with no newline added; --binary always does (default: off)."`
+	PTY          *bool `group:"programs" name:"pty" negatable:"" help:"Put the program's stdout on a pseudo-terminal so that it flushes every line (default: on in text mode, off in binary mode)."`
+	Compress     bool  `group:"programs" name:"compress" help:"Compress messages of 512 bytes or more with permessage-deflate for clients that ask for it, each message on its own (default: off)."`
+	MaxFrameSize int64 `group:"limits" name:"maxframesize" default:"1048576" placeholder:"BYTES" help:"Largest message accepted from a client; 0 means no limit; a larger one closes the connection with 1009 (default: ${default})."`
+	CloseMs      int   `group:"limits" name:"closems" default:"0" placeholder:"MS" help:"Extra time given to the program before each stop signal (default: ${default})."`
+	PingMs       int   `group:"limits" name:"pingms" default:"30000" placeholder:"MS" help:"Ping clients this often and drop one that misses pongs for twice as long; 0 means no pings (default: ${default})."`
+	WriteTimeout int   `group:"limits" name:"write-timeout-ms" default:"60000" placeholder:"MS" help:"Drop a client that leaves a write of its output (at most 64 KiB) unfinished this long, and stop its program; 0 means no limit, but for 5 s once wsbridge shuts down (default: ${default})."`
+	MaxForks     int   `group:"limits" name:"maxforks" default:"1024" placeholder:"N" help:"Most programs (WebSocket and CGI) running at once; past it requests get 429; 0 or less means no limit (default: ${default})."`
+	MaxPerIP     int   `group:"limits" name:"max-per-ip" default:"0" placeholder:"N" help:"Most sessions open at once from one client address; past it upgrades get 429; 0 means no limit (default: ${default})."`
+	MaxRate      int   `group:"limits" name:"max-rate" default:"0" placeholder:"N" help:"Most messages per second read from each client, in bursts of up to N; a faster client is slowed down, nothing is dropped; 0 means no limit (default: ${default})."`
 
-	Broadcast      bool `name:"broadcast" help:"All clients of one path (with --dir, of one program) share one running program: every line it prints goes to all of them, and each of their messages is one line on its stdin (default: off)."`
-	BroadcastQueue int  `name:"broadcast-queue" default:"1048576" placeholder:"BYTES" help:"With --broadcast, how much output may wait for one client, each message counting at least 64 bytes; a client whose queue overflows while others read faster is closed with 1008 (default: ${default})."`
+	Broadcast        bool `group:"programs" name:"broadcast" help:"All clients of one path (with --dir, of one program) share one running program: every line it prints goes to all of them, and each of their messages is one line on its stdin, written whole while the others wait in their sockets; a client that stalls 10 s in the middle of a message is closed with 1008 (default: off)."`
+	BroadcastQueue   int  `group:"limits" name:"broadcast-queue" default:"1048576" placeholder:"BYTES" help:"With --broadcast, how much output may wait for one client, each message counting at least 64 bytes; a client whose queue overflows while others read faster is closed with 1008 (default: ${default})."`
+	BroadcastClients int  `group:"limits" name:"broadcast-clients" default:"1024" placeholder:"N" help:"With --broadcast, most clients sharing one program at once; past it upgrades get 429; 0 means no limit (default: ${default})."`
 
-	PassEnv       []string `name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR,..." help:"The variables of wsbridge's environment the programs get, besides LANG, LC_ALL and LC_CTYPE (LANG=C.UTF-8 when none of them is set); empty ones are skipped (default: ${default})."`
-	PassStderr    bool     `name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
-	ReverseLookup bool     `name:"reverselookup" help:"Set REMOTE_HOST from reverse DNS instead of the IP address (default: off)."`
-	TrustedProxy  []string `name:"trusted-proxy" placeholder:"CIDR" help:"When the peer is in one of these ranges or addresses, take the client's address from X-Forwarded-For or X-Real-IP, and the scheme, host and port it connected to from X-Forwarded-Proto, -Host and -Port (or all from Forwarded when neither is sent); repeatable (default: none)."`
+	PassEnv       []string `group:"programs" name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR" help:"The variables of wsbridge's environment the programs get, besides LANG, LC_ALL and LC_CTYPE (LANG=C.UTF-8 when none of them is set); empty ones are skipped (default: ${default})."`
+	PassStderr    bool     `group:"programs" name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
+	ReverseLookup bool     `group:"programs" name:"reverselookup" help:"Set REMOTE_HOST from reverse DNS instead of the IP address (default: off)."`
+	TrustedProxy  []string `group:"listening" name:"trusted-proxy" placeholder:"CIDR" help:"When the peer is in one of these ranges or addresses, take the client's address from X-Forwarded-For or X-Real-IP, and the scheme, host and port it connected to from X-Forwarded-Proto, -Host and -Port (or all from Forwarded when neither is sent); repeatable (default: none)."`
 
-	Dir        string `name:"dir" placeholder:"DIR" help:"Serve a directory of programs, each its own endpoint at its path, instead of COMMAND (default: none)."`
-	StaticDir  string `name:"staticdir" placeholder:"DIR" help:"Serve the files of DIR to plain HTTP requests (default: none)."`
-	ListDirs   bool   `name:"listdirs" help:"List the files of a --staticdir directory that has no index.html, instead of answering 403 (default: off)."`
-	CGIDir     string `name:"cgidir" placeholder:"DIR" help:"Run the CGI programs of DIR for plain HTTP requests (default: none)."`
-	Dotfiles   bool   `name:"dotfiles" help:"Let paths reach names that start with \".\" in --dir, --cgidir and --staticdir, which otherwise get 404 as if absent, but for /.well-known (default: off)."`
-	DevConsole bool   `name:"devconsole" help:"Answer plain HTTP requests with a page to talk to the endpoint at that path; not with --staticdir or --cgidir (default: off)."`
+	Dir        string `group:"programs" name:"dir" placeholder:"DIR" help:"Serve a directory of programs, each its own endpoint at its path, instead of COMMAND (default: none)."`
+	StaticDir  string `group:"programs" name:"staticdir" placeholder:"DIR" help:"Serve the files of DIR to plain HTTP requests (default: none)."`
+	ListDirs   bool   `group:"programs" name:"listdirs" help:"List the files of a --staticdir directory that has no index.html, instead of answering 403 (default: off)."`
+	CGIDir     string `group:"programs" name:"cgidir" placeholder:"DIR" help:"Run the CGI programs of DIR for plain HTTP requests (default: none)."`
+	Dotfiles   bool   `group:"programs" name:"dotfiles" help:"Let paths reach names that start with \".\" in --dir, --cgidir and --staticdir, which otherwise get 404 as if absent, but for /.well-known (default: off)."`
+	DevConsole bool   `group:"programs" name:"devconsole" help:"Answer plain HTTP requests with a page to talk to the endpoint at that path; not with --staticdir or --cgidir (default: off)."`
 
-	CGIBodyTimeout time.Duration `name:"cgi-body-timeout" default:"30s" placeholder:"DURATION" help:"Longest time the whole body of a request may take to reach its CGI program, from the program's start (such as 30s or 2m); past it the program is stopped, its --maxforks slot given back, and the connection closed (default: ${default})."`
+	CGIBodyTimeout time.Duration `group:"limits" name:"cgi-body-timeout" default:"30s" placeholder:"DURATION" help:"Longest time the whole body of a request may take to reach its CGI program, from the program's start (such as 30s or 2m); past it the program is stopped, its --maxforks slot given back, and the connection closed (default: ${default})."`
 
-	Origin        []string `name:"origin" placeholder:"[SCHEME://]HOST[:PORT],..." help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
-	Protocol      []string `name:"protocol" placeholder:"NAME" help:"WebSocket subprotocols served: a client gets the first it offers that is listed, and the program sees it as WEBSOCKET_PROTOCOL; a client offering only others gets 400, one offering none no protocol (default: none negotiated)."`
-	SameOrigin    bool     `name:"sameorigin" help:"Refuse upgrades whose Origin is not the host and port they were sent to (behind a --trusted-proxy, the ones the client connected to) (default: off)."`
-	BasicAuthFile string   `name:"basic-auth-file" placeholder:"FILE" help:"Answer 401 to every request without a user and password of this htpasswd file of bcrypt hashes (htpasswd -B); the user is REMOTE_USER; the file is read again when it changes (default: none)."`
-	AuthHeader    string   `name:"auth-header" placeholder:"NAME" help:"Take REMOTE_USER from this request header when the peer is a --trusted-proxy, and ignore it from other peers (default: none)."`
-	Header        []string `name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
-	HeaderWS      []string `name:"header-ws" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to upgrade answers; repeatable (default: none)."`
-	HeaderHTTP    []string `name:"header-http" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to plain HTTP answers; repeatable (default: none)."`
+	Origin        []string `group:"security" name:"origin" placeholder:"[SCHEME://]HOST[:PORT]" help:"Refuse upgrades from origins not in this list; no port means any port, no scheme http or https (default: any origin)."`
+	Protocol      []string `group:"programs" name:"protocol" placeholder:"NAME" help:"WebSocket subprotocols served: a client gets the first it offers that is listed, and the program sees it as WEBSOCKET_PROTOCOL; a client offering only others gets 400, one offering none no protocol (default: none negotiated)."`
+	SameOrigin    bool     `group:"security" name:"sameorigin" help:"Refuse upgrades whose Origin is not the host and port they were sent to (behind a --trusted-proxy, the ones the client connected to); a page that makes its own name lead to this machine (DNS rebinding) sends both, so this does not stop it: see --allowed-host (default: off)."`
+	AllowedHost   []string `group:"security" name:"allowed-host" placeholder:"HOST" help:"When every TCP address listened on is a loopback address, serve requests naming these hosts in Host too, besides localhost, *.localhost and IP addresses; others get 403, for a page of another site could send them by making its own name lead to 127.0.0.1 (DNS rebinding); .example.com stands for example.com and its subdomains; behind a proxy on this machine that passes the browser's Host on, list the names it serves; repeatable (default: none)."`
+	BasicAuthFile string   `group:"security" name:"basic-auth-file" placeholder:"FILE" help:"Answer 401 to every request without a user and password of this htpasswd file of bcrypt hashes (htpasswd -B); the user is REMOTE_USER; the file is read again when it changes (default: none)."`
+	AuthHeader    string   `group:"security" name:"auth-header" placeholder:"NAME" help:"Take REMOTE_USER from this request header when the peer is a --trusted-proxy, and ignore it from other peers (default: none)."`
+	Header        []string `group:"security" name:"header" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to every answer; repeatable (default: none)."`
+	HeaderWS      []string `group:"security" name:"header-ws" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to upgrade answers; repeatable (default: none)."`
+	HeaderHTTP    []string `group:"security" name:"header-http" sep:"none" placeholder:"\"NAME: VALUE\"" help:"Add a header to plain HTTP answers; repeatable (default: none)."`
 
-	MetricsAddress string `name:"metrics-address" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address (default: none)."`
+	MetricsAddress string `group:"listening" name:"metrics-address" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address (default: none)."`
 
-	LogLevel  string      `name:"loglevel" default:"access" enum:"trace,debug,access,info,warn,error,fatal" help:"Least important log events shown, from the most verbose: trace, debug, access (a line for each session and each plain HTTP request), info (the server's own events and the lines programs write on stderr), warn, error or fatal; as in websocketd, info hides the access lines (default: ${default})."`
-	LogFormat string      `name:"log-format" default:"auto" enum:"auto,console,json" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
+	LogLevel  string      `group:"logs" name:"loglevel" default:"access" enum:"trace,debug,access,info,warn,error,fatal" placeholder:"LEVEL" help:"Least important log events shown, from the most verbose: trace, debug, access (a line for each session and each plain HTTP request), info (the server's own events and the lines programs write on stderr), warn, error or fatal; as in websocketd, info hides the access lines (default: ${default})."`
+	LogFormat string      `group:"logs" name:"log-format" default:"auto" enum:"auto,console,json" placeholder:"FORMAT" help:"Log format: console, json, or auto for console on a terminal and json otherwise (default: ${default})."`
 	License   licenseFlag `name:"license" env:"-" help:"Print the licence and exit."`
 	Version   versionFlag `env:"-" help:"Print the version, the revision it was built from and its date, and the Go version, and exit."`
 
 	Config     string         `name:"config" placeholder:"FILE" help:"Read flags from this TOML file, keyed by their long names (default: none)."`
 	Completion completionFlag `name:"completion" env:"-" placeholder:"SHELL" help:"Print the completion script for bash, zsh or fish and exit."`
+	Man        manFlag        `name:"man" env:"-" help:"Print the manual page, in roff for man -l, and exit."`
 
 	Command []string `arg:"" optional:"" passthrough:"partial" placeholder:"COMMAND [ARGS...]" help:"The program every client gets, with its arguments; everything from here on goes to it untouched."`
 
@@ -271,6 +275,13 @@ func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitCode(code)) }),
 		kong.Help(printHelp),
+		kong.ExplicitGroups([]kong.Group{
+			{Key: "listening", Title: "Listening:"},
+			{Key: "programs", Title: "Programs:"},
+			{Key: "security", Title: "Security:"},
+			{Key: "limits", Title: "Limits:"},
+			{Key: "logs", Title: "Logs:"},
+		}),
 		kong.DefaultEnvars(envPrefix),
 		kong.Resolvers(&c.file),
 		kong.ValueFormatter(func(v *kong.Value) string { return v.Help }),
@@ -282,7 +293,8 @@ func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
 }
 
 // printHelp prints kong's help with a usage line that puts the flags
-// where they go: before COMMAND, after which everything is the program's.
+// where they go (before COMMAND, after which everything is the
+// program's), an example, and what else can set the flags.
 func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
 	var b strings.Builder
 	out := ctx.Stdout
@@ -290,16 +302,32 @@ func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
 	err := kong.DefaultHelpPrinter(options, ctx)
 	ctx.Stdout = out
 	help, _ := strings.CutPrefix(b.String(), "Usage: wsbridge [<command> ...] [flags]\n")
-	fmt.Fprint(out, "Usage: wsbridge [flags] COMMAND [ARGS...]\n       wsbridge [flags] --dir=DIR\n"+help)
-	fmt.Fprint(out, `
-Every flag but --help, --version, --license and --completion can also be
-set by an environment variable, WSBRIDGE_ and the flag's name in upper case
-with dashes as underscores (WSBRIDGE_PORT, WSBRIDGE_LOG_FORMAT), and by a
-key of the --config file (port = 8080, origin = ["example.com"]); the file
-may also give the program (command = ["rev"]). The command line comes
-first, then the environment, then the file.
-`)
+	description, help, _ := strings.Cut(help, "\nArguments:\n")
+	help = strings.Replace(help, "  [<command> ...]  ", "  COMMAND [ARGS...]", 1)
+	fmt.Fprint(out, "Usage: wsbridge [flags] COMMAND [ARGS...]\n       wsbridge [flags] --dir=DIR\n"+description)
+	fmt.Fprint(out, "\nExample:\n"+indent(helpExample)+"\n\nArguments:\n"+help)
+	fmt.Fprint(out, "\n"+helpEnvironment)
 	return err
+}
+
+// helpExample is the example of the help and the manual page.
+const helpExample = `wsbridge --port=8080 rev
+    one rev per client of ws://localhost:8080/, each line back reversed`
+
+// helpEnvironment says, in the help and the manual page, what else than
+// the command line can set the flags.
+const helpEnvironment = `
+Every flag but --help, --version, --license, --completion and --man can
+also be set by an environment variable, WSBRIDGE_ and the flag's name in
+upper case with dashes as underscores (WSBRIDGE_PORT, WSBRIDGE_LOG_FORMAT),
+and by a key of the --config file (port = 8080, origin = ["example.com"]);
+the file may also give the program (command = ["rev"]). The command line comes
+first, then the environment, then the file.
+`
+
+// indent indents every line of s by two spaces.
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
 // exitCode is what kong's exit function panics with, so that parse can
@@ -384,6 +412,8 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, fmt.Errorf("--closems=%d: must be 0 or more", c.CloseMs)
 	case c.PingMs < 0:
 		return cfg, fmt.Errorf("--pingms=%d: must be 0 or more", c.PingMs)
+	case c.WriteTimeout < 0:
+		return cfg, fmt.Errorf("--write-timeout-ms=%d: must be 0 or more", c.WriteTimeout)
 	case c.MaxPerIP < 0:
 		return cfg, fmt.Errorf("--max-per-ip=%d: must be 0 or more", c.MaxPerIP)
 	case c.MaxRate < 0:
@@ -401,9 +431,11 @@ func (c *cli) config() (upgrade.Config, error) {
 	case c.PassStderr && c.Binary:
 		return cfg, errors.New("--passstderr cannot be used with --binary")
 	case c.Broadcast && c.MaxFrameSize == 0:
-		return cfg, errors.New("--broadcast needs a --maxframesize above 0: each message is held whole on its way to the shared program")
+		return cfg, errors.New("--broadcast needs a --maxframesize above 0: each message keeps the shared program's stdin to itself until it ends")
 	case c.BroadcastQueue < 1:
 		return cfg, fmt.Errorf("--broadcast-queue=%d: must be 1 or more", c.BroadcastQueue)
+	case c.BroadcastClients < 0:
+		return cfg, fmt.Errorf("--broadcast-clients=%d: must be 0 or more", c.BroadcastClients)
 	case c.SSL && (c.SSLCert == "" || c.SSLKey == ""):
 		return cfg, errors.New("--ssl needs --sslcert and --sslkey")
 	case !c.SSL && (c.SSLCert != "" || c.SSLKey != "" || c.SSLCA != ""):
@@ -452,10 +484,11 @@ func (c *cli) config() (upgrade.Config, error) {
 		RawInput:     c.RawStdin,
 		PassStderr:   c.PassStderr,
 		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
+		WriteTimeout: time.Duration(c.WriteTimeout) * time.Millisecond,
 		MaxRate:      c.MaxRate,
 		QueueSize:    c.BroadcastQueue,
 	}
-	cfg.Broadcast = c.Broadcast
+	cfg.Broadcast, cfg.MaxBroadcastClients = c.Broadcast, c.BroadcastClients
 	cfg.MaxMessageSize = c.MaxFrameSize
 	cfg.Compress = c.Compress
 	cfg.MaxForks, cfg.MaxPerIP = c.MaxForks, c.MaxPerIP
@@ -463,6 +496,7 @@ func (c *cli) config() (upgrade.Config, error) {
 	cfg.ReverseLookup = c.ReverseLookup
 	cfg.TrustedProxies = c.TrustedProxy
 	cfg.Origins, cfg.SameOrigin = c.Origin, c.SameOrigin
+	cfg.AllowedHosts = c.AllowedHost
 	cfg.Protocols = c.Protocol
 	cfg.Headers, cfg.UpgradeHeaders, cfg.HTTPHeaders = headers[0], headers[1], headers[2]
 	build := readBuild()

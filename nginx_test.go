@@ -342,7 +342,7 @@ func TestBehindTLSNginx(t *testing.T) {
 	p := newTestPKI(t)
 	cgi := t.TempDir()
 	writeScript(t, filepath.Join(cgi, "env.cgi"), `printf 'Content-Type: text/plain\n\n'; env`)
-	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1", "--sameorigin", "--cgidir=" + cgi}, envThenRev...)...)
+	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1", "--sameorigin", "--allowed-host=example.com", "--cgidir=" + cgi}, envThenRev...)...)
 	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, tls: &p})
 	client := through(proxy, &p)
 	_, port, _ := net.SplitHostPort(proxy)
@@ -379,7 +379,7 @@ func TestBehindTLSNginxUntrusted(t *testing.T) {
 	// Without --trusted-proxy, nginx's headers change nothing: wsbridge
 	// sees the plain connection nginx made.
 	p := newTestPKI(t)
-	s := startServer(t, append([]string{"--sameorigin"}, envThenRev...)...)
+	s := startServer(t, append([]string{"--sameorigin", "--allowed-host=example.com"}, envThenRev...)...)
 	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, tls: &p})
 	client := through(proxy, &p)
 	c := dialWith(t, "wss://example.com/ws/", &websocket.DialOptions{HTTPClient: client})

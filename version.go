@@ -29,10 +29,18 @@ type build struct {
 	modified bool   // the tree had changes that were not committed
 }
 
+// What a release build stamps with -ldflags, where the build info cannot
+// say it: the version it is released as, and the revision and its time
+// when it is built where go build does not stamp them (a worktree, a
+// source archive). For example:
+//
+//	go build -ldflags="-X main.version=1.2.3 -X main.revision=0123abc... -X main.revisionTime=2026-11-26T14:43:00Z"
+var version, revision, revisionTime string
+
 // readBuild returns what the running binary was built from.
 func readBuild() build {
 	info, _ := debug.ReadBuildInfo()
-	return buildOf(info)
+	return buildOf(info).stamped(version, revision, revisionTime)
 }
 
 // buildOf returns what the build info (nil for none) says: the module
@@ -56,6 +64,21 @@ func buildOf(info *debug.BuildInfo) build {
 		case "vcs.modified":
 			b.modified = s.Value == "true"
 		}
+	}
+	return b
+}
+
+// stamped returns b with the version, revision and time given by -ldflags
+// in place of those of the build info, each when it is not "".
+func (b build) stamped(version, revision, time string) build {
+	if version != "" {
+		b.version = strings.TrimPrefix(version, "v")
+	}
+	if revision != "" {
+		b.revision, b.modified = revision, false
+	}
+	if time != "" {
+		b.time = time
 	}
 	return b
 }

@@ -58,6 +58,13 @@ type Config struct {
 	// has a descriptor (not under TLS), and returns a watch on it.
 	// process.WatchRead is one. A Group does not use it.
 	WatchRead func(c syscall.Conn) ReadWatch
+	// WriteTimeout is how long a client may leave a write of its output
+	// (at most 64 KiB, as writes are gathered) unfinished before it is
+	// dropped, with ErrWriteStalled: one that does not read is let go,
+	// and its child stopped. Once the server shuts down, shutdownStall is
+	// the limit, if shorter. Zero means no limit but that one. A Group
+	// does not use it.
+	WriteTimeout time.Duration
 	// QueueSize bounds, for a Group, the output waiting to be sent to
 	// one client, in bytes, each message counting for at least 64 bytes:
 	// a client whose queue would overflow, because the others read
@@ -108,6 +115,16 @@ const shutdownReason = "server shutting down"
 // answering pings.
 var ErrPongMissed = errors.New("client missed pongs")
 
+// ErrWriteStalled is the Result.ClientErr of a client dropped for leaving
+// a write unfinished for Config.WriteTimeout, or for shutdownStall once
+// the server shuts down.
+var ErrWriteStalled = errors.New("client stopped taking its output")
+
+// shutdownStall bounds how long a client may leave a write unfinished once
+// the server shuts down, whatever Config.WriteTimeout says: its session
+// then ends, well before the server gives up waiting for it.
+const shutdownStall = 5 * time.Second
+
 // Start moves messages between conn and child until one of them goes,
 // then finishes both: when the child exits, everything it wrote is
 // delivered before the close frame (1000 for status 0, 1011 otherwise,
@@ -122,6 +139,9 @@ func Start(ctx context.Context, conn *Conn, child Child, cfg Config, done func(R
 	s.lose = func() { s.clientGone(nil, websocket.StatusAbnormalClosure, "") }
 	s.stdin.w = child.Stdin()
 	conn.wire.beforeRead = s.flushStdin
+	if cfg.WriteTimeout > 0 {
+		conn.wire.limitStall(cfg.WriteTimeout)
+	}
 	s.watchClient(cfg.WatchRead)
 	s.start(ctx, done)
 }
@@ -207,8 +227,11 @@ wait:
 	}
 	<-stderrDone
 	pings.stop()
-	if s.pongMissed.Load() {
+	switch {
+	case s.pongMissed.Load():
 		r.ClientErr = ErrPongMissed
+	case s.conn.wire.stalled.Load():
+		r.ClientErr = ErrWriteStalled
 	}
 	r.Counts = s.conn.Counts()
 	return r
@@ -277,12 +300,14 @@ func (s *session) endLocked() bool {
 }
 
 // shutdown stops the child of a session that has not ended yet, whose
-// last output is then delivered before it is closed with 1001.
+// last output is then delivered before it is closed with 1001, unless
+// its client leaves a write of it unfinished for shutdownStall.
 func (s *session) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ending {
 		s.closing = true
+		s.conn.wire.limitStall(shutdownStall)
 		s.stopLocked()
 	}
 }
@@ -335,9 +360,10 @@ type peer struct {
 	lose func() // called by clientLost; more calls than one must do no harm
 
 	// the input pump's
-	raw  io.Reader      // the message being read, as the connection gives it
-	msg  countingReader // counts raw
-	text utf8Checker    // checks raw when it is a text message
+	raw      io.Reader      // the message being read, as the connection gives it
+	verified verifiedReader // reads raw
+	msg      countingReader // counts verified, through text for a text message
+	text     utf8Checker    // checks verified when it is a text message
 }
 
 // clientLost tells the session that the client cannot be reached any

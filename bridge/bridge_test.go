@@ -469,6 +469,16 @@ func TestClientThatStopsReadingBlocksChild(t *testing.T) {
 	}
 }
 
+func TestClientThatStopsReadingIsDropped(t *testing.T) {
+	// A client that does not read leaves a write unfinished for
+	// WriteTimeout: it is dropped, and its child stopped.
+	child := startFake(yes(new(atomic.Int64)))
+	_, results := serve(t, context.Background(), child, Config{WriteTimeout: 100 * time.Millisecond}, 0)
+	if r := result(t, results); r.ClientErr != ErrWriteStalled || r.Code != websocket.StatusAbnormalClosure {
+		t.Errorf("result %+v", r)
+	}
+}
+
 func TestMissedPongsDropClient(t *testing.T) {
 	child := startFake(rev)
 	// The client never reads, so it never answers a ping.
@@ -561,6 +571,28 @@ func TestPassStderr(t *testing.T) {
 	}
 	if r.MessagesOut != 3 {
 		t.Errorf("result %+v", r)
+	}
+}
+
+// A stderr line longer than a logged piece is still one message, and is
+// logged in pieces.
+func TestPassStderrLongLine(t *testing.T) {
+	line := strings.Repeat("é", 3*maxPending)
+	child := startFake(func(_ io.Reader, _, stderr io.Writer) error {
+		io.WriteString(stderr, line+"\n")
+		return nil
+	})
+	var logged []string
+	c, results := serve(t, context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
+		logged = append(logged, string(line))
+	}}, 0)
+	expect(t, c, websocket.MessageText, `{"stream":"stderr","data":"`+line+`"}`)
+	expectClose(t, c, websocket.StatusNormalClosure, "")
+	if r := result(t, results); r.MessagesOut != 1 {
+		t.Errorf("result %+v", r)
+	}
+	if len(logged) < 2 || strings.Join(logged, "") != line {
+		t.Errorf("logged in %d pieces, not the line", len(logged))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"time"
 
@@ -21,9 +22,35 @@ const minMessageCost = 64
 // child's output is not read any more, or half the queue if that is less.
 const readAhead = 64 << 10
 
-// keptInputBuffer is the largest buffer for a client's messages kept
-// from one message to the next; one that a long message grew is let go.
-const keptInputBuffer = 64 << 10
+// inputChunk is the most of a client's message read at once on its way
+// to the child's stdin: a message that fits is read whole before it waits
+// for its turn at stdin, a longer one is passed on in chunks of this size
+// while it has the turn.
+const inputChunk = 16 << 10
+
+// inputBuffer holds a chunk of a client's message, and the newline that
+// may follow it.
+type inputBuffer [inputChunk + 1]byte
+
+// inputBuffers holds the buffers of the clients' messages: a client holds
+// one only while it has a message on its way to stdin.
+var inputBuffers = sync.Pool{New: func() any { return new(inputBuffer) }}
+
+// maxTurnWait bounds the time a client that has its turn at the child's
+// stdin, in the middle of a message longer than a chunk, may keep the
+// others waiting for the rest of it: the time spent waiting for the
+// client, not for the child to read.
+const maxTurnWait = 10 * time.Second
+
+// errSlowSender is the Result.ClientErr of a Group's client that did not
+// send the rest of a message within maxTurnWait; it is closed with 1008.
+var errSlowSender = errors.New("client did not send the rest of its message in time")
+
+// slowSenderReason comes with the 1008 sent to such a client.
+const slowSenderReason = "too slow: message not sent in time"
+
+// newline ends a message in text mode without RawInput.
+var newline = []byte{'\n'}
 
 // ErrSlowClient is the Result.ClientErr of a Group's client that was
 // closed with 1008 because its queue overflowed.
@@ -37,6 +64,17 @@ const slowReason = "too slow: output queue full"
 // middle of a line gets the lines after it); every client message is
 // written to the child's stdin whole, as one line in text mode, so that
 // lines from different clients never mix.
+//
+// One client at a time has its turn at the child's stdin, for one
+// message; the others wait for theirs without reading their sockets, so
+// that a child that does not read slows its clients down by TCP, each of
+// them holding at most a buffer of 16 KiB. A message that fits in it is
+// read whole before its turn; a longer one is passed on while it has the
+// turn, and a client that keeps the child waiting more than 10 seconds in
+// all for the rest of it is closed with 1008: the child then gets the
+// start of the message, ended with a newline in text mode without
+// RawInput so that the next message is a line of its own. So it is for
+// a message that the client does not finish for another reason.
 //
 // The child's output is read as fast as the fastest client takes it: it
 // waits while every client has 64 KiB (or half its queue, if less) or
@@ -55,9 +93,11 @@ type Group struct {
 	queue int // the bound of each client's queue
 	ahead int // what may wait for the fastest client before the output waits
 
-	stdin chan stdinWrite // to pumpStdin
-	stop  chan struct{}   // closed when the last client leaves
-	done  chan struct{}   // closed once the group has ended
+	stdin    chan stdinWrite // to pumpStdin
+	turn     chan struct{}   // holds a value while a client has its turn at stdin
+	turnWait time.Duration   // maxTurnWait, shorter in tests
+	stop     chan struct{}   // closed when the last client leaves
+	done     chan struct{}   // closed once the group has ended
 
 	mu       sync.Mutex
 	room     sync.Cond            // on mu: broadcast when what publish waits for may have changed
@@ -74,10 +114,13 @@ type Group struct {
 	lastErr []byte // the stderr pump's: the start of the last line of stderr that is not blank
 }
 
-// stdinWrite is a client message on its way to the child's stdin. done
-// is sent a value once it has been written or dropped.
+// stdinWrite is a client message, or a chunk of one, on its way to the
+// child's stdin. done is sent a value once it has been written or
+// dropped.
 type stdinWrite struct {
 	p    []byte
+	from *member // the client whose message it is
+	end  bool    // p ends the message
 	done chan<- struct{}
 }
 
@@ -100,14 +143,16 @@ func (p *piece) cost() int { return max(len(p.data), minMessageCost) }
 // the child's stderr lines.
 func NewGroup(ctx context.Context, child Child, cfg Config) *Group {
 	g := &Group{
-		child:   child,
-		cfg:     cfg,
-		queue:   cfg.QueueSize,
-		stdin:   make(chan stdinWrite),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		members: make(map[*member]struct{}),
-		count:   1,
+		child:    child,
+		cfg:      cfg,
+		queue:    cfg.QueueSize,
+		stdin:    make(chan stdinWrite),
+		turn:     make(chan struct{}, 1),
+		turnWait: maxTurnWait,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		members:  make(map[*member]struct{}),
+		count:    1,
 	}
 	if g.queue <= 0 {
 		g.queue = DefaultQueueSize
@@ -300,18 +345,31 @@ func (g *Group) pumpStderr() {
 	})
 }
 
-// pumpStdin writes the clients' messages to the child's stdin one whole
-// message at a time, until the child has exited. Once stdin is broken,
-// messages are dropped.
+// pumpStdin writes the clients' messages to the child's stdin, in the
+// chunks they come in, until the child has exited. Once stdin is broken,
+// messages are dropped. A message a client did not finish is ended with a
+// newline in text mode without RawInput before the next one begins.
 func (g *Group) pumpStdin() {
 	stdin := g.child.Stdin()
+	lines := !g.cfg.Binary && !g.cfg.RawInput
 	broken := false
+	var open *member // whose message was begun and not ended
+	write := func(p []byte) {
+		if !broken && len(p) > 0 {
+			_, err := stdin.Write(p)
+			broken = err != nil
+		}
+	}
 	for {
 		select {
 		case w := <-g.stdin:
-			if !broken {
-				_, err := stdin.Write(w.p)
-				broken = err != nil
+			if open != nil && open != w.from && lines {
+				write(newline)
+			}
+			write(w.p)
+			open = w.from
+			if w.end {
+				open = nil
 			}
 			w.done <- struct{}{}
 		case <-g.child.Done():
@@ -391,8 +449,7 @@ type member struct {
 	lostOnce sync.Once
 	written  chan struct{} // the stdin pump's answer to the client's message
 
-	pieces pieceWriter  // what the output pump sends
-	buf    bytes.Buffer // the message the input pump is reading
+	pieces pieceWriter // what the output pump sends
 }
 
 // wakeUp tells the output pump to look at the queue.
@@ -420,6 +477,9 @@ func (m *member) run() Result {
 		inDone = nil
 		r.ClientErr = err
 		r.Code, r.Reason = clientStatus(err)
+		if errors.Is(err, errSlowSender) {
+			r.Code, r.Reason = websocket.StatusPolicyViolation, slowSenderReason
+		}
 	case err := <-outDone:
 		outDone = nil
 		switch {
@@ -531,12 +591,11 @@ func (m *member) pumpOutput() error {
 	}
 }
 
-// pumpInput reads each client message whole (bounded by the connection's
-// read limit) and hands it to the child's stdin, followed by a newline in
-// text mode without RawInput, until the client goes or its session is
-// over; it returns why. The next message is read once the last one was
-// written, so a child that does not read slows its clients down by TCP;
-// so does MaxRate. A text message that is not valid UTF-8 ends the
+// pumpInput passes each client message to the child's stdin, followed by
+// a newline in text mode without RawInput, until the client goes or its
+// session is over; it returns why. The next message is read once the last
+// one was written, so a child that does not read slows its clients down
+// by TCP; so does MaxRate. A text message that is not valid UTF-8 ends the
 // session.
 func (m *member) pumpInput() error {
 	for {
@@ -544,32 +603,98 @@ func (m *member) pumpInput() error {
 		if err != nil {
 			return err
 		}
-		m.buf.Reset()
-		m.buf.ReadFrom(r)
-		if err := m.endMessage(); err != nil {
+		more, err := m.passMessage(r)
+		if !more || err != nil {
 			return err
-		}
-		if !m.g.cfg.Binary && !m.g.cfg.RawInput {
-			m.buf.WriteByte('\n')
-		}
-		if !m.writeStdin(m.buf.Bytes()) {
-			return nil
-		}
-		if m.buf.Cap() > keptInputBuffer {
-			m.buf = bytes.Buffer{}
 		}
 	}
 }
 
-// writeStdin hands p to the stdin pump and waits until it was written, or
-// dropped because the child has exited. It reports false if the client's
-// session was over first; p then belongs to the stdin pump.
-func (m *member) writeStdin(p []byte) bool {
+// passMessage reads the message r, a chunk at a time, and writes it to the
+// child's stdin in the client's turn, or drops it if the child has
+// exited. It returns the client's error reading it, or errSlowSender, and
+// reports false, with no error, if the session was over first.
+func (m *member) passMessage(r *countingReader) (more bool, err error) {
+	g := m.g
+	lines := !g.cfg.Binary && !g.cfg.RawInput
+	buf := inputBuffers.Get().(*inputBuffer)
+	n, _ := io.ReadFull(r, buf[:inputChunk])
+	if r.err != nil {
+		inputBuffers.Put(buf)
+		return true, m.endMessage()
+	}
+	m.writing.Store(true)
+	select {
+	case g.turn <- struct{}{}:
+	case <-g.child.Done():
+		// Dropped, but read to its end: the next message, or the
+		// client's close frame, follows it.
+		m.writing.Store(false)
+		inputBuffers.Put(buf)
+		io.Copy(io.Discard, r)
+		return true, m.endMessage()
+	case <-m.quit:
+		m.writing.Store(false)
+		inputBuffers.Put(buf)
+		return false, nil
+	}
+	m.writing.Store(false)
+
+	left := g.turnWait
+	deadline := false // a read deadline is set on the connection
+	for {
+		end := n < inputChunk
+		p := buf[:n]
+		if end && lines {
+			p = append(p, '\n')
+		}
+		if !m.writeStdin(p, end) {
+			// buf now belongs to the stdin pump.
+			buf = nil
+			break
+		}
+		if end {
+			break
+		}
+		// The rest is awaited for no more than is left of the turn.
+		start := time.Now()
+		m.conn.wire.SetReadDeadline(start.Add(left))
+		deadline = true
+		n, _ = io.ReadFull(r, buf[:inputChunk])
+		left -= time.Since(start)
+		if r.err != nil {
+			break
+		}
+	}
+	if deadline {
+		m.conn.wire.SetReadDeadline(time.Time{})
+	}
+	<-g.turn
+	if buf == nil {
+		return false, nil
+	}
+	inputBuffers.Put(buf)
+	if r.err != nil && left <= 0 {
+		// The read timed out. What the library returned with the
+		// timeout may be taken for bad UTF-8, and the rest of the
+		// message cannot be read any more: its bytes are counted
+		// here, and it is not read to its end.
+		m.conn.in.bytes.Add(r.n)
+		return true, errSlowSender
+	}
+	return true, m.endMessage()
+}
+
+// writeStdin hands p, a chunk of a message that it ends if end, to the
+// stdin pump and waits until it was written, or dropped because the child
+// has exited. It reports false if the client's session was over first; p
+// then belongs to the stdin pump.
+func (m *member) writeStdin(p []byte, end bool) bool {
 	g := m.g
 	m.writing.Store(true)
 	defer m.writing.Store(false)
 	select {
-	case g.stdin <- stdinWrite{p: p, done: m.written}:
+	case g.stdin <- stdinWrite{p: p, from: m, end: end, done: m.written}:
 	case <-g.child.Done():
 		return true
 	case <-m.quit:

@@ -210,24 +210,27 @@ func TestGroupEveryLineToEveryClientInOneOrder(t *testing.T) {
 	}
 }
 
-func TestGroupLinesFromClientsNeverMix(t *testing.T) {
-	// The child answers each line with its first byte and its length:
-	// a line made of two clients' messages would show.
-	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
-		r := bufio.NewReaderSize(stdin, 1<<20)
-		for {
-			line, err := r.ReadBytes('\n')
-			if err != nil {
-				return nil
-			}
-			line = line[:len(line)-1]
-			if bytes.Count(line, line[:1]) != len(line) {
-				fmt.Fprintf(stdout, "mixed\n")
-				continue
-			}
-			fmt.Fprintf(stdout, "%c %d\n", line[0], len(line))
+// lineSizes answers each line with its first byte and its length, or
+// with "mixed" for a line of more than one byte value: a line made of
+// two clients' messages shows.
+func lineSizes(stdin io.Reader, stdout, _ io.Writer) error {
+	r := bufio.NewReaderSize(stdin, 1<<20)
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			return nil
 		}
-	})
+		line = line[:len(line)-1]
+		if bytes.Count(line, line[:1]) != len(line) {
+			fmt.Fprintf(stdout, "mixed\n")
+			continue
+		}
+		fmt.Fprintf(stdout, "%c %d\n", line[0], len(line))
+	}
+}
+
+func TestGroupLinesFromClientsNeverMix(t *testing.T) {
+	child := startFake(lineSizes)
 	g := NewGroup(context.Background(), child, Config{})
 	gs := serveGroup(t, g, -1)
 	a, _ := gs.dial()
@@ -724,4 +727,103 @@ func TestGroupEndingBeforeEachCloseFrame(t *testing.T) {
 	if n := ended.Load(); n != 2 {
 		t.Errorf("ending called %d times, want 2", n)
 	}
+}
+
+// waitTurnTaken waits until a client of g has its turn at stdin.
+func waitTurnTaken(t *testing.T, g *Group) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(g.turn) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no client took its turn at stdin")
+		}
+	}
+}
+
+func TestGroupSlowSenderLosesTurn(t *testing.T) {
+	// a begins a message of three chunks and sends no more: once it has
+	// kept the child waiting for longer than a turn may, it is closed
+	// with 1008, what the child got of its message ends as a line of its
+	// own, and b's message, which waited, follows.
+	child := startFake(lineSizes)
+	g := NewGroup(context.Background(), child, Config{})
+	g.turnWait = 200 * time.Millisecond
+	gs := serveGroup(t, g, -1)
+	a, ra := gs.dial()
+	send(t, a, "a")
+	expectAll(t, "a 1", a)
+	b, rb := gs.join(g)
+	send(t, b, "b")
+	expectAll(t, "b 1", b, a)
+
+	w, err := a.Writer(testCtx(t), websocket.MessageText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(bytes.Repeat([]byte("a"), 3*inputChunk)); err != nil {
+		t.Fatal(err)
+	}
+	waitTurnTaken(t, g)
+	send(t, b, "b")
+	// The client library keeps the end of what a writes until its next
+	// frame: the child gets whole chunks of a's message.
+	_, got, err := b.Read(testCtx(t))
+	var n int
+	if _, serr := fmt.Sscanf(string(got), "a %d", &n); err != nil || serr != nil || n < inputChunk || n%inputChunk != 0 {
+		t.Fatalf("got %q, %v; want a line of whole chunks of a's message", got, err)
+	}
+	expectAll(t, "b 1", b)
+	// a may have been sent those lines before it was closed.
+	for {
+		_, _, err := a.Read(testCtx(t))
+		if err != nil {
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != slowSenderReason {
+				t.Fatalf("a's end: %v, want close 1008 %q", err, slowSenderReason)
+			}
+			break
+		}
+	}
+	if r := result(t, ra); !errors.Is(r.ClientErr, errSlowSender) || r.Code != websocket.StatusPolicyViolation {
+		t.Errorf("result %+v", r)
+	}
+	send(t, b, "b")
+	expectAll(t, "b 1", b)
+	b.Close(websocket.StatusNormalClosure, "")
+	result(t, rb)
+}
+
+func TestGroupTurnCountsOnlyWaitsForClient(t *testing.T) {
+	// The child takes many times a turn's limit to start reading: a
+	// client that sends a long message at once is not cut for it.
+	child := startFake(func(stdin io.Reader, stdout, stderr io.Writer) error {
+		time.Sleep(time.Second)
+		return lineSizes(stdin, stdout, stderr)
+	})
+	g := NewGroup(context.Background(), child, Config{})
+	g.turnWait = 50 * time.Millisecond
+	gs := serveGroup(t, g, -1)
+	a, _ := gs.dial()
+	send(t, a, string(bytes.Repeat([]byte("a"), 10*inputChunk)))
+	expectAll(t, fmt.Sprintf("a %d", 10*inputChunk), a)
+}
+
+func TestGroupCutMessageEndsItsLine(t *testing.T) {
+	// a's message goes over the read limit once two chunks of it have
+	// reached the child: they end as a line of their own, and b's
+	// message is the next line.
+	child := startFake(lineSizes)
+	g := NewGroup(context.Background(), child, Config{})
+	gs := serveGroup(t, g, 2*inputChunk+100)
+	a, ra := gs.dial()
+	send(t, a, "a")
+	expectAll(t, "a 1", a)
+	b, _ := gs.join(g)
+	send(t, b, "b")
+	expectAll(t, "b 1", b, a)
+	send(t, a, string(bytes.Repeat([]byte("a"), 3*inputChunk)))
+	expectClose(t, a, websocket.StatusMessageTooBig, fmt.Sprintf("read limited at %d bytes", 2*inputChunk+101))
+	result(t, ra)
+	send(t, b, "b")
+	expectAll(t, fmt.Sprintf("a %d", 2*inputChunk), b)
+	expectAll(t, "b 1", b)
 }

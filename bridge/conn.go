@@ -127,6 +127,14 @@ type wire struct {
 	in      *[wireReadSize]byte
 	unread  []byte
 
+	// A write the client has not taken within stall gives up, and
+	// sets stalled; stallMu orders the setting of write deadlines,
+	// which closing leaves to Close.
+	stallMu sync.Mutex
+	stall   time.Duration // 0 for no limit
+	closing bool
+	stalled atomic.Bool
+
 	mu      sync.Mutex
 	done    sync.Cond // on mu: broadcast when a write on the network ends
 	hold    bool
@@ -255,19 +263,56 @@ func (w *wire) writeLocked(p []byte) error {
 	}
 	w.writing = true
 	w.mu.Unlock()
-	_, err := w.Conn.Write(p)
+	err := w.writeNetwork(p)
 	w.mu.Lock()
 	for err == nil && len(w.queued) > 0 {
 		q := w.queued
 		w.queued = nil
 		w.mu.Unlock()
-		_, err = w.Conn.Write(q)
+		err = w.writeNetwork(q)
 		w.mu.Lock()
 	}
 	w.queued = nil
 	w.writing = false
 	w.done.Broadcast()
 	return err
+}
+
+// writeNetwork writes p to the network. Once a limit is set (limitStall),
+// it gives up when the client has not taken all of p within that long, and
+// marks the wire stalled. The limit is on the whole write, not on a lack
+// of progress: the kernel of a client that does not read still takes a
+// few bytes now and then.
+func (w *wire) writeNetwork(p []byte) error {
+	w.stallMu.Lock()
+	if w.stall > 0 && !w.closing {
+		w.Conn.SetWriteDeadline(time.Now().Add(w.stall))
+	}
+	w.stallMu.Unlock()
+	_, err := w.Conn.Write(p)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		w.stallMu.Lock()
+		if !w.closing {
+			w.stalled.Store(true)
+		}
+		w.stallMu.Unlock()
+	}
+	return err
+}
+
+// limitStall has a write that the client has not taken all of within d
+// give up, unless a shorter limit is set already, the write on the
+// network included.
+func (w *wire) limitStall(d time.Duration) {
+	w.stallMu.Lock()
+	defer w.stallMu.Unlock()
+	if w.stall > 0 && w.stall <= d {
+		return
+	}
+	w.stall = d
+	if !w.closing {
+		w.Conn.SetWriteDeadline(time.Now().Add(d))
+	}
 }
 
 // closeFlushTime bounds how long closing a wire may spend writing what it
@@ -279,7 +324,10 @@ const closeFlushTime = time.Second
 // at once, and the frame must not be left behind. A client that does not
 // read is given closeFlushTime, a write already on the network included.
 func (w *wire) Close() error {
+	w.stallMu.Lock()
+	w.closing = true
 	w.Conn.SetWriteDeadline(time.Now().Add(closeFlushTime))
+	w.stallMu.Unlock()
 	w.mu.Lock()
 	for w.writing {
 		w.done.Wait()

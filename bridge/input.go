@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -20,67 +21,149 @@ var stdinBuffers = sync.Pool{New: func() any { return new([stdinBufferSize]byte)
 
 // stdin is the child's standard input behind a buffer that is written out
 // only when the socket has nothing more to read: the messages of one burst
-// reach the child in one write.
+// reach the child in one write. Only whole messages are written out, but
+// for a binary message longer than the buffer, which goes out a buffer at
+// a time; a text message longer than the buffer is held whole apart and
+// written out in one write once it has all come. The input pump copies a
+// message in without mu while it reads it from the network, so that the
+// whole messages before it can be written out meanwhile (see flushStdin).
 type stdin struct {
 	mu      sync.Mutex
 	w       io.Writer
 	buf     *[stdinBufferSize]byte // from stdinBuffers, nil when empty
+	off     int                    // bytes of buf written out already
+	mark    int                    // end of the whole messages in buf; the one being copied in follows
 	n       int                    // bytes of buf in use
-	flushes int                    // writes to the child so far
+	filling bool                   // the input pump reads into buf[n:], without mu
 	broken  bool                   // the child exited or closed its stdin
 }
 
-// readFrom copies r into the buffer, writing it out whenever it fills.
-func (in *stdin) readFrom(r io.Reader) error {
+// copyMessage copies the message r into the buffer, followed by a newline
+// if newline is set, and reads it to its end. With whole set (text mode)
+// the child gets all of the message or, if the client does not finish it,
+// none of it; otherwise (binary mode) it gets what was read before the
+// client's error of a message longer than the buffer. Once a write to the
+// child fails, stdin is broken and messages are read and dropped. The
+// client's error reading r is the caller's to see.
+func (in *stdin) copyMessage(r io.Reader, whole, newline bool) {
+	in.mu.Lock()
+	if in.broken {
+		in.mu.Unlock()
+		io.Copy(io.Discard, r)
+		return
+	}
+	spilled := false // the start of the message was written out
 	for {
 		if in.buf == nil {
 			in.buf = stdinBuffers.Get().(*[stdinBufferSize]byte)
 		}
 		if in.n == len(in.buf) {
-			if err := in.flush(); err != nil {
-				return err
+			switch {
+			case in.off > 0:
+				in.n = copy(in.buf[:], in.buf[in.off:in.n])
+				in.mark -= in.off
+				in.off = 0
+			case whole:
+				in.copyLong(r, newline)
+				return
+			default:
+				in.mark, spilled = in.n, true
+				if in.flushLocked() != nil {
+					in.fail(r)
+					return
+				}
 			}
 			continue
 		}
-		n, err := r.Read(in.buf[in.n:])
-		in.n += n
+		p := in.buf[in.n:]
+		in.filling = true
+		in.mu.Unlock()
+		k, err := r.Read(p)
+		in.mu.Lock()
+		in.filling = false
+		in.n += k
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
-			return err
+			// The client's: what was read of the message is
+			// taken back, unless some of it went out already.
+			if spilled {
+				in.mark = in.n
+			}
+			in.n = in.mark
+			in.mu.Unlock()
+			return
 		}
+	}
+	if newline {
+		if in.n == len(in.buf) {
+			in.mark = in.n
+			if in.flushLocked() != nil {
+				in.mu.Unlock()
+				return
+			}
+			in.buf = stdinBuffers.Get().(*[stdinBufferSize]byte)
+		}
+		in.buf[in.n] = '\n'
+		in.n++
+	}
+	in.mark = in.n
+	in.mu.Unlock()
+}
+
+// copyLong goes on with copyMessage for a text message that outgrew the
+// buffer, whose start is buf[mark:n], with mu held, which it releases: the
+// start moves to a buffer of its own, the whole messages before it are
+// written out, the rest of the message is read in, and the message goes
+// to the child in one write once it has all come, or not at all.
+func (in *stdin) copyLong(r io.Reader, newline bool) {
+	msg := bytes.NewBuffer(make([]byte, 0, 2*stdinBufferSize))
+	msg.Write(in.buf[in.mark:in.n])
+	in.n = in.mark
+	if in.flushLocked() != nil {
+		in.fail(r)
+		return
+	}
+	in.mu.Unlock()
+	if _, err := msg.ReadFrom(r); err != nil {
+		return // the client's
+	}
+	if newline {
+		msg.WriteByte('\n')
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.broken {
+		_, err := in.w.Write(msg.Bytes())
+		in.broken = err != nil
 	}
 }
 
-// writeByte adds b to the buffer.
-func (in *stdin) writeByte(b byte) error {
-	if in.buf != nil && in.n == len(in.buf) {
-		if err := in.flush(); err != nil {
-			return err
-		}
-	}
-	if in.buf == nil {
-		in.buf = stdinBuffers.Get().(*[stdinBufferSize]byte)
-	}
-	in.buf[in.n] = b
-	in.n++
-	return nil
+// fail follows a failed write to the child, with mu held, which it
+// releases: it reads the rest of the message r and drops it.
+func (in *stdin) fail(r io.Reader) {
+	in.mu.Unlock()
+	io.Copy(io.Discard, r)
 }
 
-// flush writes the buffer out and gives it back to the pool.
-func (in *stdin) flush() error {
+// flushLocked writes out the whole messages in the buffer, and gives the
+// buffer back to the pool once nothing else is in it. mu is held.
+func (in *stdin) flushLocked() error {
 	if in.buf == nil {
 		return nil
 	}
 	var err error
-	if in.n > 0 {
-		_, err = in.w.Write(in.buf[:in.n])
-		in.flushes++
+	if in.mark > in.off {
+		_, err = in.w.Write(in.buf[in.off:in.mark])
+		in.off = in.mark
+		in.broken = err != nil
 	}
-	in.n = 0
-	stdinBuffers.Put(in.buf)
-	in.buf = nil
+	if in.n == in.mark && !in.filling {
+		stdinBuffers.Put(in.buf)
+		in.buf = nil
+		in.off, in.mark, in.n = 0, 0, 0
+	}
 	return err
 }
 
@@ -90,8 +173,9 @@ func (in *stdin) flush() error {
 // does not read, the buffer is not written out, the socket is not read,
 // and the client is slowed by TCP rather than buffered; so too while a
 // message waits for MaxRate. A text message that is not valid UTF-8 ends
-// the session. Once stdin is broken, messages are read and dropped, so
-// that control frames are still answered.
+// the session, and reaches the child in no part. Once stdin is broken,
+// messages are read and dropped, so that control frames are still
+// answered.
 func (s *session) pumpInput() error {
 	for {
 		// While a message waits for MaxRate, the child is handed
@@ -102,14 +186,7 @@ func (s *session) pumpInput() error {
 		if err != nil {
 			return err
 		}
-		s.stdin.mu.Lock()
-		if s.stdin.broken {
-			// An error reading is the client's: endMessage returns it.
-			io.Copy(io.Discard, r)
-		} else {
-			s.stdin.broken = s.writeMessage(r) != nil
-		}
-		s.stdin.mu.Unlock()
+		s.writeMessage(r)
 		if err := s.endMessage(); err != nil {
 			return err
 		}
@@ -120,7 +197,8 @@ func (s *session) pumpInput() error {
 // token for it: when there is none yet, it calls flush, if not nil, and
 // waits until there is one or stop is closed. It counts the message and
 // returns it behind c.msg, which counts its bytes and keeps the client's
-// error, and for a text message behind c.text too, which checks its UTF-8.
+// error, for a text message behind c.text too, which checks its UTF-8,
+// and behind c.verified, which drops what the library could not unmask.
 func (c *peer) nextMessage(flush func(), stop <-chan struct{}) (*countingReader, error) {
 	typ, msg, err := c.conn.Reader(context.Background())
 	if err != nil {
@@ -131,10 +209,11 @@ func (c *peer) nextMessage(flush func(), stop <-chan struct{}) (*countingReader,
 	}
 	c.conn.in.messages.Add(1)
 	c.raw = msg
+	c.verified = verifiedReader{r: msg}
 	r := &c.msg
-	*r = countingReader{r: msg}
+	*r = countingReader{r: &c.verified}
 	if typ == websocket.MessageText {
-		c.text = utf8Checker{r: msg}
+		c.text = utf8Checker{r: &c.verified}
 		r.r = &c.text
 	}
 	return r, nil
@@ -167,46 +246,35 @@ func (c *peer) endMessage() error {
 	return c.msg.err
 }
 
-// writeMessage copies one message into the stdin buffer and returns the
-// error writing it; the message is read to its end either way. A message
-// the client did not finish (one over the read limit, a broken
-// connection) is taken back out of the buffer: the child gets none of
-// it, unless it was longer than the buffer.
-func (s *session) writeMessage(r *countingReader) error {
+// writeMessage copies one message into the stdin buffer, followed by a
+// newline in text mode without RawInput; the message is read to its end
+// either way. In text mode a message the client did not finish (one over
+// the read limit, a broken connection, invalid UTF-8) reaches the child in
+// no part; in binary mode, only what was read of it before the error,
+// when it was longer than the buffer.
+func (s *session) writeMessage(r io.Reader) {
 	s.writing.Store(true)
 	defer s.writing.Store(false)
-	start, flushes := s.stdin.n, s.stdin.flushes
-	err := s.stdin.readFrom(r)
-	if r.err != nil {
-		// The client's error, not stdin's: pumpInput returns it.
-		err = nil
-		if s.stdin.flushes == flushes {
-			s.stdin.n = start
-		}
-	}
-	if err == nil && r.err == nil && !s.cfg.Binary && !s.cfg.RawInput {
-		err = s.stdin.writeByte('\n')
-	}
-	if err != nil && r.err == nil {
-		io.Copy(io.Discard, r)
-	}
-	return err
+	s.stdin.copyMessage(r, !s.cfg.Binary, !s.cfg.Binary && !s.cfg.RawInput)
 }
 
-// flushStdin writes out the stdin buffer. It runs before every read from
-// the network; while a message is being copied in (the lock is taken) it
-// leaves the buffer to the next read.
+// flushStdin writes out the whole messages in the stdin buffer. It runs
+// before every read from the network, the input pump's in the middle of a
+// message included: a whole message is not held back by the next one,
+// which may take the client any time to finish. While another goroutine
+// writes the buffer out, it leaves it to that one.
 func (s *session) flushStdin() {
-	if !s.stdin.mu.TryLock() {
+	in := &s.stdin
+	if !in.mu.TryLock() {
 		return
 	}
-	defer s.stdin.mu.Unlock()
-	if s.stdin.broken || s.stdin.buf == nil {
+	defer in.mu.Unlock()
+	if in.broken || in.buf == nil {
 		return
 	}
-	s.writing.Store(true)
-	s.stdin.broken = s.stdin.flush() != nil
-	s.writing.Store(false)
+	was := s.writing.Swap(true)
+	in.flushLocked()
+	s.writing.Store(was)
 }
 
 // countingReader counts the bytes read through it and keeps the first
@@ -222,6 +290,21 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	if err != nil && err != io.EOF && c.err == nil {
 		c.err = err
+	}
+	return n, err
+}
+
+// verifiedReader reads a client's message and drops the bytes that come
+// with an error: those of a frame the connection cut short, which the
+// library returns as they came, still masked.
+type verifiedReader struct {
+	r io.Reader
+}
+
+func (v *verifiedReader) Read(p []byte) (int, error) {
+	n, err := v.r.Read(p)
+	if err != nil && err != io.EOF {
+		n = 0
 	}
 	return n, err
 }

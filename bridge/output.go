@@ -33,7 +33,10 @@ func (s *session) pumpOutput(done func()) {
 		flush = func() error { return nil }
 		buffers = binaryReadBuffers
 	} else {
-		m := &messageWriter{s: s, pieces: pieces}
+		m := &messageWriter{pieces: pieces}
+		if s.cfg.PassStderr {
+			m.prefix = stdoutPrefix
+		}
 		lines := &lineSplitter{emit: m.emit}
 		send, flush = lines.write, lines.flush
 	}
@@ -61,27 +64,40 @@ func (s *session) pumpOutput(done func()) {
 }
 
 // messageWriter sends lines as text messages, a long line as one message
-// in several frames; with PassStderr, each wrapped in a JSON object.
+// in several frames; with a prefix, each wrapped in a JSON object that
+// starts with it.
 type messageWriter struct {
-	s      *session
 	pieces pieceWriter
-	json   []byte // buffer for JSON framing
+	prefix string // stdoutPrefix or stderrPrefix; empty for no JSON
+	json   []byte // the JSON of the line so far, not yet sent
+	open   bool   // json holds the start of a line
 }
 
+// emit sends p, a line or a piece of one, the last when final. With a
+// prefix, the JSON of pieces is held until it reaches maxPending, as a
+// line is before it goes out in pieces.
 func (m *messageWriter) emit(p []byte, final bool) error {
-	if m.s.cfg.PassStderr {
-		if m.pieces.w == nil {
-			m.json = append(m.json[:0], stdoutPrefix...)
-		} else {
-			m.json = m.json[:0]
-		}
-		m.json = appendJSONString(m.json, p)
-		if final {
-			m.json = append(m.json, jsonSuffix...)
-		}
-		p = m.json
+	if m.prefix == "" {
+		return m.pieces.send(websocket.MessageText, p, final)
 	}
-	return m.pieces.send(websocket.MessageText, p, final)
+	if !m.open {
+		m.json = append(m.json[:0], m.prefix...)
+		m.open = true
+	}
+	m.json = appendJSONString(m.json, p)
+	if !final && len(m.json) < maxPending {
+		return nil
+	}
+	if final {
+		m.json = append(m.json, jsonSuffix...)
+		m.open = false
+	}
+	err := m.pieces.send(websocket.MessageText, m.json, final)
+	m.json = m.json[:0]
+	if final && cap(m.json) > textReadSize {
+		m.json = nil
+	}
+	return err
 }
 
 // pieceWriter sends messages to a client whole, or a piece at a time

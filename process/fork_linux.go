@@ -13,12 +13,23 @@ import (
 // Go ends a thread whenever a goroutine exits locked to it; so every child
 // is forked from threads kept for that, which live as long as the process:
 // one for each CPU Go runs on, as a thread waits for its child to exec.
+// The child inherits no descriptor but its stdin, stdout and stderr.
 func startChild(cmd *exec.Cmd) error {
+	if err := closeInheritedOnExec(); err != nil {
+		return err
+	}
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	forks.once.Do(forks.start)
 	req := forkRequest{cmd: cmd, done: make(chan error, 1)}
+	exits.starting.RLock()
+	defer exits.starting.RUnlock()
 	forks.reqs <- req
-	return <-req.done
+	if err := <-req.done; err != nil {
+		return err
+	}
+	// Its exit is for its Process to see, even before it has one.
+	exits.keep(cmd.Process.Pid)
+	return nil
 }
 
 // forks are the process's threads for starting children.

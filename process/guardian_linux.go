@@ -20,10 +20,31 @@ import (
 // goroutine of its own, with the reason: the programs started from then on
 // are not guarded. Start may be called once.
 func (g *Guardian) Start(args []string, lost func(error)) error {
+	// The guardian's exit is os/exec's to wait for: it is kept from the
+	// exit watcher, which reaps adopted orphans.
+	exits.starting.RLock()
+	defer exits.starting.RUnlock()
+	if err := g.start(args, lost); err != nil {
+		return err
+	}
+	pid := g.cmd.Process.Pid
+	exits.keep(pid)
+	go func() {
+		g.wait()
+		exits.forget(pid)
+	}()
+	return nil
+}
+
+// start starts the guardian for Start.
+func (g *Guardian) start(args []string, lost func(error)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.cmd != nil || g.ended {
 		return errors.New("starting the guardian: started before")
+	}
+	if err := closeInheritedOnExec(); err != nil {
+		return fmt.Errorf("starting the guardian: %w", err)
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -44,7 +65,6 @@ func (g *Guardian) Start(args []string, lost func(error)) error {
 	}
 	g.cmd, g.lost, g.w = cmd, lost, w
 	g.exited = make(chan struct{})
-	go g.wait()
 	return nil
 }
 

@@ -23,10 +23,13 @@ var exits exitWatcher
 
 // exitWatcher reaps the children of this package as they exit. On each
 // SIGCHLD it asks the kernel which child has exited, without reaping it,
-// and reaps it if it is one of its own; children started otherwise (CGI
-// programs, through os/exec) are left to whoever waits for them. However
-// many children run, one parked goroutine waits for all of them, and a
-// child costs no descriptor, goroutine or thread for it.
+// and reaps it if it is one of its own; children started otherwise are
+// left to whoever waits for them, unless the process is PID 1 or a child
+// subreaper: then every process orphaned below it becomes its child, and
+// the watcher reaps those too, leaving only the children kept for another
+// (the guardian, which os/exec waits for). However many children run, one
+// parked goroutine waits for all of them, and a child costs no
+// descriptor, goroutine or thread for it.
 //
 // A child whose output streams nothing else holds any more has its
 // process group killed a last time before it is reaped, while its pid,
@@ -35,8 +38,33 @@ type exitWatcher struct {
 	once sync.Once
 	sigs chan os.Signal // SIGCHLD, or a nudge to look
 
+	// starting is held for reading from before a child of this package
+	// is forked until it is kept, and for writing while orphans are
+	// reaped: a child that exits before its pid is known is never taken
+	// for an orphan.
+	starting sync.RWMutex
+
 	mu      sync.Mutex
-	running map[int]*Process // by pid
+	running map[int]*Process // by pid; nil for a child kept, not to reap
+}
+
+// keep has the watcher leave the child pid unreaped, should it exit,
+// until add gives its Process or forget lets go of it. It is called with
+// starting held for reading, once the child is started.
+func (w *exitWatcher) keep(pid int) {
+	w.once.Do(w.start)
+	w.mu.Lock()
+	w.running[pid] = nil
+	w.mu.Unlock()
+}
+
+// forget lets go of the child pid, kept and reaped by another since.
+func (w *exitWatcher) forget(pid int) {
+	w.mu.Lock()
+	delete(w.running, pid)
+	w.mu.Unlock()
+	// It may have hidden orphans that exited: look again.
+	w.nudge()
 }
 
 // add has p reaped once its child exits.
@@ -46,6 +74,11 @@ func (w *exitWatcher) add(p *Process) {
 	w.running[p.pid] = p
 	w.mu.Unlock()
 	// The child may have exited before it was added: look again.
+	w.nudge()
+}
+
+// nudge has the watcher look for exited children, as on SIGCHLD.
+func (w *exitWatcher) nudge() {
 	select {
 	case w.sigs <- syscall.SIGCHLD:
 	default:
@@ -66,10 +99,16 @@ func (w *exitWatcher) run() {
 	}
 }
 
-// reapExited reaps every child of this package that has exited and hands
-// how it exited to its Process. Signals merge, so one SIGCHLD may stand
-// for many exits.
+// reapExited reaps every child of this package that has exited, and
+// hands how it exited to its Process, and, where the process adopts
+// orphans, every other child that has exited and is not kept. Signals
+// merge, so one SIGCHLD may stand for many exits.
 func (w *exitWatcher) reapExited() {
+	orphans := adoptsOrphans()
+	if orphans {
+		w.starting.Lock()
+		defer w.starting.Unlock()
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for {
@@ -77,26 +116,27 @@ func (w *exitWatcher) reapExited() {
 		if pid == 0 {
 			return
 		}
-		if !w.reap(pid) {
-			// Another's child, not reaped yet, hides the others that
-			// exited: ask after each of ours.
-			for pid := range w.running {
-				if exitedChild(unix.P_PID, pid) == pid {
-					w.reap(pid)
-				}
-			}
-			return
+		p, known := w.running[pid]
+		if p != nil && w.reap(pid, p) {
+			continue
 		}
+		if !known && orphans && reapOrphan(pid) {
+			continue
+		}
+		// Another's child, not reaped yet, hides the others that
+		// exited: ask after each of ours.
+		for pid, p := range w.running {
+			if p != nil && exitedChild(unix.P_PID, pid) == pid {
+				w.reap(pid, p)
+			}
+		}
+		return
 	}
 }
 
-// reap reaps the child pid, which has exited, if it is one of this
-// package's, and reports whether it did.
-func (w *exitWatcher) reap(pid int) bool {
-	p := w.running[pid]
-	if p == nil {
-		return false
-	}
+// reap reaps the child pid of p, which has exited, and reports whether it
+// did.
+func (w *exitWatcher) reap(pid int, p *Process) bool {
 	if p.stdout.hungUp() && p.stderr.hungUp() {
 		p.release()
 	}
@@ -111,6 +151,28 @@ func (w *exitWatcher) reap(pid int) bool {
 	delete(w.running, pid)
 	go p.reap(exitError(syscall.WaitStatus(ws)))
 	return true
+}
+
+// reapOrphan reaps pid, an adopted orphan that has exited, for which no
+// one waits, and reports whether it did.
+func reapOrphan(pid int) bool {
+	got, err := unix.Wait4(pid, nil, unix.WNOHANG, nil)
+	for err == unix.EINTR {
+		got, err = unix.Wait4(pid, nil, unix.WNOHANG, nil)
+	}
+	return got == pid
+}
+
+// adoptsOrphans reports whether the processes orphaned below this one
+// become its children, to reap: when it is PID 1, of the system or of a
+// PID namespace (a container without an init), or a child subreaper.
+func adoptsOrphans() bool {
+	if os.Getpid() == 1 {
+		return true
+	}
+	var subreaper int32
+	err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&subreaper)), 0, 0, 0)
+	return err == nil && subreaper != 0
 }
 
 // exitedChild returns the pid of a child of the process that has exited

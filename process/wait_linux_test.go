@@ -2,12 +2,16 @@ package process
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -211,4 +215,112 @@ func startWithPid(t *testing.T, pid int) *exec.Cmd {
 	}
 	t.Fatalf("could not start a process with pid %d", pid)
 	return nil
+}
+
+// A child subreaper, as PID 1, adopts the orphans below it: it reaps them,
+// while its own children's exits, however soon they come, still reach
+// their Process, and the guardian's its Guardian. The server is another
+// process, which makes itself a subreaper: TestSubreaperServer.
+func TestSubreaperReapsOrphans(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSubreaperServer$")
+	cmd.Env = append(os.Environ(), "WSBRIDGE_SUBREAPER=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var out strings.Builder
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() && sc.Text() != "done" {
+		fmt.Fprintln(&out, sc.Text())
+	}
+	if sc.Text() != "done" {
+		cmd.Wait()
+		t.Fatalf("the server ended before it was done:\n%s", out.String())
+	}
+	var kids []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if kids = childrenOf(cmd.Process.Pid); len(kids) == 0 {
+			break
+		}
+	}
+	if len(kids) != 0 {
+		t.Errorf("the subreaper left children (pid state) %v", kids)
+	}
+	stdin.Close()
+	rest, _ := io.ReadAll(stdout)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("the server: %v\n%s%s", err, out.String(), rest)
+	}
+}
+
+// TestSubreaperServer is the server of TestSubreaperReapsOrphans, and is
+// skipped unless run by it. A subreaper, it starts a guardian and twenty
+// programs at once, each of which leaves a job behind and exits at once
+// with status 3, waits for them and the guardian, says "done", and waits
+// for stdin to end.
+func TestSubreaperServer(t *testing.T) {
+	if os.Getenv("WSBRIDGE_SUBREAPER") == "" {
+		t.Skip("run by TestSubreaperReapsOrphans")
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	var g Guardian
+	if err := g.Start(guardianArgs, func(err error) { t.Errorf("guardian lost: %v", err) }); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			p, err := Start(Config{Path: "/bin/sh", Args: []string{"-c", "sleep 0.1 </dev/null >/dev/null 2>&1 & exit 3"}, PTY: i%2 == 0, Guardian: &g})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			go io.Copy(io.Discard, p.Stdout())
+			go io.Copy(io.Discard, p.Stderr())
+			select {
+			case <-p.Done():
+				if err := p.Wait(); err == nil || err.Error() != "exit status 3" {
+					t.Errorf("program %d: Wait = %v, want exit status 3", i, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("program %d: no exit seen", i)
+			}
+		})
+	}
+	wg.Wait()
+	if err := g.Close(); err != nil {
+		t.Errorf("closing the guardian: %v", err)
+	}
+	fmt.Println("done")
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// childrenOf returns the processes whose parent is pid, zombies included,
+// as "pid state".
+func childrenOf(pid int) []string {
+	var kids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parens.
+		i := bytes.LastIndexByte(stat, ')')
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			kids = append(kids, e.Name()+" "+f[0])
+		}
+	}
+	return kids
 }

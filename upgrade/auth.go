@@ -20,6 +20,7 @@ var authWhy = map[string]string{
 	authUnknownUser:   "unknown user",
 	authBadPassword:   "wrong password",
 	authGone:          "client left before its credentials were checked",
+	authThrottled:     "its address sent wrong credentials a moment ago",
 }
 
 // identity is who a request comes from: the child's REMOTE_USER and
@@ -71,9 +72,16 @@ func (s *Server) authenticate(r *http.Request) (identity, string) {
 		return identity{}, authNoCredentials
 	}
 	r.Header.Del("Authorization")
-	if why := s.basic.check(r.Context(), user, password); why != "" {
+	if why := s.basic.check(r.Context(), r.RemoteAddr, user, password); why != "" {
 		s.metrics.authRefused(why)
-		s.cfg.Log.Warn().Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Str("user", user).Str("reason", authWhy[why]).Msg("refused credentials")
+		// Requests refused for their address's penalty cost nothing
+		// and come as fast as a client sends them: the warning of the
+		// penalty said it all.
+		ev := s.cfg.Log.Warn()
+		if why == authThrottled {
+			ev = s.cfg.Log.Debug()
+		}
+		ev.Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Str("user", user).Str("reason", authWhy[why]).Msg("refused credentials")
 		return identity{user: user}, why
 	}
 	return identity{user, "Basic"}, ""

@@ -4,6 +4,7 @@ package upgrade
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -87,8 +88,9 @@ func TestBasicAuthServer(t *testing.T) {
 	})
 	const challenge = `Basic realm="wsbridge", charset="UTF-8"`
 
-	// Upgrades.
-	for _, tc := range []struct {
+	// Upgrades, each from an address of its own: wrong credentials
+	// put their address in the penalty box.
+	for i, tc := range []struct {
 		name   string
 		header http.Header
 		reason string
@@ -98,7 +100,7 @@ func TestBasicAuthServer(t *testing.T) {
 		{"unknown user", basic("zed", "ann's secret"), "unknown user"},
 		{"not Basic", http.Header{"Authorization": {"Bearer ann's secret"}}, "no credentials"},
 	} {
-		if _, status := sessionEnv(t, "ws://"+addr+"/", "", tc.header); status != http.StatusUnauthorized {
+		if _, status := sessionEnv(t, "ws://"+addr+"/", fmt.Sprintf("127.0.0.%d", i+2), tc.header); status != http.StatusUnauthorized {
 			t.Errorf("%s: status %d, want 401", tc.name, status)
 		}
 	}
@@ -127,13 +129,6 @@ func TestBasicAuthServer(t *testing.T) {
 	}
 
 	// Plain HTTP: CGI, and what would be a 404, are behind the same door.
-	for _, path := range []string{"/env.sh", "/nothing/here"} {
-		for _, h := range []http.Header{nil, basic("ann", "guess")} {
-			if status, www, body := getWith(t, "http://"+addr+path, h); status != http.StatusUnauthorized || www != challenge || strings.Contains(body, "PATH") {
-				t.Errorf("%s with %v: %d, WWW-Authenticate %q, body %q", path, h, status, www, body)
-			}
-		}
-	}
 	status, _, body := getWith(t, "http://"+addr+"/env.sh", basic("ann", "ann's secret"))
 	lines := strings.Split(body, "\n")
 	if status != http.StatusOK || !slices.Contains(lines, "REMOTE_USER=ann") || !slices.Contains(lines, "AUTH_TYPE=Basic") {
@@ -141,6 +136,13 @@ func TestBasicAuthServer(t *testing.T) {
 	}
 	if strings.Contains(body, "HTTP_AUTHORIZATION") {
 		t.Errorf("the CGI program sees the credentials: %q", body)
+	}
+	for _, path := range []string{"/env.sh", "/nothing/here"} {
+		for _, h := range []http.Header{nil, basic("ann", "guess")} {
+			if status, www, body := getWith(t, "http://"+addr+path, h); status != http.StatusUnauthorized || www != challenge || strings.Contains(body, "PATH") {
+				t.Errorf("%s with %v: %d, WWW-Authenticate %q, body %q", path, h, status, www, body)
+			}
+		}
 	}
 	var users []any
 	for _, ev := range logs.events("http") {

@@ -23,6 +23,7 @@ const (
 	authUnknownUser   = "unknownuser"   // a user the file does not have
 	authBadPassword   = "badpassword"   // a known user, a wrong password
 	authGone          = "gone"          // the client left while its check waited
+	authThrottled     = "throttled"     // its address sent wrong ones a moment ago
 )
 
 // rememberFor is how long a (user, password) pair that checked out is
@@ -43,7 +44,10 @@ var fallbackHash = []byte("$2a$10$qJy69WsAv5lIkMEud08iTepnidCWKcUtXkicTuoqxWxqaI
 // bcrypt is slow on purpose, so that a stolen file is slow to crack, and
 // a client sending wrong passwords without end would keep every core
 // busy: at most GOMAXPROCS comparisons run at once, the others wait for
-// their turn (or for their client to leave). A pair that checked out is
+// their turn (or for their client to leave). So that such a client does
+// not keep everyone else waiting, each client address has one comparison
+// at a time, and after wrong credentials none until its penalty is over
+// (penaltyBox); its requests are refused meanwhile. A pair that checked out is
 // remembered for rememberFor under a keyed hash (never the password
 // itself), so the users who are in do not queue behind such a client and
 // a page that loads many files costs one comparison. An unknown user is
@@ -53,6 +57,7 @@ type basicAuth struct {
 	file   string
 	log    zerolog.Logger
 	checks chan struct{} // one token per comparison running
+	box    *penaltyBox   // the turns and penalties of client addresses
 	key    []byte        // keys the hashes of remembered pairs
 
 	mu      sync.Mutex
@@ -73,7 +78,7 @@ type userSet struct {
 // newBasicAuth reads file, or returns an error naming the line that
 // cannot be used.
 func newBasicAuth(file string, log zerolog.Logger) (*basicAuth, error) {
-	a := &basicAuth{file: file, log: log, checks: make(chan struct{}, runtime.GOMAXPROCS(0)), key: make([]byte, 32)}
+	a := &basicAuth{file: file, log: log, checks: make(chan struct{}, runtime.GOMAXPROCS(0)), box: newPenaltyBox(), key: make([]byte, 32)}
 	rand.Read(a.key)
 	fi, err := os.Stat(file)
 	if err != nil {
@@ -181,17 +186,44 @@ func (a *basicAuth) complain(err error) {
 	a.log.Error().Str("file", a.file).Err(err).Msg("cannot use --basic-auth-file; the users read before stay")
 }
 
-// check reports why user and password are refused, or "" when they are
-// the file's. It waits for its turn to compare, until ctx is done.
-func (a *basicAuth) check(ctx context.Context, user, password string) string {
+// check reports why user and password, sent by the client at remoteAddr
+// (a request's RemoteAddr), are refused, or "" when they are the file's.
+// It waits for its address's turn to compare, then for a free core, until
+// ctx is done. An address in its penalty for wrong credentials is refused
+// without a comparison, even with credentials that checked out before:
+// answering those at once would let it try passwords at full speed.
+func (a *basicAuth) check(ctx context.Context, remoteAddr, user, password string) string {
 	set := a.current()
 	mac := hmac.New(sha256.New, a.key)
 	fmt.Fprintf(mac, "%d:%s:%s", len(user), user, password)
 	var pair [sha256.Size]byte
 	mac.Sum(pair[:0])
+	if a.box.throttled(remoteAddr) {
+		return authThrottled
+	}
 	if set.remembered(pair) {
+		a.box.forgive(remoteAddr)
 		return ""
 	}
+	done, why := a.box.enter(ctx, remoteAddr)
+	if why != "" {
+		return why
+	}
+	// The comparison the turn waited for may have been of this pair.
+	if !set.remembered(pair) {
+		why = a.compare(ctx, set, pair, user, password)
+	}
+	if penalty := done(why); penalty > 0 {
+		a.log.Warn().Str("remote", remoteAddr).Str("user", user).Dur("penalty", penalty).
+			Msg("wrong credentials: the next ones from this address are refused for a while")
+	}
+	return why
+}
+
+// compare compares password with the hash of user in set, or a hash of
+// the file for an unknown user, once a core is free, and remembers pair
+// if they match. It reports why they are refused, or "".
+func (a *basicAuth) compare(ctx context.Context, set *userSet, pair [sha256.Size]byte, user, password string) string {
 	hash, known := set.hashes[user]
 	if !known {
 		hash = set.dummy

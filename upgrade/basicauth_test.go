@@ -42,19 +42,19 @@ func TestBasicAuthCheck(t *testing.T) {
 		{"carl", "ann's secret", authUnknownUser},
 		{"", "", authUnknownUser},
 	} {
-		if got := a.check(ctx, tc.user, tc.password); got != tc.want {
+		if got := a.check(ctx, "", tc.user, tc.password); got != tc.want {
 			t.Errorf("%q with %q: %q, want %q", tc.user, tc.password, got, tc.want)
 		}
 	}
 	// A changed password is the only one from then on, remembered or not.
 	htpasswdFile(t, file, "ann", "a new secret!")
-	if got := a.check(ctx, "ann", "ann's secret"); got != authBadPassword {
+	if got := a.check(ctx, "", "ann", "ann's secret"); got != authBadPassword {
 		t.Errorf("old password: %q", got)
 	}
-	if got := a.check(ctx, "ann", "a new secret!"); got != "" {
+	if got := a.check(ctx, "", "ann", "a new secret!"); got != "" {
 		t.Errorf("new password: %q", got)
 	}
-	if got := a.check(ctx, "bob", "bob's secret"); got != authUnknownUser {
+	if got := a.check(ctx, "", "bob", "bob's secret"); got != authUnknownUser {
 		t.Errorf("removed user: %q", got)
 	}
 }
@@ -92,7 +92,7 @@ func TestBasicAuthKeepsLastGoodFile(t *testing.T) {
 
 	// A user added while running can log in.
 	htpasswdFile(t, file, "ann", "ann's secret", "bob", "bob's secret")
-	if got := a.check(ctx, "bob", "bob's secret"); got != "" {
+	if got := a.check(ctx, "", "bob", "bob's secret"); got != "" {
 		t.Fatalf("added user: %q", got)
 	}
 	if n := len(logs.events("read --basic-auth-file again")); n != 1 {
@@ -102,7 +102,7 @@ func TestBasicAuthKeepsLastGoodFile(t *testing.T) {
 	// is complained about once.
 	writeFile(t, file, "ann:"+testHash(t, "x")+"\nbob:$apr1$x4b3x6fS$OqOmZ7Z1XnOf9DuMdyXTJ0\n", 0o600)
 	for range 3 {
-		if got := a.check(ctx, "bob", "bob's secret"); got != "" {
+		if got := a.check(ctx, "", "bob", "bob's secret"); got != "" {
 			t.Fatalf("after the file broke: %q", got)
 		}
 	}
@@ -112,7 +112,7 @@ func TestBasicAuthKeepsLastGoodFile(t *testing.T) {
 	// So does a file gone.
 	os.Remove(file)
 	for range 3 {
-		if got := a.check(ctx, "ann", "ann's secret"); got != "" {
+		if got := a.check(ctx, "", "ann", "ann's secret"); got != "" {
 			t.Fatalf("after the file went: %q", got)
 		}
 	}
@@ -121,10 +121,10 @@ func TestBasicAuthKeepsLastGoodFile(t *testing.T) {
 	}
 	// The file back, it is read.
 	htpasswdFile(t, file, "carl", "carl's secret")
-	if got := a.check(ctx, "carl", "carl's secret"); got != "" {
+	if got := a.check(ctx, "", "carl", "carl's secret"); got != "" {
 		t.Errorf("the file back: %q", got)
 	}
-	if got := a.check(ctx, "ann", "ann's secret"); got != authUnknownUser {
+	if got := a.check(ctx, "", "ann", "ann's secret"); got != authUnknownUser {
 		t.Errorf("the file back, ann: %q", got)
 	}
 }
@@ -135,7 +135,7 @@ func TestBasicAuthBoundsComparisons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := a.check(context.Background(), "ann", "ann's secret"); got != "" {
+	if got := a.check(context.Background(), "", "ann", "ann's secret"); got != "" {
 		t.Fatal(got)
 	}
 	// Every comparison slot taken, as by clients sending wrong
@@ -145,16 +145,16 @@ func TestBasicAuthBoundsComparisons(t *testing.T) {
 	}
 	gone, cancel := context.WithCancel(context.Background())
 	cancel()
-	if got := a.check(gone, "ann", "wrong"); got != authGone {
+	if got := a.check(gone, "", "ann", "wrong"); got != authGone {
 		t.Errorf("a check with its client gone: %q", got)
 	}
 	// ...but a user already in does not wait.
-	if got := a.check(gone, "ann", "ann's secret"); got != "" {
+	if got := a.check(gone, "", "ann", "ann's secret"); got != "" {
 		t.Errorf("a remembered user: %q", got)
 	}
 	// A slot free, the check goes on.
 	<-a.checks
-	if got := a.check(context.Background(), "ann", "wrong"); got != authBadPassword {
+	if got := a.check(context.Background(), "", "ann", "wrong"); got != authBadPassword {
 		t.Errorf("a check with a free slot: %q", got)
 	}
 }
@@ -191,14 +191,14 @@ func TestBasicAuthReload(t *testing.T) {
 	if err := os.Chtimes(file, fi.ModTime(), fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.check(ctx, "ann", "a new secret"); got != authBadPassword {
+	if got := a.check(ctx, "", "ann", "a new secret"); got != authBadPassword {
 		t.Fatalf("the new password before the reload: %q", got)
 	}
 	// ...but is once the file is reloaded.
 	if n, err := a.reload(); n != 1 || err != nil {
 		t.Fatalf("reload: %d users, %v", n, err)
 	}
-	if got := a.check(ctx, "ann", "a new secret"); got != "" {
+	if got := a.check(ctx, "", "ann", "a new secret"); got != "" {
 		t.Errorf("the new password after the reload: %q", got)
 	}
 	// A file that cannot be used leaves the users as they were; the
@@ -207,7 +207,7 @@ func TestBasicAuthReload(t *testing.T) {
 	if _, err := a.reload(); err == nil || !strings.Contains(err.Error(), file+`:1: user "ann": not a bcrypt hash`) {
 		t.Errorf("reload of a broken file: %v", err)
 	}
-	if got := a.check(ctx, "ann", "a new secret"); got != "" {
+	if got := a.check(ctx, "", "ann", "a new secret"); got != "" {
 		t.Errorf("after a failed reload: %q", got)
 	}
 	if n := len(logs.events("cannot use --basic-auth-file; the users read before stay")); n != 0 {

@@ -24,23 +24,25 @@ type sharedGroups struct {
 // shared is the program of one key in broadcast mode and the clients it
 // serves.
 type shared struct {
-	ready chan struct{}    // closed once the group runs, or could not start
-	group *bridge.Group    // nil if the program could not start
-	child *process.Process // the program, started for the first client
-	ended chan struct{}    // closed once the end of the program was counted and logged
+	ready   chan struct{}    // closed once the group runs, or could not start
+	group   *bridge.Group    // nil if the program could not start
+	child   *process.Process // the program, started for the first client
+	ended   chan struct{}    // closed once the end of the program was counted and logged
+	clients int              // counted in and not yet gone; guarded by sharedGroups.mu
 }
 
 // join counts a client into the group of key and returns it, or returns
 // a new one (first) that the client must start, or give up with failed.
-// A group whose program is being stopped or has exited takes no client:
-// a new one takes its place, so that a client never joins a dying
-// program.
-func (gs *sharedGroups) join(key string) (sh *shared, first bool) {
+// It returns nil if the group has max clients already (none when max is
+// 0). A group whose program is being stopped or has exited takes no
+// client: a new one takes its place, so that a client never joins a
+// dying program.
+func (gs *sharedGroups) join(key string, max int) (sh *shared, first bool) {
 	for {
 		gs.mu.Lock()
 		sh := gs.m[key]
 		if sh == nil {
-			sh = &shared{ready: make(chan struct{}), ended: make(chan struct{})}
+			sh = &shared{ready: make(chan struct{}), ended: make(chan struct{}), clients: 1}
 			if gs.m == nil {
 				gs.m = make(map[string]*shared)
 			}
@@ -48,6 +50,11 @@ func (gs *sharedGroups) join(key string) (sh *shared, first bool) {
 			gs.mu.Unlock()
 			return sh, true
 		}
+		if max > 0 && sh.clients >= max {
+			gs.mu.Unlock()
+			return nil, false
+		}
+		sh.clients++
 		gs.mu.Unlock()
 		// The first client accepts its connection and starts the
 		// program meanwhile.
@@ -55,8 +62,16 @@ func (gs *sharedGroups) join(key string) (sh *shared, first bool) {
 		if sh.group != nil && sh.group.Join() {
 			return sh, false
 		}
+		gs.out(sh)
 		gs.remove(key, sh)
 	}
+}
+
+// out counts a client of sh out.
+func (gs *sharedGroups) out(sh *shared) {
+	gs.mu.Lock()
+	sh.clients--
+	gs.mu.Unlock()
 }
 
 // failed gives up starting sh, the new group of key: the clients waiting
@@ -77,13 +92,19 @@ func (gs *sharedGroups) remove(key string, sh *shared) {
 
 // serveShared serves an upgrade in broadcast mode: the client joins the
 // program of key, or is the first and starts it, with the environment of
-// its own request and a --maxforks slot of its own. uncount gives back the
-// client's --max-per-ip count; it is called as the session ends. It
-// reports whether the session went on in a goroutine of its own.
+// its own request and a --maxforks slot of its own; past
+// --broadcast-clients clients of the program it is refused with 429.
+// uncount gives back the client's --max-per-ip count; it is called as the
+// session ends. It reports whether the session went on in a goroutine of
+// its own.
 func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string, pcfg process.Config, info envInfo, access func() *zerolog.Event, refuse func(status int, reason, why string), uncount func()) bool {
 	start := time.Now()
 	id := info.UniqueID
-	sh, first := s.shared.join(key)
+	sh, first := s.shared.join(key, s.cfg.MaxBroadcastClients)
+	if sh == nil {
+		refuse(http.StatusTooManyRequests, refusedBroadcastClients, "--broadcast-clients clients already share the program")
+		return false
+	}
 	if first {
 		if !s.limit.TryAcquire() {
 			s.shared.failed(key, sh)
@@ -112,7 +133,10 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 	access().Int("pid", pid).Msg("connected")
 	go func() {
 		defer s.active.Done()
-		res := sh.group.Run(conn, uncount)
+		res := sh.group.Run(conn, func() {
+			s.shared.out(sh)
+			uncount()
+		})
 		s.afterShared(sh)
 		if errors.Is(res.ClientErr, bridge.ErrSlowClient) {
 			s.metrics.slowClient()
@@ -174,6 +198,7 @@ func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg proce
 
 // leaveShared counts out a client of sh whose connection was not accepted.
 func (s *Server) leaveShared(sh *shared) {
+	s.shared.out(sh)
 	sh.group.Leave()
 	s.afterShared(sh)
 }

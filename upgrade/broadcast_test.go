@@ -101,3 +101,27 @@ func upgradeStatus(t *testing.T, addr, path string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+func TestBroadcastClientsLimitEachProgram(t *testing.T) {
+	cfg := broadcastConfig()
+	cfg.MaxBroadcastClients = 2
+	srv, addr, logs := startServer(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a := dialEcho(t, ctx, addr, "/a", "one")
+	dialEcho(t, ctx, addr, "/a", "two")
+	if status := upgradeStatus(t, addr, "/a"); status != http.StatusTooManyRequests {
+		t.Fatalf("a third client of the program: %d, want 429", status)
+	}
+	if ev := waitEvent(t, logs, "refused"); ev["status"] != float64(429) || ev["reason"] != "--broadcast-clients clients already share the program" {
+		t.Errorf("refusal logged as %v", ev)
+	}
+	if n := testutil.ToFloat64(srv.metrics.refusals.WithLabelValues(refusedBroadcastClients)); n != 1 {
+		t.Errorf("%v refusals counted, want 1", n)
+	}
+	// Another program has clients of its own.
+	dialEcho(t, ctx, addr, "/b", "three")
+	// A client that leaves makes room, by the time it is told it is gone.
+	a.Close(websocket.StatusNormalClosure, "")
+	dialEcho(t, ctx, addr, "/a", "four")
+}

@@ -120,7 +120,7 @@ func (g *cgiGateway) run(w http.ResponseWriter, r *http.Request, s script) {
 	if id := identityOf(r); id.user != "" {
 		extra = append(extra[:len(extra):len(extra)], "REMOTE_USER="+clean(id.user), "AUTH_TYPE="+id.authType)
 	}
-	extra = append(extra[:len(extra):len(extra)], forwardedCGIEnv(r)...)
+	extra = append(extra[:len(extra):len(extra)], serverCGIEnv(r)...)
 	cfg := g.program
 	cfg.Path, cfg.Args, cfg.Env, cfg.Dir, cfg.PTY = s.Path, nil, cgiEnv(r, s, extra), filepath.Dir(s.Path), false
 	child, err := process.Start(cfg)

@@ -56,7 +56,7 @@ func TestCGIEnvAsNetHTTPCGI(t *testing.T) {
 			Path: filepath.Join(dir, "a", "env.sh"),
 			Root: "/a/env.sh",
 			Dir:  filepath.Join(dir, "a"),
-			Env:  append(g.env[:len(g.env):len(g.env)], forwardedCGIEnv(r)...),
+			Env:  append(g.env[:len(g.env):len(g.env)], serverCGIEnv(r)...),
 		}).ServeHTTP(want, tc.req())
 		got := httptest.NewRecorder()
 		g.ServeHTTP(got, r)

@@ -27,10 +27,13 @@ const unixSocketAddr = "unix-socket"
 // set: base (the variables passed on from the server, such as PATH), the
 // variables that describe the request and the server, then HTTP_<NAME> for
 // each request header (upper case, "-" turned to "_", several values joined
-// with ", "). Newlines and NUL bytes in values become spaces. A header whose
-// name holds anything but ASCII letters, digits and "-" is left out, as
-// Apache and nginx do: "X_Forwarded_For" would otherwise pass for the
-// X-Forwarded-For a proxy set.
+// with ", ", several Cookie headers with "; " as RFC 6265 has them). Newlines
+// and NUL bytes in values become spaces. A header whose name holds anything
+// but ASCII letters, digits and "-" is left out, as Apache and nginx do:
+// "X_Forwarded_For" would otherwise pass for the X-Forwarded-For a proxy
+// set. So is Proxy, as net/http/cgi leaves it out: as HTTP_PROXY it would
+// send the program's own HTTP requests through the client's proxy
+// ("httpoxy").
 func childEnv(r *http.Request, base []string, info envInfo) []string {
 	env := make([]string, 0, len(base)+24+len(r.Header))
 	env = append(env, base...)
@@ -82,10 +85,14 @@ func childEnv(r *http.Request, base []string, info envInfo) []string {
 
 	add("HTTP_HOST", r.Host)
 	for name, values := range r.Header {
-		if strings.EqualFold(name, "Host") || !plainHeaderName(name) {
+		if strings.EqualFold(name, "Host") || strings.EqualFold(name, "Proxy") || !plainHeaderName(name) {
 			continue
 		}
-		add("HTTP_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")), strings.Join(values, ", "))
+		sep := ", "
+		if strings.EqualFold(name, "Cookie") {
+			sep = "; "
+		}
+		add("HTTP_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_")), strings.Join(values, sep))
 	}
 	return env
 }
@@ -96,17 +103,18 @@ func isUnixSocket(r *http.Request) bool {
 	return ok && addr.Network() == "unix"
 }
 
-// forwardedCGIEnv returns, for a request from a trusted proxy, the
-// variables cgiEnv derives from the request's own Host and TLS, as its
-// client saw them instead (sentTo): SERVER_NAME, SERVER_PORT and HTTPS.
-// Given to cgiEnv among its extra variables, they win over its own. For
-// any other request it returns nil.
-func forwardedCGIEnv(r *http.Request) []string {
-	to, ok := r.Context().Value(sentToKey{}).(origin)
-	if !ok {
-		return nil
-	}
+// serverCGIEnv returns the variables cgiEnv derives from r's own Host
+// and TLS, as requestHost and sentTo give them instead: SERVER_NAME and
+// SERVER_PORT of a Host that is valid, else of the listener, and for a
+// request from a trusted proxy, what its client connected to, HTTPS
+// included. Given to cgiEnv among its extra variables, they win over its
+// own.
+func serverCGIEnv(r *http.Request) []string {
+	to := sentTo(r)
 	env := []string{"SERVER_NAME=" + clean(to.host), "SERVER_PORT=" + to.port}
+	if _, forwarded := r.Context().Value(sentToKey{}).(origin); !forwarded {
+		return env
+	}
 	switch {
 	case to.scheme == "https":
 		env = append(env, "HTTPS=on")

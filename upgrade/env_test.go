@@ -123,7 +123,7 @@ func TestChildEnvSentTo(t *testing.T) {
 	}
 }
 
-func TestForwardedCGIEnv(t *testing.T) {
+func TestServerCGIEnv(t *testing.T) {
 	// What net/http/cgi derives from the request itself gives way to
 	// what the client saw.
 	dir := t.TempDir()
@@ -134,17 +134,20 @@ func TestForwardedCGIEnv(t *testing.T) {
 	h := cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, nil, nil, prometheus.NewGauge(prometheus.GaugeOpts{Name: "running"}), zerolog.Nop(), http.NotFoundHandler())
 	for _, tt := range []struct {
 		name string
+		host string
 		tls  bool
 		to   *origin
 		want string
 	}{
-		{"own", false, nil, "127.0.0.1 8081 unset"},
-		{"own TLS", true, nil, "127.0.0.1 8081 on"},
-		{"https client", false, &origin{"https", "public.example", "443"}, "public.example 443 on"},
-		{"http client over TLS", true, &origin{"http", "public.example", "80"}, "public.example 80 "},
+		{"own", "127.0.0.1:8081", false, nil, "127.0.0.1 8081 unset"},
+		{"own TLS", "127.0.0.1:8081", true, nil, "127.0.0.1 8081 on"},
+		{"bad Host", "evil:99999", false, nil, "192.0.2.1 8443 unset"},
+		{"https client", "127.0.0.1:8081", false, &origin{"https", "public.example", "443"}, "public.example 443 on"},
+		{"http client over TLS", "127.0.0.1:8081", true, &origin{"http", "public.example", "80"}, "public.example 80 "},
 	} {
 		r := httptest.NewRequest("GET", "/where.cgi", nil)
-		r.Host = "127.0.0.1:8081"
+		r.Host = tt.host
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8443}))
 		if tt.tls {
 			r.TLS = &tls.ConnectionState{}
 		}
@@ -155,6 +158,59 @@ func TestForwardedCGIEnv(t *testing.T) {
 		h.ServeHTTP(w, r)
 		if got := strings.TrimSuffix(w.Body.String(), "\n"); w.Code != 200 || got != tt.want {
 			t.Errorf("%s: %d %q, want %q", tt.name, w.Code, got, tt.want)
+		}
+	}
+}
+
+func TestChildEnvProxyAndCookies(t *testing.T) {
+	// A client's Proxy header never becomes HTTP_PROXY ("httpoxy"): the
+	// one passed on from the server stays the only one. Several Cookie
+	// headers are one cookie list, as RFC 6265 writes it.
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Proxy", "http://evil.example:3128")
+	r.Header.Add("Cookie", "a=1")
+	r.Header.Add("Cookie", "b=2")
+	env := childEnv(r, []string{"HTTP_PROXY=http://proxy.internal:3128"}, envInfo{})
+	var proxies []string
+	for _, v := range env {
+		if strings.HasPrefix(v, "HTTP_PROXY=") {
+			proxies = append(proxies, v)
+		}
+	}
+	if !slices.Equal(proxies, []string{"HTTP_PROXY=http://proxy.internal:3128"}) {
+		t.Errorf("HTTP_PROXY: %q", proxies)
+	}
+	if !slices.Contains(env, "HTTP_COOKIE=a=1; b=2") {
+		t.Errorf("no HTTP_COOKIE=a=1; b=2 in %q", env)
+	}
+}
+
+func TestChildEnvServerFromBadHost(t *testing.T) {
+	// A Host that names no valid host and port says nothing of where
+	// the request went: the listener's own address and port do.
+	for host, want := range map[string][2]string{
+		"evil:99999":       {"127.0.0.1", "8081"},
+		"a:b:c":            {"127.0.0.1", "8081"},
+		"":                 {"127.0.0.1", "8081"},
+		"exa mple.com":     {"127.0.0.1", "8081"},
+		"example.com:0":    {"127.0.0.1", "8081"},
+		"[::1":             {"127.0.0.1", "8081"},
+		"example.com:8080": {"example.com", "8080"},
+		"example.com":      {"example.com", "80"},
+		"[::1]:9":          {"::1", "9"},
+		"10.0.0.1":         {"10.0.0.1", "80"},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8081}))
+		env := childEnv(r, nil, envInfo{})
+		for _, w := range []string{"SERVER_NAME=" + want[0], "SERVER_PORT=" + want[1]} {
+			if !slices.Contains(env, w) {
+				t.Errorf("Host %q: no %s in %q", host, w, env)
+			}
+		}
+		if got := serverCGIEnv(r); !slices.Equal(got, []string{"SERVER_NAME=" + want[0], "SERVER_PORT=" + want[1]}) {
+			t.Errorf("Host %q: CGI %q", host, got)
 		}
 	}
 }

@@ -10,9 +10,13 @@ import (
 
 // ServeHTTP routes a request: a WebSocket upgrade becomes a session; a
 // plain request gets the dev console, a CGI program, a static file or 404,
-// the first that applies, as websocketd does.
+// the first that applies, as websocketd does. On loopback, a request for a
+// host that is not served gets 403 first (refuseUnservedHost).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	addHeaders(w, s.cfg.Headers)
+	if s.refuseUnservedHost(w, r) {
+		return
+	}
 	if isUpgrade(r) {
 		addHeaders(w, s.cfg.UpgradeHeaders)
 		s.serveSession(w, r)

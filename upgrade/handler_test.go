@@ -122,13 +122,13 @@ func TestUncleanPathsRedirect(t *testing.T) {
 		{"/", 403, ""},
 		{"/missing/", 404, ""},
 	} {
-		status, location := rawStatus(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		status, location := rawStatus(t, addr, "GET "+tc.path+" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 		if status != tc.status || location != tc.location {
 			t.Errorf("%s: %d to %q, want %d to %q", tc.path, status, location, tc.status, tc.location)
 		}
 	}
 	// Upgrades are not redirected: a client could not follow.
-	status, _ := rawStatus(t, addr, "GET //hello.txt HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+	status, _ := rawStatus(t, addr, "GET //hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	if status != http.StatusSwitchingProtocols {
 		t.Errorf("upgrade to //hello.txt: %d, want 101", status)

@@ -27,6 +27,8 @@ const (
 	refusedAuth      = "auth"      // no user authenticated with --basic-auth-file
 	refusedShutdown  = "shutdown"  // the server is shutting down
 	refusedHandshake = "handshake" // not a valid WebSocket handshake
+
+	refusedBroadcastClients = "broadcastclients" // --broadcast-clients clients already share the program
 )
 
 // metrics are a server's Prometheus metrics, in a registry of their own
@@ -69,11 +71,11 @@ func newMetrics(version, revision string) *metrics {
 		}, []string{"status"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_upgrade_refusals_total",
-			Help: "WebSocket upgrades refused, by reason: origin, forbidden, notfound, protocol, maxforks, maxperip, auth, shutdown or handshake.",
+			Help: "WebSocket upgrades refused, by reason: origin, host, forbidden, notfound, protocol, maxforks, maxperip, broadcastclients, auth, shutdown or handshake.",
 		}, []string{"reason"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_auth_refusals_total",
-			Help: "Requests (upgrades and plain HTTP) refused by --basic-auth-file, by reason: nocredentials, unknownuser, badpassword, or gone (the client left while its check waited).",
+			Help: "Requests (upgrades and plain HTTP) refused by --basic-auth-file, by reason: nocredentials, unknownuser, badpassword, throttled (its address sent wrong ones a moment ago), or gone (the client left while its check waited).",
 		}, []string{"reason"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wsbridge_session_duration_seconds",
@@ -93,10 +95,10 @@ func newMetrics(version, revision string) *metrics {
 	for _, o := range []string{"accepted", "refused", "failed"} {
 		m.connections.WithLabelValues(o)
 	}
-	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedMaxForks, refusedMaxPerIP, refusedAuth, refusedShutdown, refusedHandshake} {
+	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedHost, refusedMaxForks, refusedMaxPerIP, refusedBroadcastClients, refusedAuth, refusedShutdown, refusedHandshake} {
 		m.refusals.WithLabelValues(r)
 	}
-	for _, r := range []string{authNoCredentials, authUnknownUser, authBadPassword, authGone} {
+	for _, r := range []string{authNoCredentials, authUnknownUser, authBadPassword, authThrottled, authGone} {
 		m.auth.WithLabelValues(r)
 	}
 	return m

@@ -74,7 +74,9 @@ func parseOrigin(value string) (o origin, ok bool) {
 // (sentTo), and returns why it is refused, or "" when it is allowed. A
 // request with no Origin header comes from a client that is not a browser
 // (a browser always sends one with a WebSocket handshake) and is allowed:
-// such a client could send any Origin it likes anyway.
+// such a client could send any Origin it likes anyway. --sameorigin does
+// not stop a page whose own name its site makes lead to this server (DNS
+// rebinding): its Origin and Host agree. On loopback, refuseUnservedHost does.
 func allowedOrigin(r *http.Request, patterns []originPattern, sameOrigin bool) string {
 	value := r.Header.Get("Origin")
 	if value == "" || len(patterns) == 0 && !sameOrigin {

@@ -3,6 +3,7 @@ package upgrade
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -121,7 +122,7 @@ func forwardedOrigin(r *http.Request, proto, host, port string) origin {
 	}
 	h, p, ok := splitForwardedHost(host)
 	if !ok {
-		h, p = splitHost(r.Host)
+		h, p = requestHost(r)
 	}
 	if p == "" {
 		p = port
@@ -199,31 +200,38 @@ func sentTo(r *http.Request) origin {
 }
 
 // ownOrigin returns where r was sent as r itself says: https when it came
-// over TLS, http otherwise, and the host and port of its Host header, the
-// port being the scheme's default when the header names none.
+// over TLS, http otherwise, and the host and port of its Host header
+// (requestHost), the port being the scheme's default when the header
+// names none.
 func ownOrigin(r *http.Request) origin {
 	o := origin{scheme: "http"}
 	if r.TLS != nil {
 		o.scheme = "https"
 	}
-	host, port := splitHost(r.Host)
+	host, port := requestHost(r)
 	o.host, o.port = host, portOr(port, o.scheme)
 	return o
 }
 
-// splitHost splits a Host header into its host, without the brackets of
-// an IPv6 address, and what follows the colon after it, "" when there is
-// none. Unlike net.SplitHostPort, it allocates nothing.
-func splitHost(hostport string) (host, port string) {
-	if rest, ok := strings.CutPrefix(hostport, "["); ok {
-		host, rest, _ = strings.Cut(rest, "]")
-		_, port, _ = strings.Cut(rest, ":")
+// requestHost returns the host and port r was sent to as its Host header
+// says: the host without the brackets of an IPv6 address, and the port ""
+// when the header names none. When the header is empty, or is not a host
+// name or IP address with an optional port from 1 to 65535 ("evil:99999",
+// "a:b:c"), they are the address and port of the listener r came in on
+// instead ("localhost" and no port on a unix socket): no client that
+// means it sends such a Host, and a program should not be told it. It
+// allocates nothing for a valid Host.
+func requestHost(r *http.Request) (host, port string) {
+	if host, port, ok := splitForwardedHost(r.Host); ok {
 		return host, port
 	}
-	if i := strings.IndexByte(hostport, ':'); i >= 0 && i == strings.LastIndexByte(hostport, ':') {
-		return hostport[:i], hostport[i+1:]
+	switch addr := r.Context().Value(http.LocalAddrContextKey).(type) {
+	case *net.TCPAddr:
+		return addr.IP.String(), strconv.Itoa(addr.Port)
+	case *net.UnixAddr:
+		return "localhost", ""
 	}
-	return hostport, ""
+	return "", ""
 }
 
 // portOr returns port, or the default port of scheme when port is "" or
@@ -274,8 +282,8 @@ func forwardedProto(s string) (scheme string, ok bool) {
 	return "", false
 }
 
-// splitForwardedHost splits a forwarded host, such as the value of
-// X-Forwarded-Host, into a host and a port ("" when it has none); ok is
+// splitForwardedHost splits a host as a Host or X-Forwarded-Host header
+// gives it into a host and a port ("" when it has none); ok is
 // false unless the host is a DNS name or an IP address (IPv6 in brackets)
 // and the port a number from 1 to 65535.
 func splitForwardedHost(s string) (host, port string, ok bool) {

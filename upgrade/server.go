@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -55,9 +56,13 @@ type Config struct {
 	// it starts for the first client, with that client's request as its
 	// environment, and is stopped when the last one leaves. Every line it
 	// prints goes to every client; Bridge.QueueSize bounds what waits for
-	// each one. Each message is held whole before it is written to the
-	// child, so MaxMessageSize should be set.
+	// each one. One client at a time writes a message to the child, the
+	// others waiting in their sockets, so MaxMessageSize should be set.
 	Broadcast bool
+	// MaxBroadcastClients bounds the clients that share one child in
+	// broadcast mode; past it upgrades are refused with 429. Zero means
+	// no limit.
+	MaxBroadcastClients int
 	// MaxMessageSize is the largest message accepted from a client, in
 	// bytes; a larger one closes the connection with 1009. Zero means no
 	// limit.
@@ -89,6 +94,16 @@ type Config struct {
 	// than the request was sent to: its Host, or behind TrustedProxies
 	// what the proxy says the client connected to.
 	SameOrigin bool
+	// AllowedHosts lists the host names a request may name in its Host
+	// header, besides localhost, the names under .localhost and IP
+	// addresses, when every TCP listener is on a loopback address: there
+	// a request for another host is refused with 403, for it may come
+	// from a page of another site that made its own name lead to
+	// 127.0.0.1 (DNS rebinding), a thing SameOrigin cannot see. An entry
+	// ".example.com" stands for example.com and every name under it.
+	// Requests on a unix socket, and all requests when wsbridge listens
+	// on another address, are not checked. Empty means none.
+	AllowedHosts []string
 	// Protocols lists the WebSocket subprotocols served. A client gets
 	// the first of the names it offers, in its order, that the list
 	// holds (compared exactly), and its child sees it as
@@ -154,6 +169,8 @@ type Server struct {
 	software string // SERVER_SOFTWARE
 
 	origins   []originPattern
+	hosts     allowedHosts
+	checkHost atomic.Bool // Serve was given loopback listeners only
 	protocols []string
 	proxies   trustedProxies
 	limit     *process.Limiter
@@ -197,6 +214,9 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("--auth-header=%s: not a header name (letters, digits and -)", cfg.AuthHeader)
 	}
 	if s.origins, err = parseOrigins(cfg.Origins); err != nil {
+		return nil, err
+	}
+	if s.hosts, err = parseAllowedHosts(cfg.AllowedHosts); err != nil {
 		return nil, err
 	}
 	if s.proxies, err = parseTrustedProxies(cfg.TrustedProxies); err != nil {
@@ -297,9 +317,14 @@ func (s *Server) trackFresh(c net.Conn, state http.ConnState) {
 }
 
 // Serve accepts connections on every listener until Shutdown, with TLS on
-// TCP listeners when the Config has it. It returns http.ErrServerClosed
-// after a Shutdown, or the first other error.
+// TCP listeners when the Config has it. When every TCP listener is on a
+// loopback address, requests over TCP must name a host of AllowedHosts;
+// when one listens beyond loopback with nothing to tell web pages from
+// other clients (see warnIfOpen), a warning is logged. It returns
+// http.ErrServerClosed after a Shutdown, or the first other error.
 func (s *Server) Serve(listeners ...net.Listener) error {
+	s.checkHost.Store(loopbackOnly(listeners))
+	s.warnIfOpen(listeners)
 	served := make([]net.Listener, len(listeners))
 	for i, ln := range listeners {
 		if s.cfg.TLS != nil && ln.Addr().Network() == "tcp" {

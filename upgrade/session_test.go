@@ -10,8 +10,8 @@ import (
 	"github.com/coder/websocket"
 )
 
-// The names of the access events' fields are documented in the README;
-// scripts and log pipelines depend on them.
+// The names of the access events' fields are documented in
+// examples/monitoring/README.md; scripts and log pipelines depend on them.
 func TestAccessEventFields(t *testing.T) {
 	cfg := catConfig()
 	cfg.Origins = []string{"example.com"}

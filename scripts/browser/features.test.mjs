@@ -1,10 +1,12 @@
 // End-to-end tests of the features a browser is the natural client of, as
 // headless Chromium uses them against a real wsbridge: permessage-deflate
 // (--compress), subprotocols (--protocol), one program shared by many
-// clients (--broadcast) and HTTP Basic authentication (--basic-auth-file).
+// clients (--broadcast), HTTP Basic authentication (--basic-auth-file), and
+// a page beside its programs on one port (examples/site).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
+import { createServer as createHTTPServer, request } from "node:http";
 import { createServer, connect } from "node:net";
 import { join } from "node:path";
 import {
@@ -292,5 +294,80 @@ test("--basic-auth-file: the dev console opens with a user and password, and its
   assert.equal(challenged.headers()["www-authenticate"], 'Basic realm="wsbridge", charset="UTF-8"');
   assert.equal(await anon.locator("#log").count(), 0, "no console without credentials");
   assert.equal(server.log.filter((e) => e.message === "connected").length, 1, `only ann's page connected; ${server.logText()}`);
+  assert.equal(await server.stop(), 0);
+});
+
+// prefixProxy serves what wsbridge at address serves under the path /app/,
+// as a proxy in front of it would: plain requests and WebSocket upgrades
+// alike reach wsbridge with the prefix taken off. It resolves with its own
+// http URL.
+async function prefixProxy(t, address) {
+  const target = new URL(`http://${address}`);
+  const strip = (path) => (path.startsWith("/app/") ? path.slice("/app".length) : null);
+  const sockets = new Set();
+  const server = createHTTPServer((req, res) => {
+    const path = strip(req.url);
+    if (path === null) return res.writeHead(404).end();
+    const upstream = request({ host: target.hostname, port: target.port, path, method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode, up.headers);
+      up.pipe(res);
+    });
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  server.on("upgrade", (req, client, head) => {
+    const path = strip(req.url);
+    if (path === null) return client.destroy();
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => (s === client ? upstream : client).destroy());
+    }
+    let headers = "";
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+    upstream.write(`${req.method} ${path} HTTP/1.1\r\n${headers}\r\n`);
+    upstream.write(head);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+test("examples/site: the page, served under a proxy's prefix, talks to its three scripts", { timeout: 20000 }, async (t) => {
+  const site = join(repo, "examples", "site");
+  const server = await startServer(t, [`--staticdir=${join(site, "public")}`, `--dir=${join(site, "scripts")}`]);
+  const proxy = await prefixProxy(t, server.address);
+  const page = await context.newPage();
+  t.after(() => page.close());
+  const problems = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(`console error: ${m.text()}`));
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  const shows = (id, text) => page.locator(`#${id}`).filter({ hasText: text }).waitFor();
+
+  const res = await page.goto(`${proxy}/app/`);
+  assert.equal(res.status(), 200);
+  await shows("clock", /^\d\d:\d\d:\d\d$/);
+  await shows("upper-state", /^open$/);
+  await page.locator("#upper-input").fill("hello, wsbridge");
+  await page.locator("#upper-input").press("Enter");
+  await shows("upper", /^HELLO, WSBRIDGE$/);
+  await page.locator("#count-button").click();
+  await shows("count", /^1$/);
+  await page.locator("#count-button").click();
+  await shows("count", /^2$/);
+  await page.screenshot({ path: join(artifacts, "site.png") });
+  assert.deepEqual(problems, []);
+
+  // The sockets went through the prefix, each to its script.
+  const paths = server.log.filter((e) => e.message === "connected").map((e) => e.path);
+  assert.deepEqual(paths.toSorted(), ["/clock.sh", "/count.sh", "/upper.sh"], server.logText());
+  await page.close();
   assert.equal(await server.stop(), 0);
 });
