@@ -19,14 +19,14 @@ func TestLogLevels(t *testing.T) {
 	writeScript(t, filepath.Join(dir, "broken.cgi"), `echo "cgi oops" >&2`)
 	// The events, by message, and the level each has.
 	events := map[string]string{
-		"no CGI program":              "debug",
-		"http":                        "access",
-		"connected":                   "access",
-		"disconnected":                "access",
-		"child wrote to stderr":       "info",
-		"CGI program wrote to stderr": "info",
-		"refused CGI path":            "warn",
-		"cgi: no headers":             "error",
+		"no CGI program":                   "debug",
+		"http":                             "access",
+		"connected":                        "access",
+		"disconnected":                     "access",
+		"child wrote to stderr":            "info",
+		"CGI program wrote to stderr":      "info",
+		"refused CGI path":                 "warn",
+		"CGI program gave no valid answer": "error",
 	}
 	order := []string{"trace", "debug", "access", "info", "warn", "error", "fatal"}
 	rank := func(level string) int {
