@@ -373,14 +373,16 @@ func TestCGIAndStaticDir(t *testing.T) {
 	top := t.TempDir()
 	cgi := filepath.Join(top, "cgi")
 	static := filepath.Join(top, "static")
-	writeScript(t, filepath.Join(cgi, "hi.cgi"), `printf 'Content-Type: text/plain\n\n'; echo "cgi $PATH_INFO $QUERY_STRING"`)
+	writeScript(t, filepath.Join(cgi, "hi.cgi"), `printf 'Content-Type: text/plain\n\n'; echo "cgi $PATH_INFO $QUERY_STRING $SERVER_SOFTWARE"`)
 	os.MkdirAll(static, 0o755)
 	os.WriteFile(filepath.Join(static, "page.txt"), []byte("static page"), 0o644)
 	os.WriteFile(filepath.Join(top, "secret.txt"), []byte("secret"), 0o644)
 
+	_, lines := binaryVersion(t)
+	software := strings.Replace(lines[0], " ", "/", 1)
 	s := startServer(t, "--cgidir="+cgi, "--staticdir="+static, "cat")
 	for path, want := range map[string]string{
-		"/hi.cgi/more?x=1": "cgi /more x=1\n",
+		"/hi.cgi/more?x=1": "cgi /more x=1 " + software + "\n",
 		"/page.txt":        "static page",
 	} {
 		resp, err := http.Get("http://" + s.addr + path)

@@ -244,7 +244,9 @@ func NewServer(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		gw := cgiHandler(d, cfg.CGIDir, cfg.Process.Env, s.limit, s.metrics.processes, cfg.Log, s.plain)
+		// Programs see wsbridge as the server, as a session's do.
+		env := append(cfg.Process.Env[:len(cfg.Process.Env):len(cfg.Process.Env)], "SERVER_SOFTWARE="+s.software)
+		gw := cgiHandler(d, cfg.CGIDir, env, s.limit, s.metrics.processes, cfg.Log, s.plain)
 		gw.program, gw.bodyTimeout, gw.shutdown = cfg.Process, cfg.CGIBodyTimeout, s.sessions
 		s.plain = gw
 	}
