@@ -56,7 +56,7 @@ type Config struct {
 	// WatchRead, when set, lets a session whose client is quiet hold no
 	// goroutine for it: it is given the client's connection, where that
 	// has a descriptor (not under TLS), and returns a watch on it.
-	// process.WatchRead is one. A Group does not use it.
+	// readwatch.New makes one. A Group does not use it.
 	WatchRead func(c syscall.Conn) ReadWatch
 	// WriteTimeout is how long a client may leave a write of its output
 	// (at most 64 KiB, as writes are gathered) unfinished before it is

@@ -6,7 +6,7 @@ import (
 )
 
 // A ReadWatch tells when a client's connection has something to read,
-// with no goroutine waiting for it meanwhile. *process.ReadWatch is one.
+// with no goroutine waiting for it meanwhile. *readwatch.Watch is one.
 type ReadWatch interface {
 	// NotifyRead has f called, once and in a goroutine of its own, when
 	// a read would not block, or once End has been called. It reports

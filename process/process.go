@@ -2,9 +2,7 @@
 // the child in its own process group with its stdout on a pseudo-terminal or a
 // pipe, hands out its standard streams, stops it with a graceful sequence of
 // signals, and reaps it; should the server die first, the child dies too,
-// and a Guardian kills what is left in its group. ReadWatch, with which
-// its output streams are waited for, can watch a server's client
-// connections too.
+// and a Guardian kills what is left in its group.
 package process
 
 import (
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"wsbridge/process/readwatch"
 )
 
 // Config describes the child to start. The zero value is not usable: Path
@@ -152,8 +152,8 @@ func Start(cfg Config) (*Process, error) {
 	}
 	p.open.Store(2)
 	p.closed = make(chan struct{})
-	p.stdout = &stream{f: stdoutR, eof: p.streamEnded, watch: WatchRead(stdoutR)}
-	p.stderr = &stream{f: stderrR, eof: p.streamEnded, watch: WatchRead(stderrR)}
+	p.stdout = &stream{f: stdoutR, eof: p.streamEnded, watch: readwatch.New(stdoutR)}
+	p.stderr = &stream{f: stderrR, eof: p.streamEnded, watch: readwatch.New(stderrR)}
 	p.watchExit()
 	return p, nil
 }
@@ -273,7 +273,7 @@ type stream struct {
 	f     *os.File
 	eof   func()
 	once  sync.Once
-	watch *ReadWatch // where NotifyRead has the poller wait for it
+	watch *readwatch.Watch // where NotifyRead has the poller wait for it
 }
 
 func (s *stream) Read(b []byte) (int, error) {

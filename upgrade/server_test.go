@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	// process.
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("wsbridge/process.(*exitWatcher).run"),
-		goleak.IgnoreAnyFunction("wsbridge/process.(*readPoller).run"),
+		goleak.IgnoreAnyFunction("wsbridge/process/readwatch.(*readPoller).run"),
 		goleak.IgnoreAnyFunction("wsbridge/process.(*forkThreads).run"))
 }
 

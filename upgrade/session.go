@@ -16,6 +16,7 @@ import (
 
 	"wsbridge/bridge"
 	"wsbridge/process"
+	"wsbridge/process/readwatch"
 )
 
 // serveSession checks that the upgrade is allowed, accepts it, starts the
@@ -280,4 +281,4 @@ func newID() string {
 
 // watchRead is how a session watches its client's connection while the
 // client is quiet, with no goroutine.
-func watchRead(c syscall.Conn) bridge.ReadWatch { return process.WatchRead(c) }
+func watchRead(c syscall.Conn) bridge.ReadWatch { return readwatch.New(c) }

@@ -1,4 +1,4 @@
-package process
+package readwatch
 
 import (
 	"sync"
@@ -6,21 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// NotifyRead calls f, once and in a goroutine of its own, when a Read of
-// the stream would not block: there is something to read, the stream has
-// ended, or it was closed. Until then nothing waits for the stream but
-// the process's one epoll instance (see ReadWatch), so a reader that
-// waits this way between reads holds no goroutine, and no stack, while
-// its child is silent. At most one call may be pending at a time.
-func (s *stream) NotifyRead(f func()) {
-	if !s.watch.NotifyRead(f) {
-		go func() {
-			s.WaitRead()
-			f()
-		}()
-	}
-}
 
 // entry is a descriptor's place in the poller. The function that
 // arms and disarms it is made once, so that a wait allocates nothing.
@@ -152,7 +137,7 @@ func (p *readPoller) run() {
 			continue
 		}
 		if err != nil {
-			panic("process: epoll_wait: " + err.Error())
+			panic("readwatch: epoll_wait: " + err.Error())
 		}
 		for _, ev := range events[:n] {
 			if f := p.take(uint32(ev.Fd)); f != nil {
