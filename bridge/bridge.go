@@ -1,5 +1,5 @@
 // Package bridge connects one WebSocket to one child program (Start), or
-// many to one shared child (Group): client messages become lines on the
+// many to one child (Broadcast): client messages become lines on the
 // child's stdin, lines the child prints become messages, and when either
 // side goes the other is told how.
 package bridge
@@ -46,7 +46,7 @@ type Config struct {
 	// Ending, when set, is called once as the session ends, before the
 	// client is sent its close frame: what was held for the session can
 	// be given back by the time the client learns that it is over. A
-	// Group does not use it: Group.Run takes each client's own.
+	// Broadcast does not use it: Broadcast.Run takes each client's own.
 	Ending func()
 	// MaxRate is the most messages read from the client a second, in
 	// bursts of up to MaxRate: a message that comes sooner waits, and
@@ -56,16 +56,16 @@ type Config struct {
 	// WatchRead, when set, lets a session whose client is quiet hold no
 	// goroutine for it: it is given the client's connection, where that
 	// has a descriptor (not under TLS), and returns a watch on it.
-	// readwatch.New makes one. A Group does not use it.
+	// readwatch.New makes one. A Broadcast does not use it.
 	WatchRead func(c syscall.Conn) ReadWatch
 	// WriteTimeout is how long a client may leave a write of its output
 	// (at most 64 KiB, as writes are gathered) unfinished before it is
 	// dropped, with ErrWriteStalled: one that does not read is let go,
 	// and its child stopped. Once the server shuts down, shutdownStall is
-	// the limit, if shorter. Zero means no limit but that one. A Group
+	// the limit, if shorter. Zero means no limit but that one. A Broadcast
 	// does not use it.
 	WriteTimeout time.Duration
-	// QueueSize bounds, for a Group, the output waiting to be sent to
+	// QueueSize bounds, for a Broadcast, the output waiting to be sent to
 	// one client, in bytes, each message counting for at least 64 bytes:
 	// a client whose queue would overflow, because the others read
 	// faster, is closed with 1008. Zero means DefaultQueueSize. Start does
@@ -346,7 +346,7 @@ func (s *session) stop() {
 	<-flushed
 }
 
-// peer is the client's end of a session, or of a Group: its connection,
+// peer is the client's end of a session, or of a Broadcast: its connection,
 // what the pings go by, and the message its input pump is reading.
 type peer struct {
 	conn *Conn

@@ -42,7 +42,7 @@ var inputBuffers = sync.Pool{New: func() any { return new(inputBuffer) }}
 // client, not for the child to read.
 const maxTurnWait = 10 * time.Second
 
-// errSlowSender is the Result.ClientErr of a Group's client that did not
+// errSlowSender is the Result.ClientErr of a Broadcast's client that did not
 // send the rest of a message within maxTurnWait; it is closed with 1008.
 var errSlowSender = errors.New("client did not send the rest of its message in time")
 
@@ -52,14 +52,14 @@ const slowSenderReason = "too slow: message not sent in time"
 // newline ends a message in text mode without RawInput.
 var newline = []byte{'\n'}
 
-// ErrSlowClient is the Result.ClientErr of a Group's client that was
+// ErrSlowClient is the Result.ClientErr of a Broadcast's client that was
 // closed with 1008 because its queue overflowed.
 var ErrSlowClient = errors.New("client fell a whole queue behind")
 
 // slowReason comes with the 1008 sent to a client whose queue overflowed.
 const slowReason = "too slow: output queue full"
 
-// Group is one child shared by many clients. Every line the child prints
+// Broadcast is one child shared by many clients. Every line the child prints
 // goes to every client served at the time (a client that comes in the
 // middle of a line gets the lines after it); every client message is
 // written to the child's stdin whole, as one line in text mode, so that
@@ -83,11 +83,11 @@ const slowReason = "too slow: output queue full"
 // (ErrSlowClient), so that no client holds the others back; a client with
 // less than that waiting, such as the fastest, never is.
 //
-// The group ends when its last client leaves, which stops the child, or
+// The broadcast ends when its last client leaves, which stops the child, or
 // when the child exits: every client is then closed with the exit status,
 // as by Start, once it has been sent everything the child printed. Create
-// one with NewGroup.
-type Group struct {
+// one with NewBroadcast.
+type Broadcast struct {
 	child Child
 	cfg   Config
 	queue int // the bound of each client's queue
@@ -97,7 +97,7 @@ type Group struct {
 	turn     chan struct{}   // holds a value while a client has its turn at stdin
 	turnWait time.Duration   // maxTurnWait, shorter in tests
 	stop     chan struct{}   // closed when the last client leaves
-	done     chan struct{}   // closed once the group has ended
+	done     chan struct{}   // closed once the broadcast has ended
 
 	mu       sync.Mutex
 	room     sync.Cond            // on mu: broadcast when what publish waits for may have changed
@@ -135,14 +135,14 @@ type piece struct {
 // cost is what p counts for against a client's queue.
 func (p *piece) cost() int { return max(len(p.data), minMessageCost) }
 
-// NewGroup starts sharing child, with its first client counted in: that
+// NewBroadcast starts sharing child, with its first client counted in: that
 // client then calls Run, or Leave if its connection could not be
 // accepted. The child's output waits for the first client to be served.
 // When ctx is done (the server shuts down) the child is stopped, its last
 // output delivered and every client closed with 1001. cfg.Stderr receives
 // the child's stderr lines.
-func NewGroup(ctx context.Context, child Child, cfg Config) *Group {
-	g := &Group{
+func NewBroadcast(ctx context.Context, child Child, cfg Config) *Broadcast {
+	b := &Broadcast{
 		child:    child,
 		cfg:      cfg,
 		queue:    cfg.QueueSize,
@@ -154,64 +154,64 @@ func NewGroup(ctx context.Context, child Child, cfg Config) *Group {
 		members:  make(map[*member]struct{}),
 		count:    1,
 	}
-	if g.queue <= 0 {
-		g.queue = DefaultQueueSize
+	if b.queue <= 0 {
+		b.queue = DefaultQueueSize
 	}
-	g.ahead = max(min(readAhead, g.queue/2), 1)
-	g.room.L = &g.mu
-	go g.run(ctx)
-	return g
+	b.ahead = max(min(readAhead, b.queue/2), 1)
+	b.room.L = &b.mu
+	go b.run(ctx)
+	return b
 }
 
 // Join counts one more client in, who then calls Run (or Leave), and
-// reports whether it could: a group whose child is being stopped or has
-// exited takes no more clients, and the next one needs a new group.
-func (g *Group) Join() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// reports whether it could: a broadcast whose child is being stopped or has
+// exited takes no more clients, and the next one needs a new broadcast.
+func (b *Broadcast) Join() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	select {
-	case <-g.child.Done():
+	case <-b.child.Done():
 		return false
 	default:
 	}
-	if g.ending {
+	if b.ending {
 		return false
 	}
-	g.count++
+	b.count++
 	return true
 }
 
 // Leave counts out a client counted in that will not be served, its
 // connection not having been accepted. As with Run, the last client out
-// waits for the group to end.
-func (g *Group) Leave() {
-	g.leave()
+// waits for the broadcast to end.
+func (b *Broadcast) Leave() {
+	b.leave()
 }
 
-// Done returns a channel that is closed once the group has ended: its
-// child reaped, all its output queued for the clients and the group's own
+// Done returns a channel that is closed once the broadcast has ended: its
+// child reaped, all its output queued for the clients and the broadcast's own
 // goroutines ended.
-func (g *Group) Done() <-chan struct{} { return g.done }
+func (b *Broadcast) Done() <-chan struct{} { return b.done }
 
-// Wait waits for the group to end and returns how its child exited: nil
+// Wait waits for the broadcast to end and returns how its child exited: nil
 // for status 0.
-func (g *Group) Wait() error {
-	<-g.done
-	return g.exit
+func (b *Broadcast) Wait() error {
+	<-b.done
+	return b.exit
 }
 
-// Run serves conn, a client counted in by NewGroup or Join, until the
-// client goes or is sent all of the group's output, and returns how its
-// session went; Result.Exit is the child's exit if the group has ended by
+// Run serves conn, a client counted in by NewBroadcast or Join, until the
+// client goes or is sent all of the broadcast's output, and returns how its
+// session went; Result.Exit is the child's exit if the broadcast has ended by
 // then. ending, when not nil, is called as the client's session ends,
 // before it is sent its close frame, as Config.Ending is for Start. The
-// last client out stops the child, and its Run returns once the group has
+// last client out stops the child, and its Run returns once the broadcast has
 // ended.
-func (g *Group) Run(conn *Conn, ending func()) Result {
+func (b *Broadcast) Run(conn *Conn, ending func()) Result {
 	m := &member{
-		peer:    peer{conn: conn, rate: newRate(g.cfg.MaxRate)},
+		peer:    peer{conn: conn, rate: newRate(b.cfg.MaxRate)},
 		lost:    make(chan struct{}),
-		g:       g,
+		b:       b,
 		ending:  ending,
 		wake:    make(chan struct{}, 1),
 		slow:    make(chan struct{}),
@@ -220,83 +220,83 @@ func (g *Group) Run(conn *Conn, ending func()) Result {
 	}
 	m.lose = func() { m.lostOnce.Do(func() { close(m.lost) }) }
 	m.pieces = pieceWriter{conn: conn}
-	g.mu.Lock()
-	g.members[m] = struct{}{}
-	g.started = true
-	m.midLine = g.lineOpen
-	g.room.Broadcast()
-	g.mu.Unlock()
+	b.mu.Lock()
+	b.members[m] = struct{}{}
+	b.started = true
+	m.midLine = b.lineOpen
+	b.room.Broadcast()
+	b.mu.Unlock()
 
 	r := m.run()
-	g.leave()
+	b.leave()
 	select {
-	case <-g.done:
-		r.Exit = g.exit
+	case <-b.done:
+		r.Exit = b.exit
 	default:
 	}
 	return r
 }
 
 // leave counts a client out. The last one stops the child and waits for
-// the group to end.
-func (g *Group) leave() {
-	g.mu.Lock()
-	g.count--
-	last := g.count == 0
+// the broadcast to end.
+func (b *Broadcast) leave() {
+	b.mu.Lock()
+	b.count--
+	last := b.count == 0
 	if last {
-		g.ending = true
-		close(g.stop)
+		b.ending = true
+		close(b.stop)
 	}
-	g.room.Broadcast()
-	g.mu.Unlock()
+	b.room.Broadcast()
+	b.mu.Unlock()
 	if last {
-		<-g.done
+		<-b.done
 	}
 }
 
 // run runs the pumps until the child exits, the last client leaves or ctx
-// is done, stops the child in the latter two cases, and ends the group
+// is done, stops the child in the latter two cases, and ends the broadcast
 // once the child is reaped and its output published.
-func (g *Group) run(ctx context.Context) {
+func (b *Broadcast) run(ctx context.Context) {
 	var pumps sync.WaitGroup
-	pumps.Go(g.pumpOutput)
-	pumps.Go(g.pumpStderr)
-	pumps.Go(g.pumpStdin)
-	exited := g.child.Done()
+	pumps.Go(b.pumpOutput)
+	pumps.Go(b.pumpStderr)
+	pumps.Go(b.pumpStdin)
+	exited := b.child.Done()
 	select {
 	case <-exited:
-	case <-g.stop:
+	case <-b.stop:
 	case <-ctx.Done():
 	}
-	g.mu.Lock()
-	g.ending = true
-	g.mu.Unlock()
+	b.mu.Lock()
+	b.ending = true
+	b.mu.Unlock()
 	select {
 	case <-exited:
 	default:
-		g.child.Stop()
+		b.child.Stop()
 	}
-	exit := g.child.Wait()
+	exit := b.child.Wait()
 	pumps.Wait()
 
-	g.mu.Lock()
-	g.finished, g.exit = true, exit
-	g.code, g.reason = exitStatus(exit, ctx.Err() != nil, g.lastErr)
-	for m := range g.members {
+	b.mu.Lock()
+	b.finished, b.exit = true, exit
+	b.code, b.reason = exitStatus(exit, ctx.Err() != nil, b.lastErr)
+	for m := range b.members {
 		m.wakeUp()
 	}
-	g.mu.Unlock()
-	close(g.done)
+	b.mu.Unlock()
+	close(b.done)
 }
 
 // pumpOutput publishes what the child writes on stdout until EOF: each
 // line as a text message, a long one in pieces, or in binary mode each
 // chunk read as a binary message.
-func (g *Group) pumpOutput() {
-	stdout := g.child.Stdout()
-	if g.cfg.Binary {
+func (b *Broadcast) pumpOutput() {
+	stdout := b.child.Stdout()
+	if b.cfg.Binary {
 		readChunks(stdout, binaryReadBuffers, func(p []byte) error {
-			g.publish(&piece{typ: websocket.MessageBinary, data: bytes.Clone(p), final: true}, false)
+			b.publish(&piece{typ: websocket.MessageBinary, data: bytes.Clone(p), final: true}, false)
 			return nil
 		})
 		return
@@ -304,7 +304,7 @@ func (g *Group) pumpOutput() {
 	open := false // pieces of the current line were published
 	lines := &lineSplitter{emit: func(p []byte, final bool) error {
 		var data []byte
-		if g.cfg.PassStderr {
+		if b.cfg.PassStderr {
 			data = make([]byte, 0, len(stdoutPrefix)+len(p)+len(jsonSuffix))
 			if !open {
 				data = append(data, stdoutPrefix...)
@@ -317,7 +317,7 @@ func (g *Group) pumpOutput() {
 			data = bytes.Clone(p)
 		}
 		open = !final
-		g.publish(&piece{typ: websocket.MessageText, data: data, final: final}, false)
+		b.publish(&piece{typ: websocket.MessageText, data: data, final: final}, false)
 		return nil
 	}}
 	readChunks(stdout, textReadBuffers, lines.write)
@@ -326,21 +326,21 @@ func (g *Group) pumpOutput() {
 
 // pumpStderr passes each line of the child's stderr to Config.Stderr until
 // EOF, and with PassStderr publishes it too. It keeps the last line that
-// is not blank in g.lastErr.
-func (g *Group) pumpStderr() {
-	stderrLines(g.child.Stderr(), func(line []byte, first bool) {
+// is not blank in b.lastErr.
+func (b *Broadcast) pumpStderr() {
+	stderrLines(b.child.Stderr(), func(line []byte, first bool) {
 		if first {
-			g.lastErr = keepLine(g.lastErr, line)
+			b.lastErr = keepLine(b.lastErr, line)
 		}
-		if g.cfg.Stderr != nil {
-			g.cfg.Stderr(line)
+		if b.cfg.Stderr != nil {
+			b.cfg.Stderr(line)
 		}
-		if g.cfg.PassStderr {
+		if b.cfg.PassStderr {
 			msg := make([]byte, 0, len(stderrPrefix)+len(line)+len(jsonSuffix))
 			msg = append(msg, stderrPrefix...)
 			msg = appendJSONString(msg, line)
 			msg = append(msg, jsonSuffix...)
-			g.publish(&piece{typ: websocket.MessageText, data: msg, final: true}, true)
+			b.publish(&piece{typ: websocket.MessageText, data: msg, final: true}, true)
 		}
 	})
 }
@@ -349,9 +349,9 @@ func (g *Group) pumpStderr() {
 // chunks they come in, until the child has exited. Once stdin is broken,
 // messages are dropped. A message a client did not finish is ended with a
 // newline in text mode without RawInput before the next one begins.
-func (g *Group) pumpStdin() {
-	stdin := g.child.Stdin()
-	lines := !g.cfg.Binary && !g.cfg.RawInput
+func (b *Broadcast) pumpStdin() {
+	stdin := b.child.Stdin()
+	lines := !b.cfg.Binary && !b.cfg.RawInput
 	broken := false
 	var open *member // whose message was begun and not ended
 	write := func(p []byte) {
@@ -362,7 +362,7 @@ func (g *Group) pumpStdin() {
 	}
 	for {
 		select {
-		case w := <-g.stdin:
+		case w := <-b.stdin:
 			if open != nil && open != w.from && lines {
 				write(newline)
 			}
@@ -372,38 +372,38 @@ func (g *Group) pumpStdin() {
 				open = nil
 			}
 			w.done <- struct{}{}
-		case <-g.child.Done():
+		case <-b.child.Done():
 			return
 		}
 	}
 }
 
 // publish queues p for every client being served. It waits for the first
-// client to be served (unless the group ends before), and then for some
-// client to have less than g.ahead waiting. A client whose queue p would
-// overflow is dropped instead, unless it has less than g.ahead waiting:
+// client to be served (unless the broadcast ends before), and then for some
+// client to have less than b.ahead waiting. A client whose queue p would
+// overflow is dropped instead, unless it has less than b.ahead waiting:
 // the fastest client is never dropped, whatever the size of p. A
 // stderr message waits for a stdout line published in pieces to end: two
 // messages cannot be sent at once on a WebSocket.
-func (g *Group) publish(p *piece, stderr bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for !g.started && g.count > 0 || stderr && g.lineOpen || g.behind() {
-		g.room.Wait()
+func (b *Broadcast) publish(p *piece, stderr bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for !b.started && b.count > 0 || stderr && b.lineOpen || b.behind() {
+		b.room.Wait()
 	}
 	if !stderr {
-		if g.lineOpen && p.final {
-			g.room.Broadcast()
+		if b.lineOpen && p.final {
+			b.room.Broadcast()
 		}
-		g.lineOpen = !p.final
+		b.lineOpen = !p.final
 	}
 	cost := p.cost()
-	for m := range g.members {
+	for m := range b.members {
 		switch {
 		case m.midLine:
 			m.midLine = !p.final
-		case m.pending >= g.ahead && m.pending+cost > g.queue:
-			g.remove(m)
+		case m.pending >= b.ahead && m.pending+cost > b.queue:
+			b.remove(m)
 			close(m.slow)
 		default:
 			m.queue = append(m.queue, p)
@@ -413,31 +413,31 @@ func (g *Group) publish(p *piece, stderr bool) {
 	}
 }
 
-// behind reports whether every client being served, if any, has g.ahead
-// or more still to be sent. g.mu is held.
-func (g *Group) behind() bool {
-	for m := range g.members {
-		if m.pending < g.ahead {
+// behind reports whether every client being served, if any, has b.ahead
+// or more still to be sent. b.mu is held.
+func (b *Broadcast) behind() bool {
+	for m := range b.members {
+		if m.pending < b.ahead {
 			return false
 		}
 	}
-	return len(g.members) > 0
+	return len(b.members) > 0
 }
 
-// remove stops serving m and drops what is queued for it. g.mu is held.
-func (g *Group) remove(m *member) {
-	delete(g.members, m)
+// remove stops serving m and drops what is queued for it. b.mu is held.
+func (b *Broadcast) remove(m *member) {
+	delete(b.members, m)
 	m.queue = nil
-	g.room.Broadcast()
+	b.room.Broadcast()
 }
 
-// member is a client of a Group.
+// member is a client of a Broadcast.
 type member struct {
 	peer
-	g      *Group
+	b      *Broadcast
 	ending func() // called as the session ends; nil for nothing
 
-	// guarded by g.mu
+	// guarded by b.mu
 	queue   []*piece // published for the client, not yet taken by its output pump
 	pending int      // what the pieces queued or being sent count for
 	midLine bool     // came in the middle of a stdout line, and skips to its end
@@ -461,14 +461,14 @@ func (m *member) wakeUp() {
 }
 
 // run serves the client until it goes, is dropped, or has been sent all
-// of the group's output, then closes the connection as it deserves.
+// of the broadcast's output, then closes the connection as it deserves.
 func (m *member) run() Result {
-	g := m.g
+	b := m.b
 	inDone := make(chan error, 1)
 	outDone := make(chan error, 1)
 	go func() { inDone <- m.pumpInput() }()
 	go func() { outDone <- m.pumpOutput() }()
-	pings := m.startPings(g.cfg.PingInterval)
+	pings := m.startPings(b.cfg.PingInterval)
 
 	var r Result
 	finished := false
@@ -499,12 +499,12 @@ func (m *member) run() Result {
 		r.Code = websocket.StatusAbnormalClosure
 	}
 	close(m.quit)
-	g.mu.Lock()
-	g.remove(m)
+	b.mu.Lock()
+	b.remove(m)
 	if finished {
-		r.Code, r.Reason = g.code, g.reason
+		r.Code, r.Reason = b.code, b.reason
 	}
-	g.mu.Unlock()
+	b.mu.Unlock()
 	if m.ending != nil {
 		m.ending()
 	}
@@ -536,22 +536,22 @@ func (m *member) run() Result {
 }
 
 // pumpOutput sends the client what is queued for it, the pieces taken at
-// once leaving in one write, until the group has finished and the queue
+// once leaving in one write, until the broadcast has finished and the queue
 // is empty (nil), the client is dropped for its queue overflowing
 // (ErrSlowClient), its session is over, or a write fails.
 func (m *member) pumpOutput() error {
-	g := m.g
+	b := m.b
 	var batch []*piece
 	for {
-		g.mu.Lock()
+		b.mu.Lock()
 		batch, m.queue = m.queue, batch[:0]
-		finished := g.finished
-		g.mu.Unlock()
+		finished := b.finished
+		b.mu.Unlock()
 		if len(batch) == 0 {
 			select {
 			case <-m.slow:
 				// Checked first: a client dropped before the
-				// group finished is told why.
+				// broadcast finished is told why.
 				return ErrSlowClient
 			default:
 			}
@@ -581,10 +581,10 @@ func (m *member) pumpOutput() error {
 		}
 		m.sentAt.Store(time.Now().UnixNano())
 		clear(batch)
-		g.mu.Lock()
+		b.mu.Lock()
 		m.pending -= cost
-		g.room.Broadcast()
-		g.mu.Unlock()
+		b.room.Broadcast()
+		b.mu.Unlock()
 		if err != nil {
 			return err
 		}
@@ -615,8 +615,8 @@ func (m *member) pumpInput() error {
 // exited. It returns the client's error reading it, or errSlowSender, and
 // reports false, with no error, if the session was over first.
 func (m *member) passMessage(r *countingReader) (more bool, err error) {
-	g := m.g
-	lines := !g.cfg.Binary && !g.cfg.RawInput
+	b := m.b
+	lines := !b.cfg.Binary && !b.cfg.RawInput
 	buf := inputBuffers.Get().(*inputBuffer)
 	n, _ := io.ReadFull(r, buf[:inputChunk])
 	if r.err != nil {
@@ -625,8 +625,8 @@ func (m *member) passMessage(r *countingReader) (more bool, err error) {
 	}
 	m.writing.Store(true)
 	select {
-	case g.turn <- struct{}{}:
-	case <-g.child.Done():
+	case b.turn <- struct{}{}:
+	case <-b.child.Done():
 		// Dropped, but read to its end: the next message, or the
 		// client's close frame, follows it.
 		m.writing.Store(false)
@@ -640,7 +640,7 @@ func (m *member) passMessage(r *countingReader) (more bool, err error) {
 	}
 	m.writing.Store(false)
 
-	left := g.turnWait
+	left := b.turnWait
 	deadline := false // a read deadline is set on the connection
 	for {
 		end := n < inputChunk
@@ -669,7 +669,7 @@ func (m *member) passMessage(r *countingReader) (more bool, err error) {
 	if deadline {
 		m.conn.wire.SetReadDeadline(time.Time{})
 	}
-	<-g.turn
+	<-b.turn
 	if buf == nil {
 		return false, nil
 	}
@@ -690,12 +690,12 @@ func (m *member) passMessage(r *countingReader) (more bool, err error) {
 // has exited. It reports false if the client's session was over first; p
 // then belongs to the stdin pump.
 func (m *member) writeStdin(p []byte, end bool) bool {
-	g := m.g
+	b := m.b
 	m.writing.Store(true)
 	defer m.writing.Store(false)
 	select {
-	case g.stdin <- stdinWrite{p: p, from: m, end: end, done: m.written}:
-	case <-g.child.Done():
+	case b.stdin <- stdinWrite{p: p, from: m, end: end, done: m.written}:
+	case <-b.child.Done():
 		return true
 	case <-m.quit:
 		return false

@@ -20,12 +20,12 @@ import (
 	"github.com/coder/websocket"
 )
 
-// groupServer serves a Group behind a real WebSocket server: each client
+// broadcastServer serves a Broadcast behind a real WebSocket server: each client
 // that dials is served with Run, counted in beforehand by the test
-// (NewGroup counts the first one in, Join the others). The server's
+// (NewBroadcast counts the first one in, Join the others). The server's
 // sockets have send buffers of a fixed size: what a client that does not
 // read takes in before its queue fills up stays well under the queue.
-type groupServer struct {
+type broadcastServer struct {
 	t      *testing.T
 	url    string
 	ending func() // passed to each Run
@@ -34,9 +34,9 @@ type groupServer struct {
 	results map[string]chan Result
 }
 
-func serveGroup(t *testing.T, g *Group, readLimit int64) *groupServer {
+func serveBroadcast(t *testing.T, bc *Broadcast, readLimit int64) *broadcastServer {
 	t.Helper()
-	gs := &groupServer{t: t, results: map[string]chan Result{}}
+	bs := &broadcastServer{t: t, results: map[string]chan Result{}}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := Accept(w, r, nil)
 		if err != nil {
@@ -46,10 +46,10 @@ func serveGroup(t *testing.T, g *Group, readLimit int64) *groupServer {
 		if readLimit != 0 {
 			conn.SetReadLimit(readLimit)
 		}
-		gs.mu.Lock()
-		results := gs.results[r.URL.Query().Get("id")]
-		gs.mu.Unlock()
-		results <- g.Run(conn, gs.ending)
+		bs.mu.Lock()
+		results := bs.results[r.URL.Query().Get("id")]
+		bs.mu.Unlock()
+		results <- bc.Run(conn, bs.ending)
 	}))
 	srv.Config.ConnState = func(c net.Conn, state http.ConnState) {
 		if state == http.StateNew {
@@ -58,40 +58,40 @@ func serveGroup(t *testing.T, g *Group, readLimit int64) *groupServer {
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	gs.url = "ws" + strings.TrimPrefix(srv.URL, "http")
-	return gs
+	bs.url = "ws" + strings.TrimPrefix(srv.URL, "http")
+	return bs
 }
 
-// socketBuffer is the size asked for the send buffers of groupServer's
+// socketBuffer is the size asked for the send buffers of broadcastServer's
 // sockets (the system doubles it). Smaller than a few times the largest
 // segment, TCP would stall for seconds.
 const socketBuffer = 64 << 10
 
 // dial connects a client and returns it with its session's result to
 // come.
-func (gs *groupServer) dial() (*websocket.Conn, <-chan Result) {
-	gs.t.Helper()
+func (bs *broadcastServer) dial() (*websocket.Conn, <-chan Result) {
+	bs.t.Helper()
 	results := make(chan Result, 1)
-	gs.mu.Lock()
-	id := strconv.Itoa(len(gs.results))
-	gs.results[id] = results
-	gs.mu.Unlock()
-	c, _, err := websocket.Dial(testCtx(gs.t), gs.url+"/?id="+id, nil)
+	bs.mu.Lock()
+	id := strconv.Itoa(len(bs.results))
+	bs.results[id] = results
+	bs.mu.Unlock()
+	c, _, err := websocket.Dial(testCtx(bs.t), bs.url+"/?id="+id, nil)
 	if err != nil {
-		gs.t.Fatal(err)
+		bs.t.Fatal(err)
 	}
 	c.SetReadLimit(-1)
-	gs.t.Cleanup(func() { c.CloseNow() })
+	bs.t.Cleanup(func() { c.CloseNow() })
 	return c, results
 }
 
-// join counts in and connects one more client of g.
-func (gs *groupServer) join(g *Group) (*websocket.Conn, <-chan Result) {
-	gs.t.Helper()
-	if !g.Join() {
-		gs.t.Fatal("the group took no more clients")
+// join counts in and connects one more client of bc.
+func (bs *broadcastServer) join(bc *Broadcast) (*websocket.Conn, <-chan Result) {
+	bs.t.Helper()
+	if !bc.Join() {
+		bs.t.Fatal("the broadcast took no more clients")
 	}
-	return gs.dial()
+	return bs.dial()
 }
 
 // echo writes back each line it reads until stdin ends; after a line
@@ -129,15 +129,15 @@ func roundTrip(t *testing.T, c *websocket.Conn, msg string, others ...*websocket
 	expectAll(t, msg, append([]*websocket.Conn{c}, others...)...)
 }
 
-// pair connects two clients of g, whose child echoes: a, which sends
+// pair connects two clients of bc, whose child echoes: a, which sends
 // "a", then b, which joins and sends "b". Both are served once they
 // have read back "b".
-func (gs *groupServer) pair(g *Group) (a *websocket.Conn, ra <-chan Result, b *websocket.Conn, rb <-chan Result) {
-	gs.t.Helper()
-	a, ra = gs.dial()
-	roundTrip(gs.t, a, "a")
-	b, rb = gs.join(g)
-	roundTrip(gs.t, b, "b", a)
+func (bs *broadcastServer) pair(bc *Broadcast) (a *websocket.Conn, ra <-chan Result, b *websocket.Conn, rb <-chan Result) {
+	bs.t.Helper()
+	a, ra = bs.dial()
+	roundTrip(bs.t, a, "a")
+	b, rb = bs.join(bc)
+	roundTrip(bs.t, b, "b", a)
 	return a, ra, b, rb
 }
 
@@ -170,13 +170,13 @@ func (c *fakeChild) stoppedYet() bool {
 	}
 }
 
-func TestGroupEveryLineToEveryClientInOneOrder(t *testing.T) {
+func TestBroadcastEveryLineToEveryClientInOneOrder(t *testing.T) {
 	child := startFake(echo(nil))
-	g := NewGroup(context.Background(), child, Config{})
-	gs := serveGroup(t, g, 0)
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bs := serveBroadcast(t, bc, 0)
 	// A client that joins gets the lines printed from then on.
-	a, _, b, _ := gs.pair(g)
-	c, _ := gs.join(g)
+	a, _, b, _ := bs.pair(bc)
+	c, _ := bs.join(bc)
 	roundTrip(t, c, "c", a, b)
 
 	// Two clients send at once: every client sees all the lines, in one
@@ -229,14 +229,14 @@ func lineSizes(stdin io.Reader, stdout, _ io.Writer) error {
 	}
 }
 
-func TestGroupLinesFromClientsNeverMix(t *testing.T) {
+func TestBroadcastLinesFromClientsNeverMix(t *testing.T) {
 	child := startFake(lineSizes)
-	g := NewGroup(context.Background(), child, Config{})
-	gs := serveGroup(t, g, -1)
-	a, _ := gs.dial()
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bs := serveBroadcast(t, bc, -1)
+	a, _ := bs.dial()
 	send(t, a, "a")
 	expectAll(t, "a 1", a)
-	b, _ := gs.join(g)
+	b, _ := bs.join(bc)
 	send(t, b, "b")
 	expectAll(t, "b 1", b, a)
 	const n, size = 20, 300 << 10 // longer than a pipe's buffer
@@ -259,7 +259,7 @@ func TestGroupLinesFromClientsNeverMix(t *testing.T) {
 	}
 }
 
-func TestGroupDropsSlowClientOthersKeepReceiving(t *testing.T) {
+func TestBroadcastDropsSlowClientOthersKeepReceiving(t *testing.T) {
 	// The child echoes until "go", then writes numbered lines until its
 	// stdin ends.
 	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
@@ -291,9 +291,9 @@ func TestGroupDropsSlowClientOthersKeepReceiving(t *testing.T) {
 	// The queue is well above what the sockets of a client that does not
 	// read take in (a send buffer and a receive window of a few hundred
 	// KiB): only a client that reads slower than the other is dropped.
-	g := NewGroup(context.Background(), child, Config{})
-	gs := serveGroup(t, g, 0)
-	fast, fastResult, slow, slowResult := gs.pair(g)
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bs := serveBroadcast(t, bc, 0)
+	fast, fastResult, slow, slowResult := bs.pair(bc)
 	roundTrip(t, fast, "go")
 
 	// The slow client reads nothing more; the fast one gets every line
@@ -310,7 +310,7 @@ func TestGroupDropsSlowClientOthersKeepReceiving(t *testing.T) {
 		}
 		i++
 	}
-	for deadline := time.Now().Add(20 * time.Second); len(members(g)) > 1; {
+	for deadline := time.Now().Add(20 * time.Second); len(members(bc)) > 1; {
 		if time.Now().After(deadline) {
 			t.Fatalf("the slow client was not dropped after %d lines", i)
 		}
@@ -344,29 +344,29 @@ func TestGroupDropsSlowClientOthersKeepReceiving(t *testing.T) {
 	}
 }
 
-// members returns the clients g serves.
-func members(g *Group) []*member {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// members returns the clients bc serves.
+func members(bc *Broadcast) []*member {
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
 	var ms []*member
-	for m := range g.members {
+	for m := range bc.members {
 		ms = append(ms, m)
 	}
 	return ms
 }
 
-func TestGroupAloneSlowClientSlowsChild(t *testing.T) {
+func TestBroadcastAloneSlowClientSlowsChild(t *testing.T) {
 	// With nobody faster, a client that does not read is not dropped:
 	// the child is not read, and blocks, as in a session of its own.
 	var written atomic.Int64
 	child := startFake(yes(&written))
-	g := NewGroup(context.Background(), child, Config{QueueSize: 16 << 10})
-	gs := serveGroup(t, g, 0)
-	c, results := gs.dial()
+	bc := NewBroadcast(context.Background(), child, Config{QueueSize: 16 << 10})
+	bs := serveBroadcast(t, bc, 0)
+	c, results := bs.dial()
 	if last := waitStalled(&written); last > 64<<20 {
 		t.Fatalf("%d bytes written before the child blocked", last)
 	}
-	if len(members(g)) != 1 {
+	if len(members(bc)) != 1 {
 		t.Fatal("the only client was dropped")
 	}
 	c.CloseNow()
@@ -376,16 +376,16 @@ func TestGroupAloneSlowClientSlowsChild(t *testing.T) {
 func TestPublishDropsOnlyClientsBehind(t *testing.T) {
 	// A piece larger than the whole queue: the client with less than the
 	// read-ahead waiting takes it, the one past it is dropped.
-	g := &Group{queue: 1000, ahead: 500, started: true, count: 2, members: map[*member]struct{}{}}
-	g.room.L = &g.mu
+	bc := &Broadcast{queue: 1000, ahead: 500, started: true, count: 2, members: map[*member]struct{}{}}
+	bc.room.L = &bc.mu
 	newMember := func(pending int) *member {
-		m := &member{g: g, pending: pending, wake: make(chan struct{}, 1), slow: make(chan struct{})}
-		g.members[m] = struct{}{}
+		m := &member{b: bc, pending: pending, wake: make(chan struct{}, 1), slow: make(chan struct{})}
+		bc.members[m] = struct{}{}
 		return m
 	}
 	fastest, behind := newMember(100), newMember(600)
-	g.publish(&piece{typ: websocket.MessageText, data: make([]byte, 64<<10), final: true}, false)
-	if _, ok := g.members[fastest]; !ok || len(fastest.queue) != 1 {
+	bc.publish(&piece{typ: websocket.MessageText, data: make([]byte, 64<<10), final: true}, false)
+	if _, ok := bc.members[fastest]; !ok || len(fastest.queue) != 1 {
 		t.Error("the fastest client did not take the piece")
 	}
 	select {
@@ -393,12 +393,12 @@ func TestPublishDropsOnlyClientsBehind(t *testing.T) {
 	default:
 		t.Error("the client past the read-ahead was not dropped")
 	}
-	if _, ok := g.members[behind]; ok {
+	if _, ok := bc.members[behind]; ok {
 		t.Error("the dropped client is still served")
 	}
 }
 
-func TestGroupExitStatusReachesEveryClient(t *testing.T) {
+func TestBroadcastExitStatusReachesEveryClient(t *testing.T) {
 	for _, tc := range []struct {
 		exit   error
 		code   websocket.StatusCode
@@ -408,8 +408,8 @@ func TestGroupExitStatusReachesEveryClient(t *testing.T) {
 		{errors.New("exit status 3"), websocket.StatusInternalError, "exit status 3"},
 	} {
 		child := startFake(echo(tc.exit))
-		g := NewGroup(context.Background(), child, Config{})
-		a, ra, b, rb := serveGroup(t, g, 0).pair(g)
+		bc := NewBroadcast(context.Background(), child, Config{})
+		a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 		send(t, a, "quit")
 		for _, c := range []*websocket.Conn{a, b} {
 			expect(t, c, websocket.MessageText, "quit")
@@ -420,8 +420,8 @@ func TestGroupExitStatusReachesEveryClient(t *testing.T) {
 				t.Errorf("result %+v", r)
 			}
 		}
-		if g.Join() {
-			t.Error("a group whose child exited took a client")
+		if bc.Join() {
+			t.Error("a broadcast whose child exited took a client")
 		}
 		if child.stoppedYet() {
 			t.Error("a child that exited was stopped")
@@ -429,7 +429,7 @@ func TestGroupExitStatusReachesEveryClient(t *testing.T) {
 	}
 }
 
-func TestGroupExitReasonEndsWithLastStderrLine(t *testing.T) {
+func TestBroadcastExitReasonEndsWithLastStderrLine(t *testing.T) {
 	for _, tc := range stderrReasons {
 		t.Run(tc.name, func(t *testing.T) {
 			child := startFake(func(stdin io.Reader, stdout, stderr io.Writer) error {
@@ -439,8 +439,8 @@ func TestGroupExitReasonEndsWithLastStderrLine(t *testing.T) {
 				}
 				return quit
 			})
-			g := NewGroup(context.Background(), child, Config{})
-			a, ra, b, rb := serveGroup(t, g, 0).pair(g)
+			bc := NewBroadcast(context.Background(), child, Config{})
+			a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 			send(t, a, "quit")
 			for _, c := range []*websocket.Conn{a, b} {
 				expect(t, c, websocket.MessageText, "quit")
@@ -455,10 +455,10 @@ func TestGroupExitReasonEndsWithLastStderrLine(t *testing.T) {
 	}
 }
 
-func TestGroupLastClientOutStopsChild(t *testing.T) {
+func TestBroadcastLastClientOutStopsChild(t *testing.T) {
 	child := startFake(echo(nil))
-	g := NewGroup(context.Background(), child, Config{})
-	a, ra, b, rb := serveGroup(t, g, 0).pair(g)
+	bc := NewBroadcast(context.Background(), child, Config{})
+	a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 
 	a.Close(websocket.StatusNormalClosure, "")
 	result(t, ra)
@@ -473,35 +473,35 @@ func TestGroupLastClientOutStopsChild(t *testing.T) {
 		t.Fatal("the child still runs with no client left")
 	}
 	select {
-	case <-g.Done():
+	case <-bc.Done():
 	default:
-		t.Fatal("the last client's Run returned before the group ended")
+		t.Fatal("the last client's Run returned before the broadcast ended")
 	}
-	if r.Exit != nil || g.Wait() != nil {
-		t.Errorf("exit %v, %v; want the child's status 0", r.Exit, g.Wait())
+	if r.Exit != nil || bc.Wait() != nil {
+		t.Errorf("exit %v, %v; want the child's status 0", r.Exit, bc.Wait())
 	}
-	if g.Join() {
-		t.Error("a group with no client left took a new one")
+	if bc.Join() {
+		t.Error("a broadcast with no client left took a new one")
 	}
 }
 
-func TestGroupJoinNeverGetsDyingChild(t *testing.T) {
+func TestBroadcastJoinNeverGetsDyingChild(t *testing.T) {
 	// The last client leaves while another joins: the joiner either gets
 	// the running child, which then runs on, or is turned away.
 	for range 50 {
 		child := startFake(echo(nil))
-		g := NewGroup(context.Background(), child, Config{})
-		gs := serveGroup(t, g, 0)
-		a, ra := gs.dial()
+		bc := NewBroadcast(context.Background(), child, Config{})
+		bs := serveBroadcast(t, bc, 0)
+		a, ra := bs.dial()
 		roundTrip(t, a, "a")
 		joined := make(chan bool)
-		go func() { joined <- g.Join() }()
+		go func() { joined <- bc.Join() }()
 		a.CloseNow()
 		if <-joined {
 			if child.stoppedYet() {
 				t.Fatal("a client joined a child being stopped")
 			}
-			b, rb := gs.dial()
+			b, rb := bs.dial()
 			roundTrip(t, b, "b")
 			b.Close(websocket.StatusNormalClosure, "")
 			result(t, rb)
@@ -513,7 +513,7 @@ func TestGroupJoinNeverGetsDyingChild(t *testing.T) {
 	}
 }
 
-func TestGroupLeaveOfClientNeverServed(t *testing.T) {
+func TestBroadcastLeaveOfClientNeverServed(t *testing.T) {
 	// The first client's connection was not accepted: its child, whose
 	// output nobody waits for, is stopped.
 	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {
@@ -523,27 +523,27 @@ func TestGroupLeaveOfClientNeverServed(t *testing.T) {
 			}
 		}
 	})
-	g := NewGroup(context.Background(), child, Config{})
-	g.Leave()
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bc.Leave()
 	select {
-	case <-g.Done():
+	case <-bc.Done():
 	default:
-		t.Fatal("Leave of the last client returned before the group ended")
+		t.Fatal("Leave of the last client returned before the broadcast ended")
 	}
 	if !child.stoppedYet() {
 		t.Fatal("the child was not stopped")
 	}
 }
 
-func TestGroupShutdownDeliversThenGoingAway(t *testing.T) {
+func TestBroadcastShutdownDeliversThenGoingAway(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
 		echo(nil)(stdin, stdout, nil) // runs until stdin closes
 		io.WriteString(stdout, "goodbye\n")
 		return nil
 	})
-	g := NewGroup(ctx, child, Config{})
-	a, ra, b, rb := serveGroup(t, g, 0).pair(g)
+	bc := NewBroadcast(ctx, child, Config{})
+	a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 	cancel()
 	for _, c := range []*websocket.Conn{a, b} {
 		expect(t, c, websocket.MessageText, "goodbye")
@@ -556,7 +556,7 @@ func TestGroupShutdownDeliversThenGoingAway(t *testing.T) {
 	}
 }
 
-func TestGroupLateClientStartsAtNextLine(t *testing.T) {
+func TestBroadcastLateClientStartsAtNextLine(t *testing.T) {
 	// The child writes the start of a long line, waits for a line on
 	// stdin, then ends the long line and writes another.
 	long := strings.Repeat("x", 100<<10)
@@ -570,11 +570,11 @@ func TestGroupLateClientStartsAtNextLine(t *testing.T) {
 		io.WriteString(stdout, "end\nnext\n")
 		return nil
 	})
-	g := NewGroup(context.Background(), child, Config{})
-	gs := serveGroup(t, g, 0)
-	a, _ := gs.dial()
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bs := serveBroadcast(t, bc, 0)
+	a, _ := bs.dial()
 	<-wrote
-	late, _ := gs.join(g)
+	late, _ := bs.join(bc)
 	// The child reads this line once the late client is served.
 	send(t, late, "joined")
 	expect(t, a, websocket.MessageText, long+"end")
@@ -583,19 +583,19 @@ func TestGroupLateClientStartsAtNextLine(t *testing.T) {
 	expectClose(t, late, websocket.StatusNormalClosure, "")
 }
 
-func TestGroupBinary(t *testing.T) {
+func TestBroadcastBinary(t *testing.T) {
 	child := startFake(func(stdin io.Reader, stdout, _ io.Writer) error {
 		_, err := io.Copy(stdout, stdin)
 		return err
 	})
-	g := NewGroup(context.Background(), child, Config{Binary: true})
-	gs := serveGroup(t, g, 0)
-	a, _ := gs.dial()
+	bc := NewBroadcast(context.Background(), child, Config{Binary: true})
+	bs := serveBroadcast(t, bc, 0)
+	a, _ := bs.dial()
 	if err := a.Write(testCtx(t), websocket.MessageBinary, []byte("a")); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, a, websocket.MessageBinary, "a")
-	b, _ := gs.join(g)
+	b, _ := bs.join(bc)
 	payload := []byte("\x00\xff\r\n\xc3 no newline added")
 	if err := b.Write(testCtx(t), websocket.MessageBinary, payload); err != nil {
 		t.Fatal(err)
@@ -605,7 +605,7 @@ func TestGroupBinary(t *testing.T) {
 	}
 }
 
-func TestGroupPassStderr(t *testing.T) {
+func TestBroadcastPassStderr(t *testing.T) {
 	// Once both clients sent a line, both are served.
 	child := startFake(func(stdin io.Reader, stdout, stderr io.Writer) error {
 		r := bufio.NewReader(stdin)
@@ -616,12 +616,12 @@ func TestGroupPassStderr(t *testing.T) {
 		return nil
 	})
 	var logged []string
-	g := NewGroup(context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
+	bc := NewBroadcast(context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
 		logged = append(logged, string(line))
 	}})
-	gs := serveGroup(t, g, 0)
-	a, _ := gs.dial()
-	b, _ := gs.join(g)
+	bs := serveBroadcast(t, bc, 0)
+	a, _ := bs.dial()
+	b, _ := bs.join(bc)
 	send(t, a, "a")
 	send(t, b, "b")
 	for _, c := range []*websocket.Conn{a, b} {
@@ -638,16 +638,16 @@ func TestGroupPassStderr(t *testing.T) {
 		}
 		expectClose(t, c, websocket.StatusNormalClosure, "")
 	}
-	g.Wait()
+	bc.Wait()
 	if strings.Join(logged, "|") != "err" {
 		t.Errorf("logged %q", logged)
 	}
 }
 
-func TestGroupOversizedMessage(t *testing.T) {
+func TestBroadcastOversizedMessage(t *testing.T) {
 	child := startFake(echo(nil))
-	g := NewGroup(context.Background(), child, Config{})
-	a, ra, b, _ := serveGroup(t, g, 10).pair(g)
+	bc := NewBroadcast(context.Background(), child, Config{})
+	a, ra, b, _ := serveBroadcast(t, bc, 10).pair(bc)
 	send(t, a, "this is longer than ten bytes")
 	expectClose(t, a, websocket.StatusMessageTooBig, "read limited at 11 bytes")
 	if r := result(t, ra); r.Code != websocket.StatusMessageTooBig {
@@ -656,27 +656,27 @@ func TestGroupOversizedMessage(t *testing.T) {
 	roundTrip(t, b, "others")
 }
 
-func TestGroupMissedPongsDropClient(t *testing.T) {
+func TestBroadcastMissedPongsDropClient(t *testing.T) {
 	child := startFake(echo(nil))
-	g := NewGroup(context.Background(), child, Config{PingInterval: 20 * time.Millisecond})
-	gs := serveGroup(t, g, 0)
+	bc := NewBroadcast(context.Background(), child, Config{PingInterval: 20 * time.Millisecond})
+	bs := serveBroadcast(t, bc, 0)
 	// The client never reads, so it never answers a ping.
-	_, results := gs.dial()
+	_, results := bs.dial()
 	if r := result(t, results); !errors.Is(r.ClientErr, ErrPongMissed) {
 		t.Fatalf("result %+v, want a missed pong", r)
 	}
 }
 
-func TestGroupRawInput(t *testing.T) {
+func TestBroadcastRawInput(t *testing.T) {
 	child := startFake(quoteFive)
-	g := NewGroup(context.Background(), child, Config{RawInput: true})
-	gs := serveGroup(t, g, 0)
-	c, _ := gs.dial()
+	bc := NewBroadcast(context.Background(), child, Config{RawInput: true})
+	bs := serveBroadcast(t, bc, 0)
+	c, _ := bs.dial()
 	expectRawInput(t, c)
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 }
 
-func TestGroupMaxRateIsEachClients(t *testing.T) {
+func TestBroadcastMaxRateIsEachClients(t *testing.T) {
 	// Two clients send a burst and a half each: each waits for its own
 	// rate, and the child gets every line.
 	const perSecond, n = 100, 150
@@ -690,10 +690,10 @@ func TestGroupMaxRateIsEachClients(t *testing.T) {
 		lines <- got
 		return nil
 	})
-	g := NewGroup(context.Background(), child, Config{MaxRate: perSecond})
-	gs := serveGroup(t, g, 0)
-	a, _ := gs.dial()
-	b, _ := gs.join(g)
+	bc := NewBroadcast(context.Background(), child, Config{MaxRate: perSecond})
+	bs := serveBroadcast(t, bc, 0)
+	a, _ := bs.dial()
+	b, _ := bs.join(bc)
 	start := time.Now()
 	var wg sync.WaitGroup
 	sendMany(t, &wg, a, n, numbered("a"))
@@ -708,13 +708,13 @@ func TestGroupMaxRateIsEachClients(t *testing.T) {
 	}
 }
 
-func TestGroupEndingBeforeEachCloseFrame(t *testing.T) {
+func TestBroadcastEndingBeforeEachCloseFrame(t *testing.T) {
 	var ended atomic.Int64
 	child := startFake(echo(nil))
-	g := NewGroup(context.Background(), child, Config{})
-	gs := serveGroup(t, g, 0)
-	gs.ending = func() { ended.Add(1) }
-	a, ra, b, rb := gs.pair(g)
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bs := serveBroadcast(t, bc, 0)
+	bs.ending = func() { ended.Add(1) }
+	a, ra, b, rb := bs.pair(bc)
 	roundTrip(t, b, "quit", a)
 	for i, c := range []*websocket.Conn{a, b} {
 		expectClose(t, c, websocket.StatusNormalClosure, "")
@@ -729,29 +729,29 @@ func TestGroupEndingBeforeEachCloseFrame(t *testing.T) {
 	}
 }
 
-// waitTurnTaken waits until a client of g has its turn at stdin.
-func waitTurnTaken(t *testing.T, g *Group) {
+// waitTurnTaken waits until a client of bc has its turn at stdin.
+func waitTurnTaken(t *testing.T, bc *Broadcast) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); len(g.turn) == 0; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); len(bc.turn) == 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("no client took its turn at stdin")
 		}
 	}
 }
 
-func TestGroupSlowSenderLosesTurn(t *testing.T) {
+func TestBroadcastSlowSenderLosesTurn(t *testing.T) {
 	// a begins a message of three chunks and sends no more: once it has
 	// kept the child waiting for longer than a turn may, it is closed
 	// with 1008, what the child got of its message ends as a line of its
 	// own, and b's message, which waited, follows.
 	child := startFake(lineSizes)
-	g := NewGroup(context.Background(), child, Config{})
-	g.turnWait = 200 * time.Millisecond
-	gs := serveGroup(t, g, -1)
-	a, ra := gs.dial()
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bc.turnWait = 200 * time.Millisecond
+	bs := serveBroadcast(t, bc, -1)
+	a, ra := bs.dial()
 	send(t, a, "a")
 	expectAll(t, "a 1", a)
-	b, rb := gs.join(g)
+	b, rb := bs.join(bc)
 	send(t, b, "b")
 	expectAll(t, "b 1", b, a)
 
@@ -762,7 +762,7 @@ func TestGroupSlowSenderLosesTurn(t *testing.T) {
 	if _, err := w.Write(bytes.Repeat([]byte("a"), 3*inputChunk)); err != nil {
 		t.Fatal(err)
 	}
-	waitTurnTaken(t, g)
+	waitTurnTaken(t, bc)
 	send(t, b, "b")
 	// The client library keeps the end of what a writes until its next
 	// frame: the child gets whole chunks of a's message.
@@ -792,32 +792,32 @@ func TestGroupSlowSenderLosesTurn(t *testing.T) {
 	result(t, rb)
 }
 
-func TestGroupTurnCountsOnlyWaitsForClient(t *testing.T) {
+func TestBroadcastTurnCountsOnlyWaitsForClient(t *testing.T) {
 	// The child takes many times a turn's limit to start reading: a
 	// client that sends a long message at once is not cut for it.
 	child := startFake(func(stdin io.Reader, stdout, stderr io.Writer) error {
 		time.Sleep(time.Second)
 		return lineSizes(stdin, stdout, stderr)
 	})
-	g := NewGroup(context.Background(), child, Config{})
-	g.turnWait = 50 * time.Millisecond
-	gs := serveGroup(t, g, -1)
-	a, _ := gs.dial()
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bc.turnWait = 50 * time.Millisecond
+	bs := serveBroadcast(t, bc, -1)
+	a, _ := bs.dial()
 	send(t, a, string(bytes.Repeat([]byte("a"), 10*inputChunk)))
 	expectAll(t, fmt.Sprintf("a %d", 10*inputChunk), a)
 }
 
-func TestGroupCutMessageEndsItsLine(t *testing.T) {
+func TestBroadcastCutMessageEndsItsLine(t *testing.T) {
 	// a's message goes over the read limit once two chunks of it have
 	// reached the child: they end as a line of their own, and b's
 	// message is the next line.
 	child := startFake(lineSizes)
-	g := NewGroup(context.Background(), child, Config{})
-	gs := serveGroup(t, g, 2*inputChunk+100)
-	a, ra := gs.dial()
+	bc := NewBroadcast(context.Background(), child, Config{})
+	bs := serveBroadcast(t, bc, 2*inputChunk+100)
+	a, ra := bs.dial()
 	send(t, a, "a")
 	expectAll(t, "a 1", a)
-	b, _ := gs.join(g)
+	b, _ := bs.join(bc)
 	send(t, b, "b")
 	expectAll(t, "b 1", b, a)
 	send(t, a, string(bytes.Repeat([]byte("a"), 3*inputChunk)))

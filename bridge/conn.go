@@ -26,7 +26,7 @@ type Conn struct {
 }
 
 // Accept accepts a WebSocket handshake as websocket.Accept does, and
-// returns the connection ready for Start or Group.Run.
+// returns the connection ready for Start or Broadcast.Run.
 func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) (*Conn, error) {
 	h := &hijacker{ResponseWriter: w}
 	ws, err := websocket.Accept(h, r, opts)

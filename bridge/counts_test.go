@@ -70,10 +70,10 @@ func TestCountsAsMessagesPass(t *testing.T) {
 	}
 }
 
-func TestGroupCountsAsMessagesPass(t *testing.T) {
-	g := NewGroup(context.Background(), startFake(rev), Config{})
+func TestBroadcastCountsAsMessagesPass(t *testing.T) {
+	bc := NewBroadcast(context.Background(), startFake(rev), Config{})
 	results := make(chan Result, 1)
-	c, conn := serveConn(t, func(conn *Conn) { results <- g.Run(conn, nil) })
+	c, conn := serveConn(t, func(conn *Conn) { results <- bc.Run(conn, nil) })
 	want := checkCounts(t, c, conn)
 	c.Close(websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.Counts != want || conn.Counts() != want {

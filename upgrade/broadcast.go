@@ -24,11 +24,11 @@ type sharedGroups struct {
 // shared is the program of one key in broadcast mode and the clients it
 // serves.
 type shared struct {
-	ready   chan struct{}    // closed once the group runs, or could not start
-	group   *bridge.Group    // nil if the program could not start
-	child   *process.Process // the program, started for the first client
-	ended   chan struct{}    // closed once the end of the program was counted and logged
-	clients int              // counted in and not yet gone; guarded by sharedGroups.mu
+	ready   chan struct{}     // closed once the group runs, or could not start
+	group   *bridge.Broadcast // nil if the program could not start
+	child   *process.Process  // the program, started for the first client
+	ended   chan struct{}     // closed once the end of the program was counted and logged
+	clients int               // counted in and not yet gone; guarded by sharedGroups.mu
 }
 
 // join counts a client into the group of key and returns it, or returns
@@ -174,7 +174,7 @@ func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg proce
 	bcfg := s.cfg.Bridge
 	bcfg.Stderr = s.stderrLogger(id, pid)
 	sh.child = child
-	sh.group = bridge.NewGroup(s.sessions, child, bcfg)
+	sh.group = bridge.NewBroadcast(s.sessions, child, bcfg)
 	s.metrics.spawned()
 	if pcfg.PTY && !child.PTY() {
 		s.cfg.Log.Warn().Str("id", id).Int("pid", pid).Msg("no pseudo-terminal to be had: the program's stdout is a pipe")
