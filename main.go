@@ -484,11 +484,11 @@ func (c *cli) config() (upgrade.Config, error) {
 		RawInput:     c.RawStdin,
 		PassStderr:   c.PassStderr,
 		PingInterval: time.Duration(c.PingMs) * time.Millisecond,
-		WriteTimeout: time.Duration(c.WriteTimeout) * time.Millisecond,
 		MaxRate:      c.MaxRate,
-		QueueSize:    c.BroadcastQueue,
 	}
+	cfg.WriteTimeout = time.Duration(c.WriteTimeout) * time.Millisecond
 	cfg.Broadcast, cfg.MaxBroadcastClients = c.Broadcast, c.BroadcastClients
+	cfg.BroadcastQueueSize = c.BroadcastQueue
 	cfg.MaxMessageSize = c.MaxFrameSize
 	cfg.Compress = c.Compress
 	cfg.MaxForks, cfg.MaxPerIP = c.MaxForks, c.MaxPerIP

@@ -43,7 +43,7 @@ func benchmarkStdoutToMessages(b *testing.B, line []byte, accept *websocket.Acce
 		}
 		return w.Flush()
 	})
-	c, results := serveWith(b, context.Background(), child, Config{}, 0, accept, dial)
+	c, results := serveWith(b, context.Background(), child, SessionConfig{}, 0, accept, dial)
 	b.SetBytes(int64(len(line)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -66,20 +66,20 @@ func benchmarkStdoutToMessages(b *testing.B, line []byte, accept *websocket.Acce
 // BenchmarkMessagesToStdin measures the client message → stdin path: a
 // client writing 63-byte messages as fast as it can, a child reading lines.
 func BenchmarkMessagesToStdin(b *testing.B) {
-	benchmarkMessagesToStdin(b, Config{})
+	benchmarkMessagesToStdin(b, SessionConfig{})
 }
 
 // BenchmarkMessagesToStdinMaxRate is BenchmarkMessagesToStdin with a
 // MaxRate too high to hold any message back: what taking a token costs.
 func BenchmarkMessagesToStdinMaxRate(b *testing.B) {
-	benchmarkMessagesToStdin(b, Config{MaxRate: 1e9})
+	benchmarkMessagesToStdin(b, SessionConfig{Config: Config{MaxRate: 1e9}})
 }
 
 // BenchmarkMessagesToStdinWatched is BenchmarkMessagesToStdin with the
 // connection watched, as a server watches it: what reading the client
 // with a wait that may rest costs.
 func BenchmarkMessagesToStdinWatched(b *testing.B) {
-	benchmarkMessagesToStdin(b, Config{WatchRead: func(syscall.Conn) ReadWatch { return alwaysReady{} }})
+	benchmarkMessagesToStdin(b, SessionConfig{WatchRead: func(syscall.Conn) ReadWatch { return alwaysReady{} }})
 }
 
 // alwaysReady is a ReadWatch that tells at once that the connection is
@@ -89,7 +89,7 @@ type alwaysReady struct{}
 func (alwaysReady) NotifyRead(f func()) bool { go f(); return true }
 func (alwaysReady) End()                     {}
 
-func benchmarkMessagesToStdin(b *testing.B, cfg Config) {
+func benchmarkMessagesToStdin(b *testing.B, cfg SessionConfig) {
 	n := b.N
 	got := make(chan int, 1)
 	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {

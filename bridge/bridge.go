@@ -18,8 +18,8 @@ import (
 	"github.com/coder/websocket"
 )
 
-// Config says how a session moves bytes. The zero value is text mode
-// without pings.
+// Config says how messages move between clients and a program, for Start
+// and NewBroadcast alike. The zero value is text mode without pings.
 type Config struct {
 	// Binary sends client messages to stdin exactly as they are, and each
 	// chunk the child writes back as a binary message. Otherwise a client
@@ -43,35 +43,33 @@ type Config struct {
 	// Stderr receives each line the child writes on stderr, without its
 	// newline. Nil discards them.
 	Stderr func(line []byte)
-	// Ending, when set, is called once as the session ends, before the
-	// client is sent its close frame: what was held for the session can
-	// be given back by the time the client learns that it is over. A
-	// Broadcast does not use it: Broadcast.Run takes each client's own.
-	Ending func()
 	// MaxRate is the most messages read from the client a second, in
 	// bursts of up to MaxRate: a message that comes sooner waits, and
 	// while it waits the socket is not read, so a faster client is slowed
 	// down by TCP and nothing is dropped. Zero means no limit.
 	MaxRate int
+}
+
+// SessionConfig says how Start runs a session: Config, and what applies
+// to a client that has its program to itself. The zero value is that of
+// Config, with no write timeout.
+type SessionConfig struct {
+	Config
+	// Ending, when set, is called once as the session ends, before the
+	// client is sent its close frame: what was held for the session can
+	// be given back by the time the client learns that it is over.
+	Ending func()
 	// WatchRead, when set, lets a session whose client is quiet hold no
 	// goroutine for it: it is given the client's connection, where that
 	// has a descriptor (not under TLS), and returns a watch on it.
-	// readwatch.New makes one. A Broadcast does not use it.
+	// readwatch.New makes one.
 	WatchRead func(c syscall.Conn) ReadWatch
 	// WriteTimeout is how long a client may leave a write of its output
 	// (at most 64 KiB, as writes are gathered) unfinished before it is
 	// dropped, with ErrWriteStalled: one that does not read is let go,
 	// and its child stopped. Once the server shuts down, shutdownStall is
-	// the limit, if shorter. Zero means no limit but that one. A Broadcast
-	// does not use it.
+	// the limit, if shorter. Zero means no limit but that one.
 	WriteTimeout time.Duration
-	// QueueSize bounds, for a Broadcast, the output waiting to be sent to
-	// one client, in bytes, each message counting for at least 64 bytes:
-	// a client whose queue would overflow, because the others read
-	// faster, is closed with 1008. Zero means DefaultQueueSize. Start does
-	// not use it: there, a client that does not read stops the reading
-	// of the child's output.
-	QueueSize int
 }
 
 // Child is the program on the other side of a session.
@@ -134,7 +132,7 @@ const shutdownStall = 5 * time.Second
 // delivered and the client closed with 1001. Start returns at once; done
 // is called with how the session went once the child has been reaped and
 // every goroutine of the session has ended but the one calling done.
-func Start(ctx context.Context, conn *Conn, child Child, cfg Config, done func(Result)) {
+func Start(ctx context.Context, conn *Conn, child Child, cfg SessionConfig, done func(Result)) {
 	s := &session{peer: peer{conn: conn, rate: newRate(cfg.MaxRate)}, child: child, cfg: cfg, ended: make(chan struct{})}
 	s.lose = func() { s.clientGone(nil, websocket.StatusAbnormalClosure, "") }
 	s.stdin.w = child.Stdin()
@@ -149,7 +147,7 @@ func Start(ctx context.Context, conn *Conn, child Child, cfg Config, done func(R
 type session struct {
 	peer
 	child Child
-	cfg   Config
+	cfg   SessionConfig
 	stdin stdin
 	rests bool // the input pump's: it may rest while the client is quiet (see readInput)
 

@@ -96,14 +96,14 @@ func rev(stdin io.Reader, stdout, _ io.Writer) error {
 
 // serve runs a session for child behind a real WebSocket server and
 // returns a connected client and the session's result to come.
-func serve(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit int64) (*websocket.Conn, <-chan Result) {
+func serve(t testing.TB, ctx context.Context, child Child, cfg SessionConfig, readLimit int64) (*websocket.Conn, <-chan Result) {
 	t.Helper()
 	return serveWith(t, ctx, child, cfg, readLimit, nil, nil)
 }
 
 // serveWith is serve with the options of the server's accept and the
 // client's dial.
-func serveWith(t testing.TB, ctx context.Context, child Child, cfg Config, readLimit int64, accept *websocket.AcceptOptions, dial *websocket.DialOptions) (*websocket.Conn, <-chan Result) {
+func serveWith(t testing.TB, ctx context.Context, child Child, cfg SessionConfig, readLimit int64, accept *websocket.AcceptOptions, dial *websocket.DialOptions) (*websocket.Conn, <-chan Result) {
 	t.Helper()
 	results := make(chan Result, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +179,7 @@ func result(t testing.TB, results <-chan Result) Result {
 
 func TestLinesBothWays(t *testing.T) {
 	child := startFake(rev)
-	c, results := serve(t, context.Background(), child, Config{}, 0)
+	c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
 	for _, m := range []string{"hello", "", "world"} {
 		send(t, c, m)
 		expect(t, c, websocket.MessageText, reverse(m))
@@ -222,7 +222,7 @@ func TestExitStatusClosesConnection(t *testing.T) {
 			io.WriteString(stdout, "first\r\nlast line without newline")
 			return tc.exit
 		})
-		c, results := serve(t, context.Background(), child, Config{}, 0)
+		c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
 		expect(t, c, websocket.MessageText, "first")
 		expect(t, c, websocket.MessageText, "last line without newline")
 		expectClose(t, c, tc.code, tc.reason)
@@ -255,7 +255,7 @@ func TestExitReasonEndsWithLastStderrLine(t *testing.T) {
 				io.WriteString(stdout, "out\n")
 				return errors.New("exit status 1")
 			})
-			c, results := serve(t, context.Background(), child, Config{}, 0)
+			c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
 			expect(t, c, websocket.MessageText, "out")
 			expectClose(t, c, websocket.StatusInternalError, tc.reason)
 			if r := result(t, results); r.Reason != tc.reason {
@@ -268,7 +268,7 @@ func TestExitReasonEndsWithLastStderrLine(t *testing.T) {
 			io.WriteString(stderr, "just a warning\n")
 			return nil
 		})
-		c, results := serve(t, context.Background(), child, Config{}, 0)
+		c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
 		expectClose(t, c, websocket.StatusNormalClosure, "")
 		result(t, results)
 	})
@@ -280,7 +280,7 @@ func TestLongLineStreamsAsOneMessage(t *testing.T) {
 		io.WriteString(stdout, line+"\nshort\n")
 		return nil
 	})
-	c, results := serve(t, context.Background(), child, Config{}, 0)
+	c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
 	expect(t, c, websocket.MessageText, line)
 	expect(t, c, websocket.MessageText, "short")
 	expectClose(t, c, websocket.StatusNormalClosure, "")
@@ -294,7 +294,7 @@ func TestBinaryModeExactBytes(t *testing.T) {
 		_, err := io.Copy(stdout, stdin)
 		return err
 	})
-	c, results := serve(t, context.Background(), child, Config{Binary: true}, 0)
+	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{Binary: true}}, 0)
 	payload := []byte("\x00\xff\r\n\xc3 no newline added")
 	if err := c.Write(testCtx(t), websocket.MessageBinary, payload); err != nil {
 		t.Fatal(err)
@@ -327,7 +327,7 @@ func expectRawInput(t *testing.T, c *websocket.Conn) {
 
 func TestRawInputAddsNoNewline(t *testing.T) {
 	child := startFake(quoteFive)
-	c, results := serve(t, context.Background(), child, Config{RawInput: true}, 0)
+	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{RawInput: true}}, 0)
 	expectRawInput(t, c)
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.MessagesIn != 4 || r.BytesIn != 5 {
@@ -341,9 +341,9 @@ func TestStderrLines(t *testing.T) {
 		return nil
 	})
 	var got []string
-	c, results := serve(t, context.Background(), child, Config{Stderr: func(line []byte) {
+	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{Stderr: func(line []byte) {
 		got = append(got, string(line))
-	}}, 0)
+	}}}, 0)
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 	result(t, results)
 	if want := "warning: one|two|unterminated"; strings.Join(got, "|") != want {
@@ -358,7 +358,7 @@ func TestShutdownDeliversOutputThenGoingAway(t *testing.T) {
 		io.WriteString(stdout, "goodbye\n")
 		return nil
 	})
-	c, results := serve(t, ctx, child, Config{}, 0)
+	c, results := serve(t, ctx, child, SessionConfig{}, 0)
 	send(t, c, "ping")
 	cancel()
 	expect(t, c, websocket.MessageText, "goodbye")
@@ -368,7 +368,7 @@ func TestShutdownDeliversOutputThenGoingAway(t *testing.T) {
 
 func TestOversizedMessage(t *testing.T) {
 	child := startFake(rev)
-	c, results := serve(t, context.Background(), child, Config{}, 10)
+	c, results := serve(t, context.Background(), child, SessionConfig{}, 10)
 	send(t, c, "short")
 	expect(t, c, websocket.MessageText, "trohs")
 	send(t, c, "this is longer than ten bytes")
@@ -385,7 +385,7 @@ func TestOversizedMessageNeverReachesChild(t *testing.T) {
 		got <- string(b)
 		return nil
 	})
-	c, results := serve(t, context.Background(), child, Config{}, 10)
+	c, results := serve(t, context.Background(), child, SessionConfig{}, 10)
 	send(t, c, "short")
 	send(t, c, "this is longer than ten bytes")
 	expectClose(t, c, websocket.StatusMessageTooBig, "read limited at 11 bytes")
@@ -407,7 +407,7 @@ func TestChildThatStopsReadingBlocksClient(t *testing.T) {
 			<-killed
 			return errors.New("signal: killed")
 		})
-		c, results := serve(t, context.Background(), child, Config{PingInterval: ping}, 0)
+		c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{PingInterval: ping}}, 0)
 		var sent atomic.Int64
 		go func() {
 			msg := bytes.Repeat([]byte("z"), 1024)
@@ -458,7 +458,7 @@ func TestClientThatStopsReadingBlocksChild(t *testing.T) {
 	// its writes block once the socket buffers are full.
 	var written atomic.Int64
 	child := startFake(yes(&written))
-	c, results := serve(t, context.Background(), child, Config{}, 0)
+	c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
 	if last := waitStalled(&written); last > 64<<20 {
 		t.Fatalf("%d bytes written before the child blocked", last)
 	}
@@ -473,7 +473,7 @@ func TestClientThatStopsReadingIsDropped(t *testing.T) {
 	// A client that does not read leaves a write unfinished for
 	// WriteTimeout: it is dropped, and its child stopped.
 	child := startFake(yes(new(atomic.Int64)))
-	_, results := serve(t, context.Background(), child, Config{WriteTimeout: 100 * time.Millisecond}, 0)
+	_, results := serve(t, context.Background(), child, SessionConfig{WriteTimeout: 100 * time.Millisecond}, 0)
 	if r := result(t, results); r.ClientErr != ErrWriteStalled || r.Code != websocket.StatusAbnormalClosure {
 		t.Errorf("result %+v", r)
 	}
@@ -482,7 +482,7 @@ func TestClientThatStopsReadingIsDropped(t *testing.T) {
 func TestMissedPongsDropClient(t *testing.T) {
 	child := startFake(rev)
 	// The client never reads, so it never answers a ping.
-	_, results := serve(t, context.Background(), child, Config{PingInterval: 20 * time.Millisecond}, 0)
+	_, results := serve(t, context.Background(), child, SessionConfig{Config: Config{PingInterval: 20 * time.Millisecond}}, 0)
 	r := result(t, results)
 	if !errors.Is(r.ClientErr, ErrPongMissed) {
 		t.Fatalf("result %+v, want a missed pong", r)
@@ -493,7 +493,7 @@ func TestPingsKeepReadingClient(t *testing.T) {
 	child := startFake(rev)
 	// The interval leaves a busy machine time to answer; the session
 	// still lasts several of them.
-	c, results := serve(t, context.Background(), child, Config{PingInterval: 50 * time.Millisecond}, 0)
+	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{PingInterval: 50 * time.Millisecond}}, 0)
 	// A client that reads answers pings; it stays connected through many.
 	for i := 0; i < 30; i++ {
 		send(t, c, "abc")
@@ -518,7 +518,7 @@ func TestPingsKeepSlowReaderOfBacklog(t *testing.T) {
 		}
 		return w.Flush()
 	})
-	c, results := serve(t, context.Background(), child, Config{PingInterval: 50 * time.Millisecond}, 0)
+	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{PingInterval: 50 * time.Millisecond}}, 0)
 	// The client pauses long enough for a ping, then takes the backlog
 	// far more slowly than the pong may be late: it is reading, so it
 	// gets every line.
@@ -545,9 +545,9 @@ func TestPassStderr(t *testing.T) {
 		return nil
 	})
 	var logged []string
-	c, results := serve(t, context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
+	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{PassStderr: true, Stderr: func(line []byte) {
 		logged = append(logged, string(line))
-	}}, 0)
+	}}}, 0)
 	// The streams are read side by side: only each one's order is fixed.
 	var got []string
 	for i := 0; i < 3; i++ {
@@ -583,9 +583,9 @@ func TestPassStderrLongLine(t *testing.T) {
 		return nil
 	})
 	var logged []string
-	c, results := serve(t, context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
+	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{PassStderr: true, Stderr: func(line []byte) {
 		logged = append(logged, string(line))
-	}}, 0)
+	}}}, 0)
 	expect(t, c, websocket.MessageText, `{"stream":"stderr","data":"`+line+`"}`)
 	expectClose(t, c, websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.MessagesOut != 1 {
@@ -623,7 +623,7 @@ func TestNoPingsWhileOutputFlows(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		Start(context.Background(), conn, child, Config{PingInterval: interval}, func(r Result) { results <- r })
+		Start(context.Background(), conn, child, SessionConfig{Config: Config{PingInterval: interval}}, func(r Result) { results <- r })
 	}))
 	t.Cleanup(srv.Close)
 	c, _, err := websocket.Dial(testCtx(t), "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{
@@ -668,7 +668,7 @@ func TestEndingBeforeCloseFrame(t *testing.T) {
 	for _, clientGoes := range []bool{false, true} {
 		var ended atomic.Int64
 		child := startFake(rev)
-		cfg := Config{Ending: func() { ended.Add(1) }}
+		cfg := SessionConfig{Ending: func() { ended.Add(1) }}
 		c, results := serve(t, context.Background(), child, cfg, 0)
 		send(t, c, "abc")
 		expect(t, c, websocket.MessageText, "cba")

@@ -11,7 +11,8 @@ import (
 	"github.com/coder/websocket"
 )
 
-// DefaultQueueSize is the Config.QueueSize used when it is zero: 1 MiB.
+// DefaultQueueSize is the BroadcastConfig.QueueSize used when it is zero:
+// 1 MiB.
 const DefaultQueueSize = 1 << 20
 
 // minMessageCost is the least a queued message counts for against a
@@ -59,6 +60,20 @@ var ErrSlowClient = errors.New("client fell a whole queue behind")
 // slowReason comes with the 1008 sent to a client whose queue overflowed.
 const slowReason = "too slow: output queue full"
 
+// BroadcastConfig says how NewBroadcast shares a program: Config, and the
+// bound of what waits for each client. The zero value is that of Config,
+// with queues of DefaultQueueSize.
+type BroadcastConfig struct {
+	Config
+	// QueueSize bounds the output waiting to be sent to one client, in
+	// bytes, each message counting for at least 64 bytes: a client whose
+	// queue would overflow, because the others read faster, is closed
+	// with 1008. Zero means DefaultQueueSize. (Start has no such queue:
+	// there, a client that does not read stops the reading of the
+	// child's output.)
+	QueueSize int
+}
+
 // Broadcast is one child shared by many clients. Every line the child prints
 // goes to every client served at the time (a client that comes in the
 // middle of a line gets the lines after it); every client message is
@@ -78,7 +93,7 @@ const slowReason = "too slow: output queue full"
 //
 // The child's output is read as fast as the fastest client takes it: it
 // waits while every client has 64 KiB (or half its queue, if less) or
-// more still to be sent. A client whose queue (Config.QueueSize) would
+// more still to be sent. A client whose queue (BroadcastConfig.QueueSize) would
 // overflow, because the others read faster, is closed with 1008
 // (ErrSlowClient), so that no client holds the others back; a client with
 // less than that waiting, such as the fastest, never is.
@@ -141,10 +156,10 @@ func (p *piece) cost() int { return max(len(p.data), minMessageCost) }
 // When ctx is done (the server shuts down) the child is stopped, its last
 // output delivered and every client closed with 1001. cfg.Stderr receives
 // the child's stderr lines.
-func NewBroadcast(ctx context.Context, child Child, cfg Config) *Broadcast {
+func NewBroadcast(ctx context.Context, child Child, cfg BroadcastConfig) *Broadcast {
 	b := &Broadcast{
 		child:    child,
-		cfg:      cfg,
+		cfg:      cfg.Config,
 		queue:    cfg.QueueSize,
 		stdin:    make(chan stdinWrite),
 		turn:     make(chan struct{}, 1),
@@ -204,7 +219,7 @@ func (b *Broadcast) Wait() error {
 // client goes or is sent all of the broadcast's output, and returns how its
 // session went; Result.Exit is the child's exit if the broadcast has ended by
 // then. ending, when not nil, is called as the client's session ends,
-// before it is sent its close frame, as Config.Ending is for Start. The
+// before it is sent its close frame, as SessionConfig.Ending is for Start. The
 // last client out stops the child, and its Run returns once the broadcast has
 // ended.
 func (b *Broadcast) Run(conn *Conn, ending func()) Result {

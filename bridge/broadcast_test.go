@@ -172,7 +172,7 @@ func (c *fakeChild) stoppedYet() bool {
 
 func TestBroadcastEveryLineToEveryClientInOneOrder(t *testing.T) {
 	child := startFake(echo(nil))
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bs := serveBroadcast(t, bc, 0)
 	// A client that joins gets the lines printed from then on.
 	a, _, b, _ := bs.pair(bc)
@@ -231,7 +231,7 @@ func lineSizes(stdin io.Reader, stdout, _ io.Writer) error {
 
 func TestBroadcastLinesFromClientsNeverMix(t *testing.T) {
 	child := startFake(lineSizes)
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bs := serveBroadcast(t, bc, -1)
 	a, _ := bs.dial()
 	send(t, a, "a")
@@ -291,7 +291,7 @@ func TestBroadcastDropsSlowClientOthersKeepReceiving(t *testing.T) {
 	// The queue is well above what the sockets of a client that does not
 	// read take in (a send buffer and a receive window of a few hundred
 	// KiB): only a client that reads slower than the other is dropped.
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bs := serveBroadcast(t, bc, 0)
 	fast, fastResult, slow, slowResult := bs.pair(bc)
 	roundTrip(t, fast, "go")
@@ -360,7 +360,7 @@ func TestBroadcastAloneSlowClientSlowsChild(t *testing.T) {
 	// the child is not read, and blocks, as in a session of its own.
 	var written atomic.Int64
 	child := startFake(yes(&written))
-	bc := NewBroadcast(context.Background(), child, Config{QueueSize: 16 << 10})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{QueueSize: 16 << 10})
 	bs := serveBroadcast(t, bc, 0)
 	c, results := bs.dial()
 	if last := waitStalled(&written); last > 64<<20 {
@@ -408,7 +408,7 @@ func TestBroadcastExitStatusReachesEveryClient(t *testing.T) {
 		{errors.New("exit status 3"), websocket.StatusInternalError, "exit status 3"},
 	} {
 		child := startFake(echo(tc.exit))
-		bc := NewBroadcast(context.Background(), child, Config{})
+		bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 		a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 		send(t, a, "quit")
 		for _, c := range []*websocket.Conn{a, b} {
@@ -439,7 +439,7 @@ func TestBroadcastExitReasonEndsWithLastStderrLine(t *testing.T) {
 				}
 				return quit
 			})
-			bc := NewBroadcast(context.Background(), child, Config{})
+			bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 			a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 			send(t, a, "quit")
 			for _, c := range []*websocket.Conn{a, b} {
@@ -457,7 +457,7 @@ func TestBroadcastExitReasonEndsWithLastStderrLine(t *testing.T) {
 
 func TestBroadcastLastClientOutStopsChild(t *testing.T) {
 	child := startFake(echo(nil))
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 
 	a.Close(websocket.StatusNormalClosure, "")
@@ -490,7 +490,7 @@ func TestBroadcastJoinNeverGetsDyingChild(t *testing.T) {
 	// the running child, which then runs on, or is turned away.
 	for range 50 {
 		child := startFake(echo(nil))
-		bc := NewBroadcast(context.Background(), child, Config{})
+		bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 		bs := serveBroadcast(t, bc, 0)
 		a, ra := bs.dial()
 		roundTrip(t, a, "a")
@@ -523,7 +523,7 @@ func TestBroadcastLeaveOfClientNeverServed(t *testing.T) {
 			}
 		}
 	})
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bc.Leave()
 	select {
 	case <-bc.Done():
@@ -542,7 +542,7 @@ func TestBroadcastShutdownDeliversThenGoingAway(t *testing.T) {
 		io.WriteString(stdout, "goodbye\n")
 		return nil
 	})
-	bc := NewBroadcast(ctx, child, Config{})
+	bc := NewBroadcast(ctx, child, BroadcastConfig{})
 	a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 	cancel()
 	for _, c := range []*websocket.Conn{a, b} {
@@ -570,7 +570,7 @@ func TestBroadcastLateClientStartsAtNextLine(t *testing.T) {
 		io.WriteString(stdout, "end\nnext\n")
 		return nil
 	})
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bs := serveBroadcast(t, bc, 0)
 	a, _ := bs.dial()
 	<-wrote
@@ -588,7 +588,7 @@ func TestBroadcastBinary(t *testing.T) {
 		_, err := io.Copy(stdout, stdin)
 		return err
 	})
-	bc := NewBroadcast(context.Background(), child, Config{Binary: true})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{Config: Config{Binary: true}})
 	bs := serveBroadcast(t, bc, 0)
 	a, _ := bs.dial()
 	if err := a.Write(testCtx(t), websocket.MessageBinary, []byte("a")); err != nil {
@@ -616,9 +616,9 @@ func TestBroadcastPassStderr(t *testing.T) {
 		return nil
 	})
 	var logged []string
-	bc := NewBroadcast(context.Background(), child, Config{PassStderr: true, Stderr: func(line []byte) {
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{Config: Config{PassStderr: true, Stderr: func(line []byte) {
 		logged = append(logged, string(line))
-	}})
+	}}})
 	bs := serveBroadcast(t, bc, 0)
 	a, _ := bs.dial()
 	b, _ := bs.join(bc)
@@ -646,7 +646,7 @@ func TestBroadcastPassStderr(t *testing.T) {
 
 func TestBroadcastOversizedMessage(t *testing.T) {
 	child := startFake(echo(nil))
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	a, ra, b, _ := serveBroadcast(t, bc, 10).pair(bc)
 	send(t, a, "this is longer than ten bytes")
 	expectClose(t, a, websocket.StatusMessageTooBig, "read limited at 11 bytes")
@@ -658,7 +658,7 @@ func TestBroadcastOversizedMessage(t *testing.T) {
 
 func TestBroadcastMissedPongsDropClient(t *testing.T) {
 	child := startFake(echo(nil))
-	bc := NewBroadcast(context.Background(), child, Config{PingInterval: 20 * time.Millisecond})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{Config: Config{PingInterval: 20 * time.Millisecond}})
 	bs := serveBroadcast(t, bc, 0)
 	// The client never reads, so it never answers a ping.
 	_, results := bs.dial()
@@ -669,7 +669,7 @@ func TestBroadcastMissedPongsDropClient(t *testing.T) {
 
 func TestBroadcastRawInput(t *testing.T) {
 	child := startFake(quoteFive)
-	bc := NewBroadcast(context.Background(), child, Config{RawInput: true})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{Config: Config{RawInput: true}})
 	bs := serveBroadcast(t, bc, 0)
 	c, _ := bs.dial()
 	expectRawInput(t, c)
@@ -690,7 +690,7 @@ func TestBroadcastMaxRateIsEachClients(t *testing.T) {
 		lines <- got
 		return nil
 	})
-	bc := NewBroadcast(context.Background(), child, Config{MaxRate: perSecond})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{Config: Config{MaxRate: perSecond}})
 	bs := serveBroadcast(t, bc, 0)
 	a, _ := bs.dial()
 	b, _ := bs.join(bc)
@@ -711,7 +711,7 @@ func TestBroadcastMaxRateIsEachClients(t *testing.T) {
 func TestBroadcastEndingBeforeEachCloseFrame(t *testing.T) {
 	var ended atomic.Int64
 	child := startFake(echo(nil))
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bs := serveBroadcast(t, bc, 0)
 	bs.ending = func() { ended.Add(1) }
 	a, ra, b, rb := bs.pair(bc)
@@ -745,7 +745,7 @@ func TestBroadcastSlowSenderLosesTurn(t *testing.T) {
 	// with 1008, what the child got of its message ends as a line of its
 	// own, and b's message, which waited, follows.
 	child := startFake(lineSizes)
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bc.turnWait = 200 * time.Millisecond
 	bs := serveBroadcast(t, bc, -1)
 	a, ra := bs.dial()
@@ -799,7 +799,7 @@ func TestBroadcastTurnCountsOnlyWaitsForClient(t *testing.T) {
 		time.Sleep(time.Second)
 		return lineSizes(stdin, stdout, stderr)
 	})
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bc.turnWait = 50 * time.Millisecond
 	bs := serveBroadcast(t, bc, -1)
 	a, _ := bs.dial()
@@ -812,7 +812,7 @@ func TestBroadcastCutMessageEndsItsLine(t *testing.T) {
 	// reached the child: they end as a line of their own, and b's
 	// message is the next line.
 	child := startFake(lineSizes)
-	bc := NewBroadcast(context.Background(), child, Config{})
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bs := serveBroadcast(t, bc, 2*inputChunk+100)
 	a, ra := bs.dial()
 	send(t, a, "a")

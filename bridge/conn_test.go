@@ -30,7 +30,7 @@ func TestFramesRightBehindTheHandshake(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		Start(testCtx(t), conn, child, Config{}, func(r Result) { results <- r })
+		Start(testCtx(t), conn, child, SessionConfig{}, func(r Result) { results <- r })
 	}))
 	t.Cleanup(srv.Close)
 
@@ -84,7 +84,7 @@ func TestCloseAnsweredWhileChildFloods(t *testing.T) {
 				}
 			}
 		})
-		c, results := serve(t, testCtx(t), child, Config{}, 0)
+		c, results := serve(t, testCtx(t), child, SessionConfig{}, 0)
 		for range 10 {
 			expect(t, c, websocket.MessageText, string(bytes.Repeat([]byte("y"), 100)))
 		}
@@ -157,7 +157,7 @@ func TestCompressedMessages(t *testing.T) {
 		return rev(stdin, stdout, stderr)
 	})
 	var read, written atomic.Int64
-	c, results := serveWith(t, context.Background(), child, Config{}, 0, compressed,
+	c, results := serveWith(t, context.Background(), child, SessionConfig{}, 0, compressed,
 		countingDial(websocket.CompressionNoContextTakeover, &read, &written))
 	total := len(long)
 	for _, line := range burst {
@@ -190,7 +190,7 @@ func TestCompressedBombTooBig(t *testing.T) {
 		return err
 	})
 	var read, written atomic.Int64
-	c, results := serveWith(t, context.Background(), child, Config{}, limit, compressed,
+	c, results := serveWith(t, context.Background(), child, SessionConfig{}, limit, compressed,
 		countingDial(websocket.CompressionNoContextTakeover, &read, &written))
 	if err := c.Write(testCtx(t), websocket.MessageText, make([]byte, 16<<20)); err != nil {
 		t.Fatal(err)
@@ -214,7 +214,7 @@ func TestCompressedBombTooBig(t *testing.T) {
 func TestCompressionNotAskedFor(t *testing.T) {
 	child := startFake(rev)
 	var read, written atomic.Int64
-	c, results := serveWith(t, context.Background(), child, Config{}, 0, compressed,
+	c, results := serveWith(t, context.Background(), child, SessionConfig{}, 0, compressed,
 		countingDial(websocket.CompressionDisabled, &read, &written))
 	in := strings.Repeat("abc", 1000)
 	send(t, c, in)

@@ -61,7 +61,7 @@ func checkCounts(t *testing.T, c *websocket.Conn, conn *Conn) Counts {
 func TestCountsAsMessagesPass(t *testing.T) {
 	results := make(chan Result, 1)
 	c, conn := serveConn(t, func(conn *Conn) {
-		Start(context.Background(), conn, startFake(rev), Config{}, func(r Result) { results <- r })
+		Start(context.Background(), conn, startFake(rev), SessionConfig{}, func(r Result) { results <- r })
 	})
 	want := checkCounts(t, c, conn)
 	c.Close(websocket.StatusNormalClosure, "")
@@ -71,7 +71,7 @@ func TestCountsAsMessagesPass(t *testing.T) {
 }
 
 func TestBroadcastCountsAsMessagesPass(t *testing.T) {
-	bc := NewBroadcast(context.Background(), startFake(rev), Config{})
+	bc := NewBroadcast(context.Background(), startFake(rev), BroadcastConfig{})
 	results := make(chan Result, 1)
 	c, conn := serveConn(t, func(conn *Conn) { results <- bc.Run(conn, nil) })
 	want := checkCounts(t, c, conn)
@@ -88,7 +88,7 @@ func TestCountsOfPassedStderr(t *testing.T) {
 		return nil
 	})
 	c, conn := serveConn(t, func(conn *Conn) {
-		Start(context.Background(), conn, child, Config{PassStderr: true}, func(r Result) { results <- r })
+		Start(context.Background(), conn, child, SessionConfig{Config: Config{PassStderr: true}}, func(r Result) { results <- r })
 	})
 	msg := `{"stream":"stderr","data":"e"}`
 	expect(t, c, websocket.MessageText, msg)

@@ -67,7 +67,7 @@ func TestMaxRateSlowsClient(t *testing.T) {
 		lines <- got
 		return nil
 	})
-	c, results := serve(t, context.Background(), child, Config{MaxRate: perSecond, PingInterval: 20 * time.Millisecond}, 0)
+	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{MaxRate: perSecond, PingInterval: 20 * time.Millisecond}}, 0)
 	readDone := c.CloseRead(context.Background())
 	start := time.Now()
 	for i := range n {

@@ -104,7 +104,7 @@ func TestInputRestsWhileClientQuiet(t *testing.T) {
 		return nil
 	})
 	w := newFakeWatch(true)
-	cfg := Config{WatchRead: func(syscall.Conn) ReadWatch { return w }}
+	cfg := SessionConfig{WatchRead: func(syscall.Conn) ReadWatch { return w }}
 	c, results := serve(t, context.Background(), child, cfg, 0)
 	send(t, c, "a")
 	expect(t, c, websocket.MessageText, "a")
@@ -139,7 +139,7 @@ func TestInputWithoutRest(t *testing.T) {
 	// A watch that cannot wait leaves the pump reading as it would
 	// with none.
 	w := newFakeWatch(false)
-	cfg := Config{WatchRead: func(syscall.Conn) ReadWatch { return w }}
+	cfg := SessionConfig{WatchRead: func(syscall.Conn) ReadWatch { return w }}
 	c, results := serve(t, context.Background(), startFake(echoUntilExit), cfg, 0)
 	send(t, c, "a")
 	expect(t, c, websocket.MessageText, "a")

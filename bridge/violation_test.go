@@ -13,7 +13,7 @@ import (
 
 func TestInvalidUTF8Closes1007(t *testing.T) {
 	child := startFake(rev)
-	c, results := serve(t, testCtx(t), child, Config{}, 0)
+	c, results := serve(t, testCtx(t), child, SessionConfig{}, 0)
 	send(t, c, "fine")
 	expect(t, c, websocket.MessageText, "enif")
 	send(t, c, "not \xff fine")

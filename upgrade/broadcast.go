@@ -171,7 +171,7 @@ func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg proce
 		return false
 	}
 	pid := child.Pid()
-	bcfg := s.cfg.Bridge
+	bcfg := bridge.BroadcastConfig{Config: s.cfg.Bridge, QueueSize: s.cfg.BroadcastQueueSize}
 	bcfg.Stderr = s.stderrLogger(id, pid)
 	sh.child = child
 	sh.group = bridge.NewBroadcast(s.sessions, child, bcfg)

@@ -50,12 +50,17 @@ type Config struct {
 	DevConsole bool
 	// Bridge says how messages are moved. Its Stderr is set per session.
 	Bridge bridge.Config
+	// WriteTimeout is how long a client that has its program to itself
+	// may leave a write of its output unfinished before it is dropped
+	// (bridge.SessionConfig.WriteTimeout). Zero means no limit until the
+	// server shuts down.
+	WriteTimeout time.Duration
 	// Broadcast gives all clients of one URL path one shared child (with
 	// Dir, all clients of one program, whatever the rest of their path;
 	// with Protocols, those that speak one subprotocol):
 	// it starts for the first client, with that client's request as its
 	// environment, and is stopped when the last one leaves. Every line it
-	// prints goes to every client; Bridge.QueueSize bounds what waits for
+	// prints goes to every client; BroadcastQueueSize bounds what waits for
 	// each one. One client at a time writes a message to the child, the
 	// others waiting in their sockets, so MaxMessageSize should be set.
 	Broadcast bool
@@ -63,6 +68,10 @@ type Config struct {
 	// broadcast mode; past it upgrades are refused with 429. Zero means
 	// no limit.
 	MaxBroadcastClients int
+	// BroadcastQueueSize bounds, in bytes, the output waiting for one
+	// client of a broadcast program (bridge.BroadcastConfig.QueueSize).
+	// Zero means bridge.DefaultQueueSize.
+	BroadcastQueueSize int
 	// MaxMessageSize is the largest message accepted from a client, in
 	// bytes; a larger one closes the connection with 1009. Zero means no
 	// limit.

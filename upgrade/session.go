@@ -217,7 +217,7 @@ const compressionThreshold = 512
 // the child is gone, logs its end and counts itself out of s.active.
 func (s *Server) startSession(conn *bridge.Conn, child *process.Process, id string, access func() *zerolog.Event, start time.Time, release, uncount func()) {
 	pid := child.Pid()
-	bcfg := s.cfg.Bridge
+	bcfg := bridge.SessionConfig{Config: s.cfg.Bridge, WriteTimeout: s.cfg.WriteTimeout}
 	bcfg.Ending = uncount
 	bcfg.WatchRead = watchRead
 	bcfg.Stderr = s.stderrLogger(id, pid)
