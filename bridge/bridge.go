@@ -272,11 +272,7 @@ func (s *session) clientGone(err error, code websocket.StatusCode, reason string
 		s.mu.Lock()
 		s.stopLocked()
 		s.mu.Unlock()
-		if violated(err) {
-			s.conn.Close(code, reason)
-		} else {
-			s.conn.CloseNow()
-		}
+		closeClient(s.conn, err, code, reason)
 	}()
 }
 

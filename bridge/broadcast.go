@@ -491,10 +491,7 @@ func (m *member) run() Result {
 	case err := <-inDone:
 		inDone = nil
 		r.ClientErr = err
-		r.Code, r.Reason = clientStatus(err)
-		if errors.Is(err, errSlowSender) {
-			r.Code, r.Reason = websocket.StatusPolicyViolation, slowSenderReason
-		}
+		r.Code, r.Reason = closeStatus(err)
 	case err := <-outDone:
 		outDone = nil
 		switch {
@@ -502,14 +499,14 @@ func (m *member) run() Result {
 			finished = true
 		case errors.Is(err, ErrSlowClient):
 			r.ClientErr = err
-			r.Code, r.Reason = websocket.StatusPolicyViolation, slowReason
+			r.Code, r.Reason = closeStatus(err)
 		default:
 			r.ClientErr = err
 			r.Code = websocket.StatusAbnormalClosure
 		}
 	case <-m.slow:
 		r.ClientErr = ErrSlowClient
-		r.Code, r.Reason = websocket.StatusPolicyViolation, slowReason
+		r.Code, r.Reason = closeStatus(ErrSlowClient)
 	case <-m.lost:
 		r.Code = websocket.StatusAbnormalClosure
 	}
@@ -524,13 +521,10 @@ func (m *member) run() Result {
 		m.ending()
 	}
 
-	switch {
-	case finished:
+	if finished {
 		m.conn.Close(r.Code, r.Reason)
-	case errors.Is(r.ClientErr, ErrSlowClient), violated(r.ClientErr):
-		m.conn.Close(r.Code, r.Reason)
-	default:
-		m.conn.CloseNow()
+	} else {
+		closeClient(m.conn, r.ClientErr, r.Code, r.Reason)
 	}
 
 	if outDone != nil {

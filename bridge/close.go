@@ -13,12 +13,20 @@ import (
 // shuts down.
 const shutdownReason = "server shutting down"
 
-// clientStatus is the close status a client's read error stands for.
-func clientStatus(err error) (websocket.StatusCode, string) {
+// closeStatus is the close status that err, why a client's session ends
+// before the child's output was all sent, stands for: the client's own
+// close frame, a breach of the protocol or of a limit, a client too slow
+// for a broadcast (ErrSlowClient, errSlowSender), or the connection just
+// broken.
+func closeStatus(err error) (websocket.StatusCode, string) {
 	var ce websocket.CloseError
 	switch {
 	case errors.As(err, &ce):
 		return ce.Code, ce.Reason
+	case errors.Is(err, ErrSlowClient):
+		return websocket.StatusPolicyViolation, slowReason
+	case errors.Is(err, errSlowSender):
+		return websocket.StatusPolicyViolation, slowSenderReason
 	case errors.Is(err, websocket.ErrMessageTooBig):
 		return websocket.StatusMessageTooBig, "message too big"
 	case errors.Is(err, errInvalidUTF8):
@@ -45,6 +53,17 @@ func violated(err error) bool {
 		!errors.Is(err, io.ErrUnexpectedEOF) &&
 		!errors.Is(err, net.ErrClosed) &&
 		!errors.As(err, &netErr)
+}
+
+// closeClient closes conn for a session that ended for err before the
+// child's output was all sent: with a close frame (code and reason) when
+// err is a breach (see violated), at once otherwise.
+func closeClient(conn *Conn, err error, code websocket.StatusCode, reason string) {
+	if violated(err) {
+		conn.Close(code, reason)
+	} else {
+		conn.CloseNow()
+	}
 }
 
 // maxCloseReason is the most a close frame's reason can hold, in bytes.

@@ -51,7 +51,7 @@ func (s *session) readInput(inDone chan<- error) {
 				s.rests = false
 				continue
 			}
-			code, reason := clientStatus(err)
+			code, reason := closeStatus(err)
 			s.clientGone(err, code, reason)
 			inDone <- err
 			return
