@@ -1,7 +1,3 @@
-// Package bridge connects one WebSocket to one child program (Start), or
-// many to one child (Broadcast): client messages become lines on the
-// child's stdin, lines the child prints become messages, and when either
-// side goes the other is told how.
 package bridge
 
 import (
