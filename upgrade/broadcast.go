@@ -106,7 +106,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 		return false
 	}
 	if first {
-		if !s.limit.TryAcquire() {
+		if !s.limit.tryAcquire() {
 			s.shared.failed(key, sh)
 			refuse(http.StatusTooManyRequests, refusedMaxForks, "--maxforks children already running")
 			return false
@@ -118,7 +118,7 @@ func (s *Server) serveShared(w http.ResponseWriter, r *http.Request, key string,
 	conn := s.accept(w, r, info.Protocol, access)
 	if conn == nil {
 		if first {
-			s.limit.Release()
+			s.limit.release()
 			s.shared.failed(key, sh)
 		} else {
 			s.leaveShared(sh)
@@ -162,7 +162,7 @@ func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg proce
 	pcfg.Env = childEnv(r, s.cfg.Process.Env, info)
 	child, err := process.Start(pcfg)
 	if err != nil {
-		s.limit.Release()
+		s.limit.release()
 		s.shared.failed(key, sh)
 		s.metrics.failed()
 		s.cfg.Log.Error().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("could not start program")
@@ -186,7 +186,7 @@ func (s *Server) startShared(r *http.Request, key string, sh *shared, pcfg proce
 	go func() {
 		defer s.active.Done()
 		exit := sh.group.Wait()
-		s.limit.Release()
+		s.limit.release()
 		s.metrics.exited(exit)
 		s.shared.remove(key, sh)
 		s.cfg.Log.Info().Str("id", id).Str("path", path).Int("pid", pid).Str("exit", exitStatus(exit)).Msg("shared program ended")

@@ -26,7 +26,7 @@ type cgiGateway struct {
 	dir     *servedDir
 	path    string
 	env     []string // the variables passed on, and the ones shadowedEnv adds
-	limit   *process.Limiter
+	limit   *forkLimit
 	running prometheus.Gauge
 	log     zerolog.Logger
 	next    http.Handler
@@ -62,7 +62,7 @@ const DefaultCGIBodyTimeout = 30 * time.Second
 // program goes on to next; one that is not allowed is answered with 403
 // and logged with the reason. The programs' stderr lines, and what is
 // wrong with what they print, go to log.
-func cgiHandler(d *servedDir, dir string, env []string, limit *process.Limiter, running prometheus.Gauge, log zerolog.Logger, next http.Handler) *cgiGateway {
+func cgiHandler(d *servedDir, dir string, env []string, limit *forkLimit, running prometheus.Gauge, log zerolog.Logger, next http.Handler) *cgiGateway {
 	return &cgiGateway{
 		dir:     d,
 		path:    dir,
@@ -98,12 +98,12 @@ func (g *cgiGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	if !g.limit.TryAcquire() {
+	if !g.limit.tryAcquire() {
 		g.log.Warn().Str("remote", r.RemoteAddr).Str("script", s.Name).Msg("too many programs running; CGI program not run")
 		http.Error(w, "429 too many requests", http.StatusTooManyRequests)
 		return
 	}
-	defer g.limit.Release()
+	defer g.limit.release()
 	g.run(w, withPlainHeaders(r), s)
 }
 

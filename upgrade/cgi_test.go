@@ -16,8 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
-
-	"wsbridge/process"
 )
 
 // cgiServer serves a --cgidir directory holding a/b/echo.sh, which prints
@@ -25,7 +23,7 @@ import (
 // environment and working directory and writes to stderr, and a plain
 // file, and read.sh, which answers once it has read a line of the request
 // body. It returns the server, its log and the directory.
-func cgiServer(t *testing.T, env []string, limit *process.Limiter, running prometheus.Gauge) (*httptest.Server, *syncBuffer, string) {
+func cgiServer(t *testing.T, env []string, limit *forkLimit, running prometheus.Gauge) (*httptest.Server, *syncBuffer, string) {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "a", "b", "echo.sh"), `#!/bin/sh
@@ -130,9 +128,9 @@ func TestCGIHandlerEnv(t *testing.T) {
 }
 
 func TestCGIHandlerLimit(t *testing.T) {
-	limit := process.NewLimiter(1)
+	limit := newForkLimit(1)
 	srv, logs, _ := cgiServer(t, nil, limit, newGauge())
-	if !limit.TryAcquire() {
+	if !limit.tryAcquire() {
 		t.Fatal("the only slot is taken")
 	}
 	if status, body := get(t, srv.URL+"/a/b/echo.sh"); status != 429 {
@@ -141,7 +139,7 @@ func TestCGIHandlerLimit(t *testing.T) {
 	if evs := logs.events("too many programs running; CGI program not run"); len(evs) != 1 {
 		t.Errorf("refusal logged as %v", evs)
 	}
-	limit.Release()
+	limit.release()
 	for i := range 5 {
 		if status, body := get(t, srv.URL+"/a/b/echo.sh"); status != 200 {
 			t.Fatalf("run %d: %d %q, want 200", i, status, body)
@@ -151,7 +149,7 @@ func TestCGIHandlerLimit(t *testing.T) {
 	if status, _ := get(t, srv.URL+"/missing"); status != 404 {
 		t.Errorf("missing: %d, want 404", status)
 	}
-	if !limit.TryAcquire() {
+	if !limit.tryAcquire() {
 		t.Error("the slot was not given back")
 	}
 }

@@ -19,8 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
-
-	"wsbridge/process"
 )
 
 // gatewayServer serves a --cgidir directory holding the given scripts
@@ -33,7 +31,7 @@ func gatewayServer(t *testing.T, scripts map[string]string, configure func(*cgiG
 		writeFile(t, filepath.Join(dir, name), "#!/bin/sh\n"+body+"\n", 0o755)
 	}
 	logs := &syncBuffer{}
-	g := cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, nil, process.NewLimiter(1), newGauge(), zerolog.New(logs), http.HandlerFunc(notFound))
+	g := cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, nil, newForkLimit(1), newGauge(), zerolog.New(logs), http.HandlerFunc(notFound))
 	if configure != nil {
 		configure(g)
 	}
@@ -91,10 +89,10 @@ func sendRaw(t *testing.T, srv *httptest.Server, request string) net.Conn {
 // and that no program is counted running.
 func checkSlotFree(t *testing.T, g *cgiGateway) {
 	t.Helper()
-	if !g.limit.TryAcquire() {
+	if !g.limit.tryAcquire() {
 		t.Fatal("the slot was not given back")
 	}
-	g.limit.Release()
+	g.limit.release()
 	if v := testutil.ToFloat64(g.running); v != 0 {
 		t.Errorf("running = %v, want 0", v)
 	}

@@ -182,7 +182,7 @@ type Server struct {
 	checkHost atomic.Bool // Serve was given loopback listeners only
 	protocols []string
 	proxies   trustedProxies
-	limit     *process.Limiter
+	limit     *forkLimit
 	perIP     *perIP
 	basic     *basicAuth   // --basic-auth-file; nil for none
 	dir       *servedDir   // --dir
@@ -211,7 +211,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Version == "" {
 		cfg.Version = "devel"
 	}
-	s := &Server{cfg: cfg, limit: process.NewLimiter(cfg.MaxForks), perIP: newPerIP(cfg.MaxPerIP), metrics: newMetrics(cfg.Version, cfg.Revision)}
+	s := &Server{cfg: cfg, limit: newForkLimit(cfg.MaxForks), perIP: newPerIP(cfg.MaxPerIP), metrics: newMetrics(cfg.Version, cfg.Revision)}
 	s.software = "wsbridge/" + cfg.Version
 	var err error
 	if cfg.BasicAuthFile != "" {

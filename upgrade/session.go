@@ -124,7 +124,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 		handedOver = s.serveShared(w, r, key, pcfg, info, access, refuse, uncount)
 		return
 	}
-	if !s.limit.TryAcquire() {
+	if !s.limit.tryAcquire() {
 		refuse(http.StatusTooManyRequests, refusedMaxForks, "--maxforks children already running")
 		return
 	}
@@ -134,7 +134,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 	release := func() {
 		if held {
 			held = false
-			s.limit.Release()
+			s.limit.release()
 		}
 	}
 	defer func() {

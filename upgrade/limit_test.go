@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +14,91 @@ import (
 
 	"wsbridge/process"
 )
+
+func TestForkLimit(t *testing.T) {
+	l := newForkLimit(2)
+	if !l.tryAcquire() || !l.tryAcquire() {
+		t.Fatal("a free slot was refused")
+	}
+	if l.tryAcquire() {
+		t.Fatal("a third slot was given out of two")
+	}
+	l.release()
+	if !l.tryAcquire() {
+		t.Fatal("a released slot was refused")
+	}
+	if l.tryAcquire() {
+		t.Fatal("a third slot was given out of two")
+	}
+}
+
+func TestForkLimitUnlimited(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		l    *forkLimit
+	}{
+		{"newForkLimit(0)", newForkLimit(0)},
+		{"newForkLimit(-1)", newForkLimit(-1)},
+		{"nil", nil},
+		{"zero", &forkLimit{}},
+	} {
+		for range 1000 {
+			if !tc.l.tryAcquire() {
+				t.Fatalf("%s refused a slot", tc.name)
+			}
+		}
+		for range 1000 {
+			tc.l.release()
+		}
+	}
+	if newForkLimit(0) != nil {
+		t.Error("newForkLimit(0) is not nil")
+	}
+}
+
+func TestForkLimitReleaseWithoutAcquire(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("release without a slot taken did not panic")
+		}
+	}()
+	newForkLimit(1).release()
+}
+
+func TestForkLimitConcurrent(t *testing.T) {
+	const n, workers, rounds = 3, 16, 500
+	l := newForkLimit(n)
+	var running, most, taken atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range rounds {
+				if !l.tryAcquire() {
+					continue
+				}
+				taken.Add(1)
+				now := running.Add(1)
+				for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+				}
+				running.Add(-1)
+				l.release()
+			}
+		})
+	}
+	wg.Wait()
+	if m := most.Load(); m > n {
+		t.Errorf("%d slots taken at once, limit %d", m, n)
+	}
+	if taken.Load() == 0 {
+		t.Error("no slot was ever taken")
+	}
+	// Every slot is free again.
+	for range n {
+		if !l.tryAcquire() {
+			t.Fatal("a slot was not given back")
+		}
+	}
+}
 
 func TestPerIP(t *testing.T) {
 	p := newPerIP(2)

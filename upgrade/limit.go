@@ -5,6 +5,49 @@ import (
 	"sync"
 )
 
+// forkLimit bounds how many children run at once (websocketd's --maxforks).
+// A nil *forkLimit, like the zero forkLimit, allows any number. It is safe
+// for concurrent use.
+type forkLimit struct {
+	slots chan struct{} // holds one value per slot taken
+}
+
+// newForkLimit returns a forkLimit for n children at once; n <= 0 means no
+// limit (returns nil).
+func newForkLimit(n int) *forkLimit {
+	if n <= 0 {
+		return nil
+	}
+	return &forkLimit{slots: make(chan struct{}, n)}
+}
+
+// tryAcquire takes a slot and reports whether one was free. It never
+// blocks.
+func (l *forkLimit) tryAcquire() bool {
+	if l == nil || l.slots == nil {
+		return true
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// release gives back a slot taken by tryAcquire. It panics if no slot is
+// taken.
+func (l *forkLimit) release() {
+	if l == nil || l.slots == nil {
+		return
+	}
+	select {
+	case <-l.slots:
+	default:
+		panic("upgrade: forkLimit.release without a slot taken")
+	}
+}
+
 // perIP counts the sessions open from each client address, up to max
 // (--max-per-ip). An address is in the map only while it has sessions.
 type perIP struct {
