@@ -28,6 +28,7 @@ import (
 	"wsbridge/bridge"
 	"wsbridge/process"
 	"wsbridge/upgrade"
+	"wsbridge/upgrade/listen"
 )
 
 // Exit codes, as websocketd has them.
@@ -129,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Take the sockets systemd may have passed, and their variables out of
 	// the environment before the programs' environment is made from it.
-	activated, names, err := upgrade.ActivatedListeners()
+	activated, names, err := listen.Activated()
 	if err != nil {
 		return fail(exitCannotStart, err)
 	}
@@ -140,9 +141,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitBadArguments, err)
 	}
-	var cert *upgrade.Certificate
+	var cert *listen.Certificate
 	if c.SSL {
-		if cfg.TLS, cert, err = upgrade.LoadTLS(c.SSLCert, c.SSLKey, c.SSLCA); err != nil {
+		if cfg.TLS, cert, err = listen.LoadTLS(c.SSLCert, c.SSLKey, c.SSLCA); err != nil {
 			return fail(exitCannotStart, err)
 		}
 	}
@@ -442,15 +443,15 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, errors.New("--sslcert, --sslkey and --sslca need --ssl")
 	}
 	for _, a := range c.Address {
-		if host, port, err := net.SplitHostPort(a); err == nil && upgrade.CheckAddress(host) == nil {
+		if host, port, err := net.SplitHostPort(a); err == nil && listen.CheckAddress(host) == nil {
 			return cfg, fmt.Errorf("--address %q: give the port with --port=%s, not in the address", a, port)
 		}
-		if err := upgrade.CheckAddress(a); err != nil {
+		if err := listen.CheckAddress(a); err != nil {
 			return cfg, fmt.Errorf("--address %q: %w", a, err)
 		}
 	}
 	if host, _, err := net.SplitHostPort(c.MetricsAddress); err == nil {
-		if err := upgrade.CheckAddress(host); err != nil {
+		if err := listen.CheckAddress(host); err != nil {
 			return cfg, fmt.Errorf("--metrics-address=%s: %w", c.MetricsAddress, err)
 		}
 	}
@@ -530,12 +531,12 @@ func (c *cli) listen(activated []net.Listener) (listeners []net.Listener, redire
 	}
 	unixOnly := c.UnixSocket != "" && c.Port == nil && len(c.Address) == 0 && c.RedirPort == 0
 	if len(activated) == 0 && !unixOnly {
-		if listeners, err = upgrade.Listen(c.Address, c.port()); err != nil {
+		if listeners, err = listen.TCP(c.Address, c.port()); err != nil {
 			return nil, nil, listenError("--port", err)
 		}
 	}
 	if len(activated) == 0 && c.UnixSocket != "" {
-		ln, err := upgrade.ListenUnix(c.UnixSocket)
+		ln, err := listen.Unix(c.UnixSocket)
 		if err != nil {
 			closeAll()
 			return nil, nil, err
@@ -543,7 +544,7 @@ func (c *cli) listen(activated []net.Listener) (listeners []net.Listener, redire
 		listeners = append(listeners, ln)
 	}
 	if c.RedirPort != 0 {
-		lns, err := upgrade.Listen(c.Address[:min(len(c.Address), 1)], c.RedirPort)
+		lns, err := listen.TCP(c.Address[:min(len(c.Address), 1)], c.RedirPort)
 		if err != nil {
 			closeAll()
 			return nil, nil, listenError("--redirport", err)

@@ -5,10 +5,26 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"wsbridge/upgrade/listen"
 )
+
+// socketPath returns a path for a unix socket in a fresh directory, short
+// enough for the limit on socket path lengths.
+func socketPath(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "s.sock")
+}
 
 func TestParseAllowedHostsErrors(t *testing.T) {
 	for _, e := range []string{"*", "example.com:80", "[::1]", "a b", "http://example.com", "..", "exa/mple"} {
@@ -144,7 +160,7 @@ func TestHostsNotCheckedOffLoopback(t *testing.T) {
 	}
 	all := seenAt(ln, "0.0.0.0")
 	path := socketPath(t)
-	unix, err := ListenUnix(path)
+	unix, err := listen.Unix(path)
 	if err != nil {
 		t.Fatal(err)
 	}

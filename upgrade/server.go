@@ -1,7 +1,8 @@
-// Package upgrade is the HTTP side of wsbridge: it listens, routes each
-// request (WebSocket upgrade, dev console, CGI, static files), decides
-// whether an upgrade is allowed, builds the child's CGI environment,
-// accepts the upgrade and shuts everything down gracefully.
+// Package upgrade is the HTTP side of wsbridge: on the listeners it is
+// given, it routes each request (WebSocket upgrade, dev console, CGI,
+// static files), decides whether an upgrade is allowed, builds the
+// child's CGI environment, accepts the upgrade and shuts everything down
+// gracefully. Package listen opens the listeners.
 package upgrade
 
 import (
@@ -139,7 +140,7 @@ type Config struct {
 	// Headers go on every answer, UpgradeHeaders on upgrade answers and
 	// HTTPHeaders on plain HTTP answers.
 	Headers, UpgradeHeaders, HTTPHeaders http.Header
-	// TLS, when set, serves TCP listeners with TLS. Like LoadTLS's, it
+	// TLS, when set, serves TCP listeners with TLS. Like listen.LoadTLS's, it
 	// should offer only HTTP/1.1, the protocol a WebSocket upgrades from.
 	TLS *tls.Config
 	// Version and Revision say what wsbridge was built from: the module

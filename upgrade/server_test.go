@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"wsbridge/process"
+	"wsbridge/upgrade/listen"
 )
 
 func TestMain(m *testing.M) {
@@ -63,7 +64,7 @@ func startServer(t *testing.T, cfg Config) (*Server, string, *syncBuffer) {
 	logs := &syncBuffer{}
 	cfg.AccessLog = zerolog.New(logs)
 	cfg.Log = zerolog.New(logs)
-	lns, err := Listen([]string{"127.0.0.1"}, 0)
+	lns, err := listen.TCP([]string{"127.0.0.1"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

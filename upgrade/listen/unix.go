@@ -1,4 +1,4 @@
-package upgrade
+package listen
 
 import (
 	"errors"
@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// ListenUnix listens on a unix socket at path. A socket file left behind by
+// Unix listens on a unix socket at path. A socket file left behind by
 // a server that is gone is removed first; if a server still answers on it,
-// or path is something other than a socket, ListenUnix fails and leaves the
+// or path is something other than a socket, Unix fails and leaves the
 // file alone. Closing the listener removes the socket file.
-func ListenUnix(path string) (net.Listener, error) {
+func Unix(path string) (net.Listener, error) {
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

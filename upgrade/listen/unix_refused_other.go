@@ -1,6 +1,6 @@
 //go:build !windows
 
-package upgrade
+package listen
 
 import (
 	"errors"

@@ -1,4 +1,7 @@
-package upgrade
+// Package listen opens the sockets wsbridge serves on: TCP ports on
+// addresses, a unix socket, the sockets systemd passes by socket
+// activation, and the TLS configuration of --ssl.
+package listen
 
 import (
 	"errors"
@@ -9,10 +12,10 @@ import (
 	"strings"
 )
 
-// Listen opens a TCP listener on port for each address, or on all
+// TCP opens a TCP listener on port for each address, or on all
 // interfaces when there is none. An IPv6 address may be written with or
 // without brackets.
-func Listen(addresses []string, port int) ([]net.Listener, error) {
+func TCP(addresses []string, port int) ([]net.Listener, error) {
 	if len(addresses) == 0 {
 		addresses = []string{""}
 	}
@@ -31,7 +34,7 @@ func Listen(addresses []string, port int) ([]net.Listener, error) {
 	return lns, nil
 }
 
-// CheckAddress checks that a is an address Listen can be given, by its
+// CheckAddress checks that a is an address TCP can be given, by its
 // form alone: an IP address, one in brackets, a host name, or empty for
 // all interfaces. Whether a host name resolves is known only when
 // listening; a dotted number that is no IP address (999.1.1.1) is not

@@ -1,4 +1,4 @@
-package upgrade
+package listen
 
 import (
 	"errors"
@@ -36,7 +36,7 @@ func roundTrip(t *testing.T, ln net.Listener, path string) {
 		t.Fatal(err)
 	}
 	// The listener may hold connections made before this one (such as
-	// ListenUnix's own probe); read from each until the byte arrives.
+	// Unix's own probe); read from each until the byte arrives.
 	for {
 		s, err := ln.Accept()
 		if err != nil {
@@ -60,7 +60,7 @@ func isSocket(t *testing.T, path string) bool {
 
 func TestListenUnixFresh(t *testing.T) {
 	path := socketPath(t)
-	ln, err := ListenUnix(path)
+	ln, err := Unix(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,9 +85,9 @@ func TestListenUnixStale(t *testing.T) {
 		t.Fatal("the closed listener's socket file is gone; cannot test a stale one")
 	}
 
-	ln, err := ListenUnix(path)
+	ln, err := Unix(path)
 	if err != nil {
-		t.Fatalf("ListenUnix over a stale socket: %v", err)
+		t.Fatalf("Unix over a stale socket: %v", err)
 	}
 	defer ln.Close()
 	roundTrip(t, ln, path)
@@ -101,10 +101,10 @@ func TestListenUnixLive(t *testing.T) {
 	}
 	defer other.Close()
 
-	ln, err := ListenUnix(path)
+	ln, err := Unix(path)
 	if err == nil {
 		ln.Close()
-		t.Fatal("ListenUnix succeeded over a live socket")
+		t.Fatal("Unix succeeded over a live socket")
 	}
 	want := "--unixsocket " + path + ": a server is already listening there"
 	if err.Error() != want {
@@ -134,10 +134,10 @@ func TestListenUnixNotSocket(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			ln, err := ListenUnix(path)
+			ln, err := Unix(path)
 			if err == nil {
 				ln.Close()
-				t.Fatal("ListenUnix succeeded over something that is not a socket")
+				t.Fatal("Unix succeeded over something that is not a socket")
 			}
 			want := "--unixsocket " + path + ": exists and is not a socket"
 			if err.Error() != want {
@@ -161,10 +161,10 @@ func TestListenUnixNotSocket(t *testing.T) {
 
 func TestListenUnixError(t *testing.T) {
 	path := filepath.Join(socketPath(t), "no", "such", "dir", "s.sock")
-	ln, err := ListenUnix(path)
+	ln, err := Unix(path)
 	if err == nil {
 		ln.Close()
-		t.Fatal("ListenUnix succeeded in a missing directory")
+		t.Fatal("Unix succeeded in a missing directory")
 	}
 	if want := "--unixsocket " + path + ": "; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %q, want it to start with %q", err, want)

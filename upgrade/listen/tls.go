@@ -1,4 +1,4 @@
-package upgrade
+package listen
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package upgrade
+package listen
 
 import (
 	"os"
@@ -19,7 +19,7 @@ func TestActivationVariables(t *testing.T) {
 		t.Setenv("LISTEN_PID", tc.pid)
 		t.Setenv("LISTEN_FDS", tc.fds)
 		t.Setenv("LISTEN_FDNAMES", "web")
-		lns, _, err := ActivatedListeners()
+		lns, _, err := Activated()
 		if len(lns) != 0 || (err == nil) != (tc.err == "") || err != nil && err.Error() != tc.err {
 			t.Errorf("LISTEN_PID=%s LISTEN_FDS=%s: %d listeners, error %v; want none and %q", tc.pid, tc.fds, len(lns), err, tc.err)
 		}

@@ -1,4 +1,4 @@
-package upgrade
+package listen
 
 import (
 	"fmt"
@@ -11,12 +11,12 @@ import (
 // listenFDsStart is the first descriptor systemd passes.
 const listenFDsStart = 3
 
-// ActivatedListeners returns the listening sockets systemd passed by
+// Activated returns the listening sockets systemd passed by
 // socket activation (LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES), with their
 // names, or nothing when it passed none. It unsets the variables and
 // closes the descriptors it was given, keeping close-on-exec duplicates,
 // so that no program wsbridge starts inherits either.
-func ActivatedListeners() (listeners []net.Listener, names []string, err error) {
+func Activated() (listeners []net.Listener, names []string, err error) {
 	pid, count, fdNames := os.Getenv("LISTEN_PID"), os.Getenv("LISTEN_FDS"), os.Getenv("LISTEN_FDNAMES")
 	for _, name := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
 		os.Unsetenv(name)

@@ -1,4 +1,4 @@
-package upgrade
+package listen
 
 import (
 	"crypto/ecdsa"
@@ -20,6 +20,14 @@ import (
 	"testing"
 	"time"
 )
+
+// writeFile writes content to the file name with mode.
+func writeFile(t testing.TB, name, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // testCert is a certificate with its key, ready for crypto/tls.
 type testCert struct {

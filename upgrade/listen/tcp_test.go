@@ -1,4 +1,4 @@
-package upgrade
+package listen
 
 import (
 	"net"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestListen(t *testing.T) {
-	lns, err := Listen([]string{"127.0.0.1", "[::1]", "::1"}, 0)
+	lns, err := TCP([]string{"127.0.0.1", "[::1]", "::1"}, 0)
 	if err != nil {
 		t.Skipf("no IPv6 loopback here: %v", err)
 	}
@@ -31,7 +31,7 @@ func TestListenError(t *testing.T) {
 	}
 	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
-	if _, err := Listen([]string{"127.0.0.1"}, port); err == nil {
+	if _, err := TCP([]string{"127.0.0.1"}, port); err == nil {
 		t.Fatal("listening twice on one port succeeded")
 	}
 }
