@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -167,20 +166,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	listeners, redirect, err := c.listen(activated)
+	lns, err := listen.Open(c.listening(activated))
 	if err != nil {
 		return fail(exitCannotStart, err)
-	}
-	var metrics net.Listener
-	if c.MetricsAddress != "" {
-		if metrics, err = net.Listen("tcp", c.MetricsAddress); err != nil {
-			for _, ln := range append(listeners, redirect) {
-				if ln != nil {
-					ln.Close()
-				}
-			}
-			return fail(exitCannotStart, listenError("--metrics-address", fmt.Errorf("--metrics-address: %w", err)))
-		}
 	}
 	// The programs' groups are killed by the guardian should wsbridge be
 	// killed; without one, they still die themselves.
@@ -189,7 +177,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}); err != nil {
 		log.Error().Err(err).Msg("no guardian: if wsbridge is killed, what the programs started may outlive it")
 	}
-	for i, ln := range listeners {
+	for i, ln := range lns.Service {
 		ev := log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp")
 		if i < len(names) {
 			ev = ev.Str("socket", names[i])
@@ -197,19 +185,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ev.Strs("command", c.Command).Str("dir", c.Dir).Msg("listening")
 	}
 	served := make(chan error, 3)
-	go func() { served <- srv.Serve(listeners...) }()
-	if metrics != nil {
-		log.Info().Str("address", metrics.Addr().String()).Msg("serving metrics")
-		go func() { served <- srv.ServeMetrics(metrics) }()
+	go func() { served <- srv.Serve(lns.Service...) }()
+	if lns.Metrics != nil {
+		log.Info().Str("address", lns.Metrics.Addr().String()).Msg("serving metrics")
+		go func() { served <- srv.ServeMetrics(lns.Metrics) }()
 	}
-	if redirect != nil {
+	if lns.Redirect != nil {
 		scheme := "http"
 		if c.SSL {
 			scheme = "https"
 		}
-		port := mainPort(listeners)
-		log.Info().Str("address", redirect.Addr().String()).Str("to", fmt.Sprintf("%s port %d", scheme, port)).Msg("redirecting")
-		go func() { served <- srv.ServeRedirect(redirect, scheme, port) }()
+		port := lns.Port()
+		log.Info().Str("address", lns.Redirect.Addr().String()).Str("to", fmt.Sprintf("%s port %d", scheme, port)).Msg("redirecting")
+		go func() { served <- srv.ServeRedirect(lns.Redirect, scheme, port) }()
 	}
 
 	// reload reads again, on SIGHUP, what can change under the running
@@ -421,7 +409,7 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, fmt.Errorf("--max-rate=%d: must be 0 or more", c.MaxRate)
 	case c.AuthHeader != "" && len(c.TrustedProxy) == 0:
 		return cfg, errors.New("--auth-header needs --trusted-proxy: only a trusted proxy may name the user")
-	case c.MetricsAddress != "" && !isHostPort(c.MetricsAddress):
+	case c.MetricsAddress != "" && !listen.IsHostPort(c.MetricsAddress):
 		return cfg, fmt.Errorf("--metrics-address=%s: want HOST:PORT", c.MetricsAddress)
 	case c.CGIBodyTimeout <= 0:
 		return cfg, fmt.Errorf("--cgi-body-timeout=%v: must be above 0", c.CGIBodyTimeout)
@@ -519,74 +507,21 @@ func parseHeaders(lines []string) (http.Header, error) {
 	return h, nil
 }
 
-// listen opens the listeners the command line asks for: TCP on the port
-// for each address, the unix socket, and the redirect port. Sockets
-// passed by socket activation take the place of the first two.
-func (c *cli) listen(activated []net.Listener) (listeners []net.Listener, redirect net.Listener, err error) {
-	listeners = activated
-	closeAll := func() {
-		for _, ln := range listeners {
-			ln.Close()
-		}
-	}
+// listening says where to listen, as the command line asks: TCP on the
+// port for each address, the unix socket, the redirect port and the
+// metrics address. Sockets passed by socket activation take the place of
+// the first two.
+func (c *cli) listening(activated []net.Listener) listen.Config {
 	unixOnly := c.UnixSocket != "" && c.Port == nil && len(c.Address) == 0 && c.RedirPort == 0
-	if len(activated) == 0 && !unixOnly {
-		if listeners, err = listen.TCP(c.Address, c.port()); err != nil {
-			return nil, nil, listenError("--port", err)
-		}
+	return listen.Config{
+		Activated:      activated,
+		TCP:            !unixOnly,
+		Addresses:      c.Address,
+		Port:           c.port(),
+		UnixSocket:     c.UnixSocket,
+		RedirPort:      c.RedirPort,
+		MetricsAddress: c.MetricsAddress,
 	}
-	if len(activated) == 0 && c.UnixSocket != "" {
-		ln, err := listen.Unix(c.UnixSocket)
-		if err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-		listeners = append(listeners, ln)
-	}
-	if c.RedirPort != 0 {
-		lns, err := listen.TCP(c.Address[:min(len(c.Address), 1)], c.RedirPort)
-		if err != nil {
-			closeAll()
-			return nil, nil, listenError("--redirport", err)
-		}
-		redirect = lns[0]
-	}
-	return listeners, redirect, nil
-}
-
-// listenError is the error of listening on the port of flag, err, put in
-// a line that says what to do when the port is taken or needs privileges.
-func listenError(flag string, err error) error {
-	var op *net.OpError
-	if !errors.As(err, &op) {
-		return err
-	}
-	addr, ok := op.Addr.(*net.TCPAddr)
-	if !ok {
-		return err
-	}
-	where := fmt.Sprintf("port %d", addr.Port)
-	if addr.IP != nil && !addr.IP.IsUnspecified() {
-		where += " on " + addr.IP.String()
-	}
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("%s is already in use: choose another with %s", where, flag)
-	case errors.Is(err, syscall.EACCES) && addr.Port < 1024:
-		return fmt.Errorf("%s is reserved to privileged programs: choose one of 1024 or above with %s, or grant wsbridge CAP_NET_BIND_SERVICE", where, flag)
-	}
-	return err
-}
-
-// isHostPort reports whether s is HOST:PORT with a TCP port, HOST possibly
-// empty for every interface.
-func isHostPort(s string) bool {
-	_, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return false
-	}
-	n, err := strconv.Atoi(port)
-	return err == nil && n >= 0 && n <= 65535
 }
 
 // port is the TCP port to listen on: --port, or 8080, or 8443 with --ssl.
@@ -598,16 +533,6 @@ func (c *cli) port() int {
 		return 8443
 	}
 	return 8080
-}
-
-// mainPort is the TCP port the server listens on.
-func mainPort(listeners []net.Listener) int {
-	for _, ln := range listeners {
-		if a, ok := ln.Addr().(*net.TCPAddr); ok {
-			return a.Port
-		}
-	}
-	return 0
 }
 
 // localeVars are the variables that choose the programs' character set.
