@@ -108,7 +108,7 @@ func TestBroadcastOneProgramPerPathUntilTheLastLeaves(t *testing.T) {
 	// gets a new one.
 	b.Close(websocket.StatusNormalClosure, "")
 	waitGone(t, pid)
-	if ev := s.events("shared program ended", 1)[0]; ev["pid"] != float64(pid) || ev["path"] != "/room" {
+	if ev := s.events("broadcast program ended", 1)[0]; ev["pid"] != float64(pid) || ev["path"] != "/room" {
 		t.Errorf("end of the program logged as %v", ev)
 	}
 	if again := say(t, s.dial("/room"), "d"); again == pid {

@@ -420,7 +420,7 @@ func (c *cli) config() (upgrade.Config, error) {
 	case c.PassStderr && c.Binary:
 		return cfg, errors.New("--passstderr cannot be used with --binary")
 	case c.Broadcast && c.MaxFrameSize == 0:
-		return cfg, errors.New("--broadcast needs a --maxframesize above 0: each message keeps the shared program's stdin to itself until it ends")
+		return cfg, errors.New("--broadcast needs a --maxframesize above 0: each message keeps the broadcast program's stdin to itself until it ends")
 	case c.BroadcastQueue < 1:
 		return cfg, fmt.Errorf("--broadcast-queue=%d: must be 1 or more", c.BroadcastQueue)
 	case c.BroadcastClients < 0:

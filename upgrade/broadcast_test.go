@@ -80,8 +80,8 @@ func TestBroadcastMaxForksCountsSharedProgramOnce(t *testing.T) {
 		}
 	}
 	dialEcho(t, ctx, addr, "/b", "three")
-	if ev := waitEvent(t, logs, "shared program ended"); ev["path"] != "/a" || ev["exit"] == nil || ev["pid"] == nil {
-		t.Errorf("end of the shared program logged as %v", ev)
+	if ev := waitEvent(t, logs, "broadcast program ended"); ev["path"] != "/a" || ev["exit"] == nil || ev["pid"] == nil {
+		t.Errorf("end of the broadcast program logged as %v", ev)
 	}
 }
 

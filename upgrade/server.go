@@ -178,18 +178,18 @@ type Server struct {
 	metrics  *metrics
 	software string // SERVER_SOFTWARE
 
-	origins   []originPattern
-	hosts     allowedHosts
-	checkHost atomic.Bool // Serve was given loopback listeners only
-	protocols []string
-	proxies   trustedProxies
-	limit     *forkLimit
-	perIP     *perIP
-	basic     *basicAuth   // --basic-auth-file; nil for none
-	dir       *servedDir   // --dir
-	plain     http.Handler // CGI, then static files, then 404
-	roots     []*os.Root   // every directory opened, closed on Shutdown
-	shared    sharedGroups // the programs of --broadcast
+	origins    []originPattern
+	hosts      allowedHosts
+	checkHost  atomic.Bool // Serve was given loopback listeners only
+	protocols  []string
+	proxies    trustedProxies
+	limit      *forkLimit
+	perIP      *perIP
+	basic      *basicAuth   // --basic-auth-file; nil for none
+	dir        *servedDir   // --dir
+	plain      http.Handler // CGI, then static files, then 404
+	roots      []*os.Root   // every directory opened, closed on Shutdown
+	broadcasts broadcasts   // the programs of --broadcast
 
 	// sessions is done when the server shuts down: every session then
 	// stops its child and closes with 1001, and every CGI program is

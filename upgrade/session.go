@@ -121,7 +121,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request) {
 			key = pcfg.Path
 		}
 		key += "\x00" + protocol
-		handedOver = s.serveShared(w, r, key, pcfg, info, access, refuse, uncount)
+		handedOver = s.serveBroadcast(w, r, key, pcfg, info, access, refuse, uncount)
 		return
 	}
 	if !s.limit.tryAcquire() {
