@@ -4,10 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"sync"
-	"time"
-
-	"github.com/coder/websocket"
-	"github.com/rs/zerolog"
 
 	"wsbridge/bridge"
 	"wsbridge/process"
@@ -90,57 +86,106 @@ func (bs *broadcasts) remove(key string, b *broadcast) {
 	bs.mu.Unlock()
 }
 
-// serveBroadcast serves an upgrade in broadcast mode: the client joins the
-// program of key, or is the first and starts it, with the environment of
-// its own request and a --maxforks slot of its own; past
-// --broadcast-clients clients of the program it is refused with 429.
-// uncount gives back the client's --max-per-ip count; it is called as the
-// session ends. It reports whether the session went on in a goroutine of
-// its own.
-func (s *Server) serveBroadcast(w http.ResponseWriter, r *http.Request, key string, pcfg process.Config, info envInfo, access func() *zerolog.Event, refuse func(status int, reason, why string), uncount func()) bool {
-	start := time.Now()
-	id := info.UniqueID
+// joinBroadcast accepts the upgrade and joins the client to the program
+// of its key: the URL path, or with --dir the program's file, and the
+// subprotocol. The first client of a key takes a --maxforks slot of its
+// own and starts p with the environment of its own request. It returns
+// the connection and the broadcast, or a nil connection and why the
+// upgrade is refused (429 past --broadcast-clients clients of the
+// program): nil when the client was answered already.
+func (ss *session) joinBroadcast(w http.ResponseWriter, r *http.Request, p program) (*bridge.Conn, *broadcast, *refusal) {
+	s := ss.s
+	// A program is shared by the clients of a path, or of a script with
+	// --dir, that speak the same subprotocol.
+	key := ss.path
+	if s.dir != nil {
+		key = p.cfg.Path
+	}
+	key += "\x00" + p.info.Protocol
 	b, first := s.broadcasts.join(key, s.cfg.MaxBroadcastClients)
 	if b == nil {
-		refuse(http.StatusTooManyRequests, refusedBroadcastClients, "--broadcast-clients clients already share the program")
-		return false
+		return nil, nil, &refusal{status: http.StatusTooManyRequests, reason: refusedBroadcastClients, why: "--broadcast-clients clients already share the program"}
 	}
 	if first {
 		if !s.limit.tryAcquire() {
 			s.broadcasts.failed(key, b)
-			refuse(http.StatusTooManyRequests, refusedMaxForks, "--maxforks children already running")
-			return false
+			return nil, nil, &refusal{status: http.StatusTooManyRequests, reason: refusedMaxForks, why: "--maxforks children already running"}
 		}
+		ss.releaseFork = sync.OnceFunc(s.limit.release)
 		if s.cfg.ReverseLookup {
-			info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
+			p.info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 		}
 	}
-	conn := s.accept(w, r, info.Protocol, access)
+	conn := ss.accept(w, r, p.info.Protocol)
 	if conn == nil {
 		if first {
-			s.limit.release()
+			ss.releaseFork()
 			s.broadcasts.failed(key, b)
 		} else {
 			s.leaveBroadcast(b)
 		}
-		return false
+		return nil, nil, nil
 	}
-	if first && !s.startBroadcast(r, key, b, pcfg, info, conn, uncount) {
-		return false
+	if first {
+		child := ss.startChild(r, conn, p)
+		if child == nil {
+			s.broadcasts.failed(key, b)
+			return nil, nil, nil
+		}
+		ss.startBroadcast(key, b, child)
 	}
-	pid := b.child.Pid()
 	s.metrics.accepted(conn)
-	access().Int("pid", pid).Msg("connected")
+	ss.access().Int("pid", b.child.Pid()).Msg("connected")
+	return conn, b, nil
+}
+
+// startBroadcast makes b, the new broadcast of key, serve child, started
+// for the session's client, and watches for its end. The --maxforks slot
+// the session took is the broadcast's from now on, given back when the
+// program has ended.
+func (ss *session) startBroadcast(key string, b *broadcast, child *process.Process) {
+	s := ss.s
+	pid := child.Pid()
+	bcfg := bridge.BroadcastConfig{Config: s.cfg.Bridge, QueueSize: s.cfg.BroadcastQueueSize}
+	bcfg.Stderr = s.stderrLogger(ss.id, pid)
+	b.child = child
+	b.group = bridge.NewBroadcast(s.sessions, child, bcfg)
+	s.metrics.spawned()
+	releaseFork := ss.releaseFork
+	ss.releaseFork = func() {}
+	// The group outlives the session of its first client; the server
+	// waits for its end as for a session's.
+	s.active.Add(1)
+	id, path := ss.id, ss.path
 	go func() {
 		defer s.active.Done()
+		exit := b.group.Wait()
+		releaseFork()
+		s.metrics.exited(exit)
+		s.broadcasts.remove(key, b)
+		s.cfg.Log.Info().Str("id", id).Str("path", path).Int("pid", pid).Str("exit", exitStatus(exit)).Msg("broadcast program ended")
+		close(b.ended)
+	}()
+	close(b.ready)
+}
+
+// runBroadcast serves the client of conn with b in a goroutine of its own,
+// which ends the session: as the client goes it is counted out of b and
+// the address's count given back, then the session is logged as ended and
+// counted out of s.active.
+func (ss *session) runBroadcast(conn *bridge.Conn, b *broadcast) {
+	s := ss.s
+	go func() {
+		defer s.active.Done()
+		pid := b.child.Pid()
 		res := b.group.Run(conn, func() {
 			s.broadcasts.out(b)
-			uncount()
+			ss.release()
 		})
 		s.afterBroadcast(b)
 		if errors.Is(res.ClientErr, bridge.ErrSlowClient) {
 			s.metrics.slowClient()
-			s.cfg.Log.Warn().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Int("pid", pid).Msg("slow client closed")
+			s.cfg.Log.Warn().Str("id", ss.id).Str("remote", ss.remote).Str("path", ss.path).Int("pid", pid).Msg("slow client closed")
 		}
 		exit := ""
 		select {
@@ -148,52 +193,8 @@ func (s *Server) serveBroadcast(w http.ResponseWriter, r *http.Request, key stri
 			exit = exitStatus(b.child.Wait())
 		default:
 		}
-		s.ended(conn, access, pid, exit, res, start)
+		ss.ended(conn, pid, exit, res)
 	}()
-	return true
-}
-
-// startBroadcast starts the program of b, a new group, for its first client
-// whose connection is conn, and watches for its end. If the program
-// cannot start, the client is uncounted, closed with 1011, and the group
-// given up.
-func (s *Server) startBroadcast(r *http.Request, key string, b *broadcast, pcfg process.Config, info envInfo, conn *bridge.Conn, uncount func()) bool {
-	id := info.UniqueID
-	pcfg.Env = childEnv(r, s.cfg.Process.Env, info)
-	child, err := process.Start(pcfg)
-	if err != nil {
-		s.limit.release()
-		s.broadcasts.failed(key, b)
-		s.metrics.failed()
-		s.cfg.Log.Error().Str("id", id).Str("remote", r.RemoteAddr).Str("path", r.URL.Path).Err(err).Msg("could not start program")
-		uncount()
-		conn.Close(websocket.StatusInternalError, "could not start program")
-		return false
-	}
-	pid := child.Pid()
-	bcfg := bridge.BroadcastConfig{Config: s.cfg.Bridge, QueueSize: s.cfg.BroadcastQueueSize}
-	bcfg.Stderr = s.stderrLogger(id, pid)
-	b.child = child
-	b.group = bridge.NewBroadcast(s.sessions, child, bcfg)
-	s.metrics.spawned()
-	if pcfg.PTY && !child.PTY() {
-		s.cfg.Log.Warn().Str("id", id).Int("pid", pid).Msg("no pseudo-terminal to be had: the program's stdout is a pipe")
-	}
-	// The group outlives the session of its first client; the server
-	// waits for its end as for a session's.
-	s.active.Add(1)
-	path := r.URL.Path
-	go func() {
-		defer s.active.Done()
-		exit := b.group.Wait()
-		s.limit.release()
-		s.metrics.exited(exit)
-		s.broadcasts.remove(key, b)
-		s.cfg.Log.Info().Str("id", id).Str("path", path).Int("pid", pid).Str("exit", exitStatus(exit)).Msg("broadcast program ended")
-		close(b.ended)
-	}()
-	close(b.ready)
-	return true
 }
 
 // leaveBroadcast counts out a client of b whose connection was not accepted.
