@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"wsbridge/process/proctest"
 )
 
 func TestChildOutlivesTheThreadThatStartedIt(t *testing.T) {
@@ -45,14 +47,12 @@ func TestChildOutlivesTheThreadThatStartedIt(t *testing.T) {
 	}
 	defer p.Stop()
 	task := fmt.Sprintf("/proc/self/task/%d", thread)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, err := os.Stat(task); errors.Is(err, os.ErrNotExist) {
-			break
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if _, err := os.Stat(task); !errors.Is(err, os.ErrNotExist) {
+			return errors.New("the thread did not end")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the thread did not end")
-		}
-	}
+		return nil
+	})
 	p.Stop()
 	if err := p.Wait(); err == nil || err.Error() != "signal: interrupt" {
 		t.Fatalf("child ended with %v, want signal: interrupt", err)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"wsbridge/process/proctest"
 )
 
 // killServer starts the helper that plays a server, reads what it
@@ -45,7 +47,7 @@ func killServer(t *testing.T, args ...string) (guardian int, scripts, sleeps []i
 	}
 	t.Cleanup(func() {
 		for _, pid := range append(append([]int{guardian}, scripts...), sleeps...) {
-			if pid > 1 && !gone(pid) {
+			if pid > 1 && !proctest.Gone(pid) {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
@@ -60,9 +62,9 @@ func TestGuardianKillsWhatOutlivesTheServer(t *testing.T) {
 	// The guardian exits once it has killed the groups. The sleeps are
 	// killed by the guardian alone, the scripts by it or by their
 	// parent-death signal.
-	waitGone(t, guardian, 2*time.Second)
+	proctest.WaitGone(t, guardian, 2*time.Second)
 	for _, pid := range append(scripts, sleeps...) {
-		waitGone(t, pid, 2*time.Second)
+		proctest.WaitGone(t, pid, 2*time.Second)
 	}
 }
 
@@ -71,7 +73,7 @@ func TestChildrenDieWithTheServer(t *testing.T) {
 	// programs themselves (not what they leave in their groups).
 	_, scripts, _ := killServer(t, "unguarded")
 	for _, pid := range scripts {
-		waitGone(t, pid, 2*time.Second)
+		proctest.WaitGone(t, pid, 2*time.Second)
 	}
 }
 
@@ -127,9 +129,9 @@ func TestGuardKillsOnlyWhatIsRegistered(t *testing.T) {
 	if err := g.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, running, 2*time.Second)
+	proctest.WaitGone(t, running, 2*time.Second)
 	for _, pid := range []int{ended, never} {
-		if gone(pid) {
+		if proctest.Gone(pid) {
 			t.Errorf("group %d killed", pid)
 		}
 	}
@@ -194,8 +196,8 @@ func TestChildrenStartWithoutTheirGuardian(t *testing.T) {
 				t.Errorf("lost: %v, want it to match %q", why, tc.want)
 			}
 			// It acted on nothing, and programs still start.
-			waitGone(t, g.cmd.Process.Pid, 2*time.Second)
-			if gone(guarded) {
+			proctest.WaitGone(t, g.cmd.Process.Pid, 2*time.Second)
+			if proctest.Gone(guarded) {
 				t.Error("a dismissed guardian killed a group")
 			}
 			p := startHelper(t, Config{Guardian: g}, "exit", "0")

@@ -161,31 +161,3 @@ func readLine(t *testing.T, r *bufio.Reader) string {
 	}
 	return strings.TrimSuffix(line, "\n")
 }
-
-// gone reports whether pid no longer runs (it does not exist or is a zombie
-// waiting for a reaper).
-func gone(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return true
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the command name, which is in parentheses.
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
-}
-
-// waitGone waits up to d for pid to be gone.
-func waitGone(t *testing.T, pid int, d time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !gone(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still running after %v", pid, d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}

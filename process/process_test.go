@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"wsbridge/process/proctest"
 )
 
 func TestEchoThroughPipes(t *testing.T) {
@@ -114,7 +116,7 @@ func TestStopKillsGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Stop()
-	waitGone(t, pid, 2*time.Second)
+	proctest.WaitGone(t, pid, 2*time.Second)
 }
 
 func TestGrandchildDoesNotHoldOutputOpen(t *testing.T) {
@@ -140,7 +142,7 @@ func TestGrandchildDoesNotHoldOutputOpen(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("stdout still open 5 s after the child exited")
 	}
-	waitGone(t, pid, 2*time.Second)
+	proctest.WaitGone(t, pid, 2*time.Second)
 }
 
 func TestStopAfterExit(t *testing.T) {

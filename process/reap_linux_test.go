@@ -2,7 +2,6 @@ package process
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"wsbridge/process/proctest"
 )
 
 func TestDescriptorsPerChild(t *testing.T) {
@@ -164,7 +165,7 @@ func stopSparesReusedPid(t *testing.T, p *Process) {
 	p.Stop()
 	// A signal sent would have landed by now.
 	time.Sleep(100 * time.Millisecond)
-	if gone(other.Process.Pid) {
+	if proctest.Gone(other.Process.Pid) {
 		t.Fatal("stopping the session ended the process that took its pid")
 	}
 }
@@ -172,17 +173,12 @@ func stopSparesReusedPid(t *testing.T, p *Process) {
 // waitReaped waits for pid to be reaped, so that it can be given again.
 func waitReaped(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := os.Stat("/proc/" + strconv.Itoa(pid))
-		if errors.Is(err, fs.ErrNotExist) {
-			return
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("pid %d not reaped", pid)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pid %d not reaped after 10 s", pid)
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // startWithPid starts the sleep helper in a process group of its own with
@@ -245,15 +241,12 @@ func TestSubreaperReapsOrphans(t *testing.T) {
 		cmd.Wait()
 		t.Fatalf("the server ended before it was done:\n%s", out.String())
 	}
-	var kids []string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if kids = childrenOf(cmd.Process.Pid); len(kids) == 0 {
-			break
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if kids := proctest.Children(t, cmd.Process.Pid); len(kids) != 0 {
+			return fmt.Errorf("the subreaper left children (pid: state) %v", kids)
 		}
-	}
-	if len(kids) != 0 {
-		t.Errorf("the subreaper left children (pid state) %v", kids)
-	}
+		return nil
+	})
 	stdin.Close()
 	rest, _ := io.ReadAll(stdout)
 	if err := cmd.Wait(); err != nil {
@@ -303,24 +296,4 @@ func TestSubreaperServer(t *testing.T) {
 	}
 	fmt.Println("done")
 	io.Copy(io.Discard, os.Stdin)
-}
-
-// childrenOf returns the processes whose parent is pid, zombies included,
-// as "pid state".
-func childrenOf(pid int) []string {
-	var kids []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parens.
-		i := bytes.LastIndexByte(stat, ')')
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			kids = append(kids, e.Name()+" "+f[0])
-		}
-	}
-	return kids
 }
