@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"bufio"
@@ -14,6 +14,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	wsbridge "wsbridge"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // startActivated runs wsbridge with args under systemd's
@@ -22,10 +27,7 @@ import (
 // itself starts at the first connection, as under systemd.
 func startActivated(t *testing.T, wrapperArgs []string, args ...string) *server {
 	t.Helper()
-	tool, err := exec.LookPath("systemd-socket-activate")
-	if err != nil {
-		t.Fatalf("systemd-socket-activate (Debian's systemd package, which ./scripts/test installs) is needed: %v", err)
-	}
+	tool := proctest.Need(t, "systemd-socket-activate", "systemd")
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -68,11 +70,11 @@ func TestSocketActivation(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "ws.sock")
 	s := startActivated(t, []string{"--listen=" + addr, "--listen=" + sock, "--fdname=web:local"}, "rev")
 	c := dialWith(t, "ws://"+addr+"/", nil)
-	send(t, c, websocket.MessageText, "hello")
-	expect(t, c, websocket.MessageText, "olleh")
+	wstest.Send(t, c, websocket.MessageText, "hello")
+	wstest.Expect(t, c, websocket.MessageText, "olleh")
 	local := dialWith(t, "ws://localhost/", unixDial(sock))
-	send(t, local, websocket.MessageText, "unix")
-	expect(t, local, websocket.MessageText, "xinu")
+	wstest.Send(t, local, websocket.MessageText, "unix")
+	wstest.Expect(t, local, websocket.MessageText, "xinu")
 
 	s.event("connected") // logged after every listening event
 	want := map[string]string{addr: "web", sock: "local"}
@@ -94,8 +96,8 @@ func TestSocketActivation(t *testing.T) {
 
 	// SIGTERM stops it as it stops a server that bound its own sockets.
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
-	expectClose(t, local, websocket.StatusGoingAway, "server shutting down")
+	wstest.ExpectClose(t, c, websocket.StatusGoingAway, "server shutting down")
+	wstest.ExpectClose(t, local, websocket.StatusGoingAway, "server shutting down")
 	if err := s.wait(); err != nil {
 		t.Fatalf("exited with %v, want status 0", err)
 	}
@@ -109,10 +111,10 @@ func TestSocketActivationUnix(t *testing.T) {
 		"--passenv=PATH,LISTEN_PID,LISTEN_FDS,LISTEN_FDNAMES",
 		"sh", "-c", `echo "${LISTEN_PID-unset} ${LISTEN_FDS-unset} ${LISTEN_FDNAMES-unset}"; ls -l /proc/$$/fd`)
 	c := dialWith(t, "ws://localhost/", unixDial(sock))
-	expect(t, c, websocket.MessageText, "unset unset unset")
+	wstest.Expect(t, c, websocket.MessageText, "unset unset unset")
 	var fds []string
 	for {
-		_, line, err := c.Read(ctx(t))
+		_, line, err := c.Read(wstest.Context(t))
 		if err != nil {
 			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 				t.Fatal(err)
@@ -130,25 +132,22 @@ func TestSocketActivationUnix(t *testing.T) {
 }
 
 func TestSocketActivationTLS(t *testing.T) {
-	p := newTestPKI(t)
+	p := wstest.NewPKI(t)
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	s := startActivated(t, []string{"--listen=" + addr}, "--ssl", "--sslcert="+p.certFile, "--sslkey="+p.keyFile, "cat")
-	c := dialWith(t, "wss://"+addr+"/", tlsDial(p))
-	send(t, c, websocket.MessageText, "secret")
-	expect(t, c, websocket.MessageText, "secret")
+	s := startActivated(t, []string{"--listen=" + addr}, "--ssl", "--sslcert="+p.CertFile, "--sslkey="+p.KeyFile, "cat")
+	c := dialWith(t, "wss://"+addr+"/", p.DialOptions())
+	wstest.Send(t, c, websocket.MessageText, "secret")
+	wstest.Expect(t, c, websocket.MessageText, "secret")
 	if ev := s.event("listening"); ev["tls"] != true || ev["socket"] != "fd 3" {
 		t.Errorf("listening event %v", ev)
 	}
 }
 
 func TestSocketActivationOfDatagramSocket(t *testing.T) {
-	tool, err := exec.LookPath("systemd-socket-activate")
-	if err != nil {
-		t.Fatalf("systemd-socket-activate (Debian's systemd package, which ./scripts/test installs) is needed: %v", err)
-	}
+	tool := proctest.Need(t, "systemd-socket-activate", "systemd")
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	cmd := exec.Command(tool, "--datagram", "--listen="+addr, binary, "rev")
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	cmd.Env = append(os.Environ(), serverEnv...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -175,8 +174,8 @@ func TestSocketActivationOfDatagramSocket(t *testing.T) {
 		}
 	}
 	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitCannotStart || len(reported) != 1 ||
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != wsbridge.ExitCannotStart || len(reported) != 1 ||
 		!strings.HasPrefix(reported[0], "wsbridge: error: socket activation: fd 3 is not a listening TCP or unix stream socket: ") {
-		t.Fatalf("exit %v, errors %q; want exit %d and one error about fd 3", err, reported, exitCannotStart)
+		t.Fatalf("exit %v, errors %q; want exit %d and one error about fd 3", err, reported, wsbridge.ExitCannotStart)
 	}
 }

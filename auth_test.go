@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"context"
@@ -14,6 +14,10 @@ import (
 
 	"github.com/coder/websocket"
 	"golang.org/x/crypto/bcrypt"
+
+	wsbridge "wsbridge"
+
+	"wsbridge/bridge/wstest"
 )
 
 // writeHtpasswd writes an htpasswd file with a user for each pair of
@@ -42,7 +46,7 @@ func dialAs(t *testing.T, url, local string, header http.Header) (*websocket.Con
 	if local != "" {
 		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
 	}
-	c, resp, err := websocket.Dial(ctx(t), url, &websocket.DialOptions{
+	c, resp, err := websocket.Dial(wstest.Context(t), url, &websocket.DialOptions{
 		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}},
 		HTTPHeader: header,
 	})
@@ -91,8 +95,8 @@ func TestBasicAuth(t *testing.T) {
 		}
 	}
 	c, _, _ := dialAs(t, url, "", basicAuth("ann", "ann's secret"))
-	expect(t, c, websocket.MessageText, "ann/Basic/")
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.Expect(t, c, websocket.MessageText, "ann/Basic/")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 
 	// A user added while wsbridge runs can log in.
 	writeHtpasswd(t, users, "ann", "ann's secret", "bob", "bob's secret")
@@ -100,7 +104,7 @@ func TestBasicAuth(t *testing.T) {
 	if status != http.StatusSwitchingProtocols {
 		t.Fatalf("added user: %d", status)
 	}
-	expect(t, c, websocket.MessageText, "bob/Basic/")
+	wstest.Expect(t, c, websocket.MessageText, "bob/Basic/")
 
 	// CGI is behind the same door.
 	for _, tc := range []struct {
@@ -152,11 +156,10 @@ func TestBadBasicAuthFile(t *testing.T) {
 		{"bob", ":2: want user:hash"},
 	} {
 		os.WriteFile(file, append(old, tc.line+"\n"...), 0o600)
-		var stdout, stderr strings.Builder
-		code := run([]string{"--basic-auth-file=" + file, "cat"}, &stdout, &stderr)
-		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-		if code != exitBadArguments || len(lines) != 1 || !strings.Contains(lines[0], "--basic-auth-file: "+file+tc.want) {
-			t.Errorf("%q: exit %d, stderr %q", tc.line, code, stderr.String())
+		code, _, stderr := runBinary(t, "", nil, "--basic-auth-file="+file, "cat")
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != wsbridge.ExitBadArguments || len(lines) != 1 || !strings.Contains(lines[0], "--basic-auth-file: "+file+tc.want) {
+			t.Errorf("%q: exit %d, stderr %q", tc.line, code, stderr)
 		}
 	}
 }
@@ -172,7 +175,7 @@ func TestAuthHeader(t *testing.T) {
 		{"127.0.0.2", "//"},            // anyone else
 	} {
 		c, _, _ := dialAs(t, url, tc.local, http.Header{"X-Remote-User": {"ann"}})
-		expect(t, c, websocket.MessageText, tc.want)
+		wstest.Expect(t, c, websocket.MessageText, tc.want)
 	}
 }
 
@@ -186,8 +189,8 @@ func TestMaxPerIP(t *testing.T) {
 	}
 	// Another address has its own count.
 	c, _, _ := dialAs(t, url, "127.0.0.2", nil)
-	send(t, c, websocket.MessageText, "hi")
-	expect(t, c, websocket.MessageText, "hi")
+	wstest.Send(t, c, websocket.MessageText, "hi")
+	wstest.Expect(t, c, websocket.MessageText, "hi")
 	if ev := s.event("refused"); ev["status"] != float64(429) || !strings.Contains(ev["reason"].(string), "--max-per-ip") {
 		t.Errorf("refused event %v", ev)
 	}
@@ -201,8 +204,8 @@ func TestMaxPerIP(t *testing.T) {
 	if status != http.StatusSwitchingProtocols {
 		t.Fatalf("after one closed: %d", status)
 	}
-	send(t, c3, websocket.MessageText, "again")
-	expect(t, c3, websocket.MessageText, "again")
+	wstest.Send(t, c3, websocket.MessageText, "again")
+	wstest.Expect(t, c3, websocket.MessageText, "again")
 }
 
 func TestMaxRate(t *testing.T) {
@@ -223,7 +226,7 @@ func TestMaxRate(t *testing.T) {
 		sent <- nil
 	}()
 	for i := range n {
-		expect(t, c, websocket.MessageText, strconv.Itoa(i))
+		wstest.Expect(t, c, websocket.MessageText, strconv.Itoa(i))
 	}
 	if err := <-sent; err != nil {
 		t.Fatal(err)
@@ -246,7 +249,7 @@ func TestMaxPerIPReconnectAtOnce(t *testing.T) {
 		if status != http.StatusSwitchingProtocols {
 			t.Fatalf("session %d: %d", i, status)
 		}
-		expect(t, c, websocket.MessageText, "hi")
-		expectClose(t, c, websocket.StatusNormalClosure, "")
+		wstest.Expect(t, c, websocket.MessageText, "hi")
+		wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of what --broadcast holds for clients whose messages
 // wait for the shared program.
@@ -7,14 +7,12 @@ import (
 	"bufio"
 	"bytes"
 	"compress/flate"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,42 +20,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	wsbridge "wsbridge"
+
+	"wsbridge/process/proctest"
 )
-
-// procKB returns the field (VmHWM, VmRSS...) of /proc/PID/status, in KiB.
-func procKB(t *testing.T, pid int, field string) int {
-	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return kb
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
-}
-
-// bytesRead returns how many bytes pid has read with read(2) and the
-// like, sockets included.
-func bytesRead(t *testing.T, pid int) int64 {
-	t.Helper()
-	io, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(io), "\n") {
-		if v, ok := strings.CutPrefix(line, "rchar:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n
-		}
-	}
-	t.Fatalf("no rchar in /proc/%d/io", pid)
-	return 0
-}
 
 // dialDeflate upgrades a new connection to addr by hand, asking for path
 // and for permessage-deflate, which the server must grant.
@@ -123,9 +90,12 @@ func buildPlain(t *testing.T) string {
 func TestBroadcastFloodBoundsMemory(t *testing.T) {
 	t.Parallel()
 	// The race detector's memory grows with every goroutine that runs:
-	// the bound is checked on wsbridge as users build it, and the race
-	// detector watches the same flood.
-	plain := buildPlain(t)
+	// the bound is checked on wsbridge as users build it, and, when the
+	// tests run with it, the race detector watches the same flood.
+	builds := []struct{ name, path string }{{"plain", binary}}
+	if raceEnabled {
+		builds = []struct{ name, path string }{{"plain", buildPlain(t)}, {"race", binary}}
+	}
 	line := bytes.Repeat([]byte("flood "), floodMessage/6)
 	for _, tc := range []struct {
 		name  string
@@ -144,9 +114,7 @@ func TestBroadcastFloodBoundsMemory(t *testing.T) {
 		// Each message comes to about 1 KiB on the wire.
 		{"compressed", []string{"--compress"}, frame(finBit|rsv1|opText, deflated(t, line), false), dialDeflate},
 	} {
-		for _, build := range []struct {
-			name, path string
-		}{{"plain", plain}, {"race", binary}} {
+		for _, build := range builds {
 			t.Run(tc.name+"/"+build.name, func(t *testing.T) {
 				t.Parallel()
 				dir := t.TempDir()
@@ -157,7 +125,7 @@ func TestBroadcastFloodBoundsMemory(t *testing.T) {
 				s.waitListening()
 				pid := s.cmd.Process.Pid
 				servedMeanwhile(t, s, "/cat")
-				idle := procKB(t, pid, "VmHWM")
+				idle := proctest.StatusKB(t, pid, "VmHWM")
 
 				// The clients of a program that never reads send it two
 				// messages each, in pieces, as fast as the server takes
@@ -187,7 +155,7 @@ func TestBroadcastFloodBoundsMemory(t *testing.T) {
 				// server reading no more than a few bytes a second.
 				last, lastRead := int64(-1), int64(-1)
 				for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
-					n, read := sent.Load(), bytesRead(t, pid)
+					n, read := sent.Load(), proctest.BytesRead(t, pid)
 					if n == last && read-lastRead < 64<<10 {
 						break
 					}
@@ -197,9 +165,9 @@ func TestBroadcastFloodBoundsMemory(t *testing.T) {
 					}
 				}
 				servedMeanwhile(t, s, "/cat")
-				peak := procKB(t, pid, "VmHWM")
+				peak := proctest.StatusKB(t, pid, "VmHWM")
 				t.Logf("%d clients sent %d KiB of %d; server peak RSS %d KiB, idle %d KiB", floodClients, last>>10, 2*floodClients*len(tc.frame)>>10, peak, idle)
-				if build.path == plain && peak-idle > maxGrowth {
+				if build.name == "plain" && peak-idle > maxGrowth {
 					t.Errorf("server peak RSS grew by %d KiB, from %d KiB", peak-idle, idle)
 				}
 			})
@@ -226,5 +194,5 @@ func TestBroadcastClientsLimit(t *testing.T) {
 	a.Close(websocket.StatusNormalClosure, "")
 	roundTrip(t, s.dial("/room"), websocket.MessageText, "d", b)
 
-	expectRefusal(t, t.TempDir(), exitBadArguments, "--broadcast-clients=-1: must be 0 or more", "--broadcast", "--broadcast-clients=-1", "cat")
+	expectRefusal(t, t.TempDir(), wsbridge.ExitBadArguments, "--broadcast-clients=-1: must be 0 or more", "--broadcast", "--broadcast-clients=-1", "cat")
 }

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of --broadcast: one program shared by the clients of a
 // path.
@@ -12,38 +12,19 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-)
 
-// events waits until the server has logged at least n events with the
-// given message and returns them.
-func (s *server) events(message string, n int) []map[string]any {
-	s.t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		var evs []map[string]any
-		s.mu.Lock()
-		for _, ev := range s.logs {
-			if ev["message"] == message {
-				evs = append(evs, ev)
-			}
-		}
-		s.mu.Unlock()
-		if len(evs) >= n {
-			return evs
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("%d %q events in the log, want %d", len(evs), message, n)
-		}
-	}
-}
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
+)
 
 // roundTrip has c send msg, of type typ, to a program that echoes it,
 // and has c, then each of others, read it back. Once its own message came
 // back, a client is served, and gets every line after.
 func roundTrip(t *testing.T, c *websocket.Conn, typ websocket.MessageType, msg string, others ...*websocket.Conn) {
 	t.Helper()
-	send(t, c, typ, msg)
+	wstest.Send(t, c, typ, msg)
 	for _, r := range append([]*websocket.Conn{c}, others...) {
-		expect(t, r, typ, msg)
+		wstest.Expect(t, r, typ, msg)
 	}
 }
 
@@ -55,10 +36,10 @@ const pidLines = `while read l; do echo "$$ $l"; done`
 // own line came back, a client is served, and gets every line after.
 func say(t *testing.T, c *websocket.Conn, line string, others ...*websocket.Conn) int {
 	t.Helper()
-	send(t, c, websocket.MessageText, line)
+	wstest.Send(t, c, websocket.MessageText, line)
 	pid := 0
 	for _, r := range append([]*websocket.Conn{c}, others...) {
-		_, msg, err := r.Read(ctx(t))
+		_, msg, err := r.Read(wstest.Context(t))
 		if err != nil {
 			t.Fatalf("waiting for %q: %v", line, err)
 		}
@@ -107,7 +88,7 @@ func TestBroadcastOneProgramPerPathUntilTheLastLeaves(t *testing.T) {
 	// The last one leaves: the program is stopped, and the next client
 	// gets a new one.
 	b.Close(websocket.StatusNormalClosure, "")
-	waitGone(t, pid)
+	proctest.WaitGone(t, pid, 10*time.Second)
 	if ev := s.events("broadcast program ended", 1)[0]; ev["pid"] != float64(pid) || ev["path"] != "/room" {
 		t.Errorf("end of the program logged as %v", ev)
 	}
@@ -122,10 +103,10 @@ func TestBroadcastExitStatusReachesEveryClient(t *testing.T) {
 	roundTrip(t, a, websocket.MessageText, "a")
 	b := s.dial("/")
 	roundTrip(t, b, websocket.MessageText, "b", a)
-	send(t, a, websocket.MessageText, "quit")
+	wstest.Send(t, a, websocket.MessageText, "quit")
 	for _, c := range []*websocket.Conn{a, b} {
-		expect(t, c, websocket.MessageText, "quit")
-		expectClose(t, c, websocket.StatusInternalError, "exit status 3: bye, quit")
+		wstest.Expect(t, c, websocket.MessageText, "quit")
+		wstest.ExpectClose(t, c, websocket.StatusInternalError, "exit status 3: bye, quit")
 	}
 	for _, ev := range s.events("disconnected", 2) {
 		if ev["exit"] != "exit status 3" || ev["close_code"] != float64(1011) {
@@ -154,11 +135,11 @@ func TestBroadcastEnvironmentIsTheFirstClients(t *testing.T) {
 	s := startServerEnv(t, []string{"BROADCAST_TEST=passed"}, "--address=127.0.0.1", "--port=0",
 		"--broadcast", "--passenv=PATH,BROADCAST_TEST", "sh", "-c", `while read l; do echo "$BROADCAST_TEST $QUERY_STRING $l"; done`)
 	a := s.dial("/room?who=a")
-	send(t, a, websocket.MessageText, "x")
-	expect(t, a, websocket.MessageText, "passed who=a x")
+	wstest.Send(t, a, websocket.MessageText, "x")
+	wstest.Expect(t, a, websocket.MessageText, "passed who=a x")
 	b := s.dial("/room?who=b")
-	send(t, b, websocket.MessageText, "y")
-	expect(t, b, websocket.MessageText, "passed who=a y")
+	wstest.Send(t, b, websocket.MessageText, "y")
+	wstest.Expect(t, b, websocket.MessageText, "passed who=a y")
 }
 
 func TestBroadcastBinary(t *testing.T) {
@@ -186,14 +167,14 @@ func TestBroadcastSlowClientClosed1008(t *testing.T) {
 	// The idle client reads nothing more: it is closed with 1008 while
 	// the reader gets every line.
 	roundTrip(t, reader, websocket.MessageText, "go")
-	ctx := ctx(t)
+	ctx := wstest.Context(t)
 	for i := 1; i <= 20000; i++ {
 		_, got, err := reader.Read(ctx)
 		if n, _ := strconv.Atoi(string(got)); err != nil || n != i || len(got) != 1000 {
 			t.Fatalf("line %d: %.20q, %v", i, got, err)
 		}
 	}
-	expectClose(t, reader, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, reader, websocket.StatusNormalClosure, "")
 
 	slow := s.event("slow client closed")
 	var gone map[string]any
@@ -229,8 +210,8 @@ func TestBroadcastKeepsOriginsAndFrameLimit(t *testing.T) {
 	a := s.dial("/")
 	roundTrip(t, a, websocket.MessageText, "0123456789")
 	b := s.dial("/")
-	send(t, b, websocket.MessageText, "0123456789a")
-	if _, _, err := b.Read(ctx(t)); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
+	wstest.Send(t, b, websocket.MessageText, "0123456789a")
+	if _, _, err := b.Read(wstest.Context(t)); websocket.CloseStatus(err) != websocket.StatusMessageTooBig {
 		t.Fatalf("got %v, want close 1009", err)
 	}
 	// The others are served on.
@@ -244,8 +225,8 @@ func TestBroadcastOneProgramPerSubprotocol(t *testing.T) {
 	}
 	answer := func(c *websocket.Conn, line string) (pid, protocol string) {
 		t.Helper()
-		send(t, c, websocket.MessageText, line)
-		_, msg, err := c.Read(ctx(t))
+		wstest.Send(t, c, websocket.MessageText, line)
+		_, msg, err := c.Read(wstest.Context(t))
 		f := strings.Fields(string(msg))
 		if err != nil || len(f) != 3 || f[2] != line {
 			t.Fatalf("got %q, %v; want a pid, a protocol and %q", msg, err, line)

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of what a CGI program, or a client of one, can do to
 // wsbridge: nothing that stops it, holds it up or leaves a process
@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -17,6 +16,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // stderrPid waits for the first line a CGI program wrote on stderr,
@@ -63,38 +65,6 @@ func httpGet(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func TestCGIKillZeroLeavesServerRunning(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ name, script string }{
-		// The shell idiom for "take my background jobs with me".
-		{"trap kill 0", `trap 'kill 0' EXIT; printf 'Content-Type: text/plain\n\nbye\n'`},
-		{"kill -9 0", `printf 'Content-Type: text/plain\n\nbye\n'; kill -9 0`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			writeScript(t, filepath.Join(dir, "kill.cgi"), tc.script)
-			writeScript(t, filepath.Join(dir, "alive.cgi"), `printf 'Content-Type: text/plain\n\nalive\n'`)
-			// In a session of its own, wsbridge is the leader of its
-			// process group: a program in that group would signal
-			// wsbridge, and nothing of the tests.
-			cmd := exec.Command(binary, "--address=127.0.0.1", "--port=0", "--cgidir="+dir, "cat")
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-			s := launch(t, cmd, nil)
-			s.waitListening()
-			if status, body := httpGet(t, "http://"+s.addr+"/kill.cgi"); status != 200 || body != "bye\n" {
-				t.Errorf("kill.cgi: %d %q", status, body)
-			}
-			if status, body := httpGet(t, "http://"+s.addr+"/alive.cgi"); status != 200 || body != "alive\n" {
-				t.Errorf("after kill.cgi: %d %q", status, body)
-			}
-			c := s.dial("/")
-			send(t, c, websocket.MessageText, "still here")
-			expect(t, c, websocket.MessageText, "still here")
-		})
-	}
-}
-
 func TestCGIClientGoneStopsProgram(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -104,7 +74,7 @@ func TestCGIClientGoneStopsProgram(t *testing.T) {
 	pid := s.stderrPid()
 	conn.Close()
 	start := time.Now()
-	waitGone(t, pid)
+	proctest.WaitGone(t, pid, 10*time.Second)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the program ran on for %v after its client left", d)
 	}
@@ -136,10 +106,10 @@ func TestCGIIdleBodiesDoNotHoldSlots(t *testing.T) {
 	if ev["reason"] != "the request body did not reach it within 1s" || ev["level"] != "warn" || ev["pid"] != float64(pid) {
 		t.Errorf("stop logged as %v", ev)
 	}
-	waitGone(t, pid)
+	proctest.WaitGone(t, pid, 10*time.Second)
 	c := s.dial("/")
-	send(t, c, websocket.MessageText, "a slot again")
-	expect(t, c, websocket.MessageText, "a slot again")
+	wstest.Send(t, c, websocket.MessageText, "a slot again")
+	wstest.Expect(t, c, websocket.MessageText, "a slot again")
 }
 
 func TestCGIBackgroundJobDoesNotHangAnswer(t *testing.T) {
@@ -151,8 +121,8 @@ func TestCGIBackgroundJobDoesNotHangAnswer(t *testing.T) {
 	if status, body := httpGet(t, "http://"+s.addr+"/job.cgi"); status != 200 || body != "done\n" {
 		t.Errorf("job.cgi: %d %q", status, body)
 	}
-	waitGone(t, s.stderrPid())
-	for pid, state := range children(s.cmd.Process.Pid) {
+	proctest.WaitGone(t, s.stderrPid(), 10*time.Second)
+	for pid, state := range children(t, s.cmd.Process.Pid) {
 		t.Errorf("process %d (state %s) left after the answer", pid, state)
 	}
 }
@@ -180,7 +150,7 @@ func TestCGIProgramsStoppedAtShutdown(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("wsbridge took %v to stop", d)
 	}
-	waitGone(t, pid)
+	proctest.WaitGone(t, pid, 10*time.Second)
 	if ev := s.event("stopping CGI program"); ev["reason"] != "the server is shutting down" {
 		t.Errorf("stop logged as %v", ev)
 	}

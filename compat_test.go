@@ -1,19 +1,11 @@
-package main
+package main_test
 
 // End-to-end tests of websocketd's flags against the built binary.
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -23,15 +15,18 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
+
+	wsbridge "wsbridge"
+
+	"wsbridge/bridge/wstest"
 )
 
 // dialWith connects to url with opts and fails the test if it cannot.
 func dialWith(t *testing.T, url string, opts *websocket.DialOptions) *websocket.Conn {
 	t.Helper()
-	c, _, err := websocket.Dial(ctx(t), url, opts)
+	c, _, err := websocket.Dial(wstest.Context(t), url, opts)
 	if err != nil {
 		t.Fatalf("dialing %s: %v", url, err)
 	}
@@ -44,7 +39,7 @@ func dialWith(t *testing.T, url string, opts *websocket.DialOptions) *websocket.
 // refusal; it fails the test if the upgrade succeeds.
 func dialStatus(t *testing.T, url string, opts *websocket.DialOptions) int {
 	t.Helper()
-	c, resp, err := websocket.Dial(ctx(t), url, opts)
+	c, resp, err := websocket.Dial(wstest.Context(t), url, opts)
 	if err == nil {
 		c.CloseNow()
 		t.Fatalf("upgrade to %s succeeded", url)
@@ -68,125 +63,43 @@ func TestSingleDashFlags(t *testing.T) {
 	// websocketd's flags parse like Go's flag package: one dash works.
 	s := startServerArgs(t, "-address", "127.0.0.1", "-port=0", "-binary", "-closems", "10", "cat", "-n")
 	c := s.dial("/")
-	send(t, c, websocket.MessageBinary, "a\n")
+	wstest.Send(t, c, websocket.MessageBinary, "a\n")
 	// cat -n numbers lines: the -n after COMMAND went to cat.
-	expect(t, c, websocket.MessageBinary, "     1\ta\n")
+	wstest.Expect(t, c, websocket.MessageBinary, "     1\ta\n")
 }
 
 func TestBooleanFlagValues(t *testing.T) {
 	s := startServer(t, "--binary=false", "cat")
 	c := s.dial("/")
-	send(t, c, websocket.MessageText, "text")
-	expect(t, c, websocket.MessageText, "text")
-}
-
-// testPKI is a CA with a server certificate for 127.0.0.1 and a client
-// certificate, written to PEM files.
-type testPKI struct {
-	caFile, certFile, keyFile string
-	pool                      *x509.CertPool
-	client                    tls.Certificate
-}
-
-func newTestPKI(t *testing.T) testPKI {
-	t.Helper()
-	dir := t.TempDir()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	issue := func(serial int64, server bool) ([]byte, *ecdsa.PrivateKey) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "test"},
-			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		}
-		if server {
-			tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-			tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	write := func(name, typ string, der []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	p := testPKI{pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
-	p.caFile = write("ca.pem", "CERTIFICATE", caDER)
-	serverDER, serverKey := issue(2, true)
-	p.certFile = write("cert.pem", "CERTIFICATE", serverDER)
-	keyDER, _ := x509.MarshalECPrivateKey(serverKey)
-	p.keyFile = write("key.pem", "EC PRIVATE KEY", keyDER)
-	clientDER, clientKey := issue(3, false)
-	p.client = tls.Certificate{Certificate: [][]byte{clientDER}, PrivateKey: clientKey}
-	return p
-}
-
-// tlsDial returns dial options trusting the test CA, with client
-// certificates when given.
-func tlsDial(p testPKI, certs ...tls.Certificate) *websocket.DialOptions {
-	return &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: p.pool, Certificates: certs},
-	}}}
+	wstest.Send(t, c, websocket.MessageText, "text")
+	wstest.Expect(t, c, websocket.MessageText, "text")
 }
 
 func TestTLS(t *testing.T) {
-	p := newTestPKI(t)
-	s := startServer(t, "--ssl", "--sslcert="+p.certFile, "--sslkey="+p.keyFile, "env")
+	p := wstest.NewPKI(t)
+	s := startServer(t, "--ssl", "--sslcert="+p.CertFile, "--sslkey="+p.KeyFile, "env")
 	if ev := s.event("listening"); ev["tls"] != true {
 		t.Errorf("listening event %v", ev)
 	}
-	env := readEnv(t, dialWith(t, "wss://"+s.addr+"/", tlsDial(p)))
+	env := readEnv(t, dialWith(t, "wss://"+s.addr+"/", p.DialOptions()))
 	if env["HTTPS"] != "on" {
 		t.Errorf("HTTPS=%q", env["HTTPS"])
 	}
 	// A plain-text client is not served.
-	if _, _, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/", nil); err == nil {
+	if _, _, err := websocket.Dial(wstest.Context(t), "ws://"+s.addr+"/", nil); err == nil {
 		t.Error("plain WebSocket accepted on the TLS port")
 	}
 }
 
 func TestMutualTLS(t *testing.T) {
-	p := newTestPKI(t)
-	s := startServer(t, "--ssl", "--sslcert="+p.certFile, "--sslkey="+p.keyFile, "--sslca="+p.caFile, "cat")
-	if _, _, err := websocket.Dial(ctx(t), "wss://"+s.addr+"/", tlsDial(p)); err == nil {
+	p := wstest.NewPKI(t)
+	s := startServer(t, "--ssl", "--sslcert="+p.CertFile, "--sslkey="+p.KeyFile, "--sslca="+p.CAFile, "cat")
+	if _, _, err := websocket.Dial(wstest.Context(t), "wss://"+s.addr+"/", p.DialOptions()); err == nil {
 		t.Fatal("client without a certificate accepted")
 	}
-	c := dialWith(t, "wss://"+s.addr+"/", tlsDial(p, p.client))
-	send(t, c, websocket.MessageText, "trusted")
-	expect(t, c, websocket.MessageText, "trusted")
-}
-
-func TestDefaultPort(t *testing.T) {
-	nine := 9
-	for _, tc := range []struct {
-		c    cli
-		want int
-	}{
-		{cli{}, 8080},
-		{cli{SSL: true}, 8443},
-		{cli{SSL: true, Port: &nine}, 9},
-	} {
-		if got := tc.c.port(); got != tc.want {
-			t.Errorf("%+v: port %d, want %d", tc.c, got, tc.want)
-		}
-	}
+	c := dialWith(t, "wss://"+s.addr+"/", p.DialOptions(p.Client))
+	wstest.Send(t, c, websocket.MessageText, "trusted")
+	wstest.Expect(t, c, websocket.MessageText, "trusted")
 }
 
 func unixDial(path string) *websocket.DialOptions {
@@ -230,17 +143,16 @@ func TestUnixSocketAndTCP(t *testing.T) {
 	sock := filepath.Join(dir, "ws.sock")
 	s := startServer(t, "--unixsocket="+sock, "cat")
 	for _, c := range []*websocket.Conn{s.dial("/"), dialWith(t, "ws://localhost/", unixDial(sock))} {
-		send(t, c, websocket.MessageText, "both")
-		expect(t, c, websocket.MessageText, "both")
+		wstest.Send(t, c, websocket.MessageText, "both")
+		wstest.Expect(t, c, websocket.MessageText, "both")
 	}
 	// A second server may not take the live socket over.
-	var stdout, stderr strings.Builder
-	if code := run([]string{"--unixsocket=" + sock, "cat"}, &stdout, &stderr); code != exitCannotStart {
-		t.Errorf("second server on the socket: exit %d, %s", code, stderr.String())
+	if code, _, stderr := runBinary(t, "", nil, "--unixsocket="+sock, "cat"); code != wsbridge.ExitCannotStart {
+		t.Errorf("second server on the socket: exit %d, %s", code, stderr)
 	}
 	c := dialWith(t, "ws://localhost/", unixDial(sock))
-	send(t, c, websocket.MessageText, "still")
-	expect(t, c, websocket.MessageText, "still")
+	wstest.Send(t, c, websocket.MessageText, "still")
+	wstest.Expect(t, c, websocket.MessageText, "still")
 }
 
 // freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
@@ -291,7 +203,7 @@ func TestPassStderr(t *testing.T) {
 	c := s.dial("/")
 	var got []map[string]string
 	for range 2 {
-		_, msg, err := c.Read(ctx(t))
+		_, msg, err := c.Read(wstest.Context(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,7 +213,7 @@ func TestPassStderr(t *testing.T) {
 		}
 		got = append(got, m)
 	}
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	slices.SortFunc(got, func(a, b map[string]string) int { return strings.Compare(a["stream"], b["stream"]) })
 	if got[0]["stream"] != "stderr" || got[0]["data"] != "err\t2" || got[1]["stream"] != "stdout" || got[1]["data"] != `out "1"` {
 		t.Errorf("messages %v", got)
@@ -346,8 +258,8 @@ func TestDir(t *testing.T) {
 	s := startServer(t, "--dir="+dir)
 	c := s.dial("/a/b/where.sh/x/y?q=1")
 	where := filepath.Join(dir, "a", "b", "where.sh")
-	expect(t, c, websocket.MessageText, "/a/b/where.sh|/x/y|"+where+"|q=1|"+filepath.Dir(where))
-	expect(t, s.dial("/hello.sh"), websocket.MessageText, "hello")
+	wstest.Expect(t, c, websocket.MessageText, "/a/b/where.sh|/x/y|"+where+"|q=1|"+filepath.Dir(where))
+	wstest.Expect(t, s.dial("/hello.sh"), websocket.MessageText, "hello")
 
 	for path, want := range map[string]int{
 		"/nope.sh":                  404,
@@ -411,8 +323,8 @@ func TestCGIAndStaticDir(t *testing.T) {
 	}
 	// Upgrades still reach the program.
 	c := s.dial("/page.txt")
-	send(t, c, websocket.MessageText, "ws")
-	expect(t, c, websocket.MessageText, "ws")
+	wstest.Send(t, c, websocket.MessageText, "ws")
+	wstest.Expect(t, c, websocket.MessageText, "ws")
 }
 
 func TestDevConsole(t *testing.T) {
@@ -430,23 +342,23 @@ func TestDevConsole(t *testing.T) {
 		t.Error("the path reached the page unescaped")
 	}
 	c := s.dial("/chat")
-	send(t, c, websocket.MessageText, "abc")
-	expect(t, c, websocket.MessageText, "cba")
+	wstest.Send(t, c, websocket.MessageText, "abc")
+	wstest.Expect(t, c, websocket.MessageText, "cba")
 }
 
 func TestMaxForks(t *testing.T) {
 	s := startServer(t, "--maxforks=1", "cat")
 	first := s.dial("/")
-	send(t, first, websocket.MessageText, "one")
-	expect(t, first, websocket.MessageText, "one")
+	wstest.Send(t, first, websocket.MessageText, "one")
+	wstest.Expect(t, first, websocket.MessageText, "one")
 	if status := dialStatus(t, "ws://"+s.addr+"/", nil); status != http.StatusTooManyRequests {
 		t.Fatalf("second session: %d, want 429", status)
 	}
 	first.Close(websocket.StatusNormalClosure, "")
 	s.event("disconnected")
 	c := s.dial("/")
-	send(t, c, websocket.MessageText, "two")
-	expect(t, c, websocket.MessageText, "two")
+	wstest.Send(t, c, websocket.MessageText, "two")
+	wstest.Expect(t, c, websocket.MessageText, "two")
 }
 
 func TestOrigin(t *testing.T) {
@@ -485,36 +397,12 @@ func TestExtraHeaders(t *testing.T) {
 	if h := resp.Header; h.Get("X-All") != "1" || h.Get("X-HTTP") != "3" || h.Get("X-WS") != "" {
 		t.Errorf("plain HTTP headers %v", h)
 	}
-	c, resp, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/", nil)
+	c, resp, err := websocket.Dial(wstest.Context(t), "ws://"+s.addr+"/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
 	if h := resp.Header; h.Get("X-All") != "1" || h.Get("X-WS") != "2" || h.Get("X-HTTP") != "" {
 		t.Errorf("upgrade headers %v", h)
-	}
-}
-
-func TestLicense(t *testing.T) {
-	var stdout, stderr strings.Builder
-	if code := run([]string{"--license"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "Redistribution and use") {
-		t.Errorf("exit %d, output %q", code, stdout.String())
-	}
-}
-
-func TestHelpListsEveryFlag(t *testing.T) {
-	var stdout, stderr strings.Builder
-	run([]string{"--help"}, &stdout, &stderr)
-	for _, flag := range []string{
-		"--port", "--address", "--unixsocket", "--redirport", "--ssl", "--sslcert", "--sslkey", "--sslca",
-		"--binary", "--raw-stdin", "--[no-]pty", "--compress", "--maxframesize", "--closems", "--pingms", "--maxforks", "--passenv",
-		"--passstderr", "--reverselookup", "--dir", "--staticdir", "--cgidir", "--devconsole", "--origin",
-		"--sameorigin", "--protocol", "--header", "--header-ws", "--header-http", "--loglevel", "--log-format",
-		"--trusted-proxy", "--metrics-address", "--basic-auth-file", "--auth-header", "--max-per-ip", "--max-rate",
-		"--license", "--version",
-	} {
-		if !strings.Contains(stdout.String(), flag) {
-			t.Errorf("--help does not list %s", flag)
-		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wsbridge/process/proctest"
 )
 
 // completionCases are lines typed before a tab, with candidates that must
@@ -100,22 +102,11 @@ func checkCandidates(t *testing.T, line string, got, want, not []string) {
 	}
 }
 
-// shell returns the path of a shell the test needs; ./scripts/test
-// installs those that are missing.
-func shell(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is needed to test its completion (./scripts/test installs it): %v", name, err)
-	}
-	return path
-}
-
 func runShell(t *testing.T, env []string, name string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, shell(t, name), args...)
+	cmd := exec.CommandContext(ctx, proctest.Need(t, name, name), args...)
 	cmd.Env = env
 	out, err := cmd.Output()
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 // compressionDial returns options to dial with mode whose connection
@@ -55,7 +57,7 @@ func TestCompress(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, append(tc.flags, "cat")...)
 			var read atomic.Int64
-			c, resp, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/", compressionDial(tc.client, &read))
+			c, resp, err := websocket.Dial(wstest.Context(t), "ws://"+s.addr+"/", compressionDial(tc.client, &read))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,8 +68,8 @@ func TestCompress(t *testing.T) {
 			}
 			before := read.Load()
 			for range 20 {
-				send(t, c, websocket.MessageText, line)
-				expect(t, c, websocket.MessageText, line)
+				wstest.Send(t, c, websocket.MessageText, line)
+				wstest.Expect(t, c, websocket.MessageText, line)
 			}
 			if n, all := read.Load()-before, int64(20*len(line)); tc.compressed != (n < all/4) {
 				t.Errorf("%d bytes came over the network for %d bytes of messages", n, all)
@@ -86,10 +88,10 @@ func TestCompressedMessageOverMaxFrameSize(t *testing.T) {
 	s := startServer(t, "--compress", "--maxframesize=65536", "cat")
 	var read atomic.Int64
 	c := dialWith(t, "ws://"+s.addr+"/", compressionDial(websocket.CompressionNoContextTakeover, &read))
-	send(t, c, websocket.MessageText, strings.Repeat("z", 1000))
-	expect(t, c, websocket.MessageText, strings.Repeat("z", 1000))
-	send(t, c, websocket.MessageText, string(make([]byte, 16<<20)))
-	_, _, err := c.Read(ctx(t))
+	wstest.Send(t, c, websocket.MessageText, strings.Repeat("z", 1000))
+	wstest.Expect(t, c, websocket.MessageText, strings.Repeat("z", 1000))
+	wstest.Send(t, c, websocket.MessageText, string(make([]byte, 16<<20)))
+	_, _, err := c.Read(wstest.Context(t))
 	if code := websocket.CloseStatus(err); code != websocket.StatusMessageTooBig {
 		t.Fatalf("got %v, want close 1009", err)
 	}

@@ -1,19 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/coder/websocket"
 )
 
 // writeConfig writes a config file and returns its path.
@@ -270,34 +264,6 @@ func TestEveryFlagHasVariableAndKey(t *testing.T) {
 	}
 }
 
-func TestListensWhereEnvironmentSays(t *testing.T) {
-	port := strconv.Itoa(freePort(t))
-	s := startServerEnv(t, []string{"WSBRIDGE_PORT=" + port, "WSBRIDGE_ADDRESS=127.0.0.1"}, "rev")
-	if s.addr != "127.0.0.1:"+port {
-		t.Fatalf("listening on %s, want port %s", s.addr, port)
-	}
-	c := s.dial("/")
-	send(t, c, websocket.MessageText, "abc")
-	expect(t, c, websocket.MessageText, "cba")
-}
-
-func TestListensWhereConfigFileSays(t *testing.T) {
-	for _, format := range []string{
-		"port = %s\naddress = [\"127.0.0.1\"]\ncommand = [\"rev\"]\n",
-		"port = %s\naddress = \"127.0.0.1\"\ncommand = \"rev\"\n", // single strings for lists
-	} {
-		port := strconv.Itoa(freePort(t))
-		file := writeConfig(t, fmt.Sprintf(format, port))
-		s := startServerArgs(t, "--config="+file)
-		if s.addr != "127.0.0.1:"+port {
-			t.Fatalf("listening on %s, want port %s", s.addr, port)
-		}
-		c := s.dial("/")
-		send(t, c, websocket.MessageText, "abc")
-		expect(t, c, websocket.MessageText, "cba")
-	}
-}
-
 func TestConfigWithWebsocketdFlags(t *testing.T) {
 	file := writeConfig(t, "port = 9007\npingms = 100\n")
 	c, code, stderr := parseCLI(t, "-config", file, "-port", "9008", "-binary", "cat")
@@ -378,24 +344,12 @@ func TestUnknownVariableWarns(t *testing.T) {
 	}
 }
 
-func TestUnknownVariableWarnsAtStart(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
+func TestSystemdExampleConfig(t *testing.T) {
+	c, code, stderr := parseCLI(t, "--config=examples/systemd/wsbridge.toml")
+	if c == nil {
+		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	defer r.Close()
-	cmd := exec.Command(binary, "--address=127.0.0.1", "--port=0", "rev")
-	cmd.Stderr = w
-	s := launch(t, cmd, []string{"WSBRIDGE_PROT=9000"})
-	w.Close()
-	s.waitListening()
-	r.SetReadDeadline(time.Now().Add(20 * time.Second))
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if want := "wsbridge: warning: WSBRIDGE_PROT is no flag's variable and is ignored; did you mean WSBRIDGE_PORT?\n"; line != want {
-		t.Fatalf("stderr %q, %v; want %q", line, err, want)
+	if !slices.Equal(c.file.command, []string{"/usr/local/lib/wsbridge/chat.sh"}) || c.PingMs != 30000 || c.LogFormat != "json" {
+		t.Errorf("command %q, pingms %d, log-format %q", c.file.command, c.PingMs, c.LogFormat)
 	}
-	// It serves as it would without the variable, and exits with 0.
-	c := s.dial("/")
-	send(t, c, websocket.MessageText, "abc")
-	expect(t, c, websocket.MessageText, "cba")
 }

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of the directories --dir, --cgidir and --staticdir
 // serve: symbolic links followed while they stay inside, unclean paths
@@ -6,7 +6,6 @@ package main
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 // plainGet sends a plain GET of path, as it is, unnormalised, to addr and
@@ -60,24 +61,6 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// eventSaying waits for a log event with the given message whose field
-// holds part, and returns it.
-func (s *server) eventSaying(message, field, part string) map[string]any {
-	s.t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		s.mu.Lock()
-		for _, ev := range s.logs {
-			if ev["message"] == message && strings.Contains(fmt.Sprint(ev[field]), part) {
-				s.mu.Unlock()
-				return ev
-			}
-		}
-		s.mu.Unlock()
-	}
-	s.t.Fatalf("no %q event with %s saying %q in the log", message, field, part)
-	return nil
 }
 
 // linkedDir makes a directory, served, whose file "real" (made by write)
@@ -133,7 +116,7 @@ func TestDirFollowsLinksInside(t *testing.T) {
 	})
 	s := startServer(t, "--dir="+dir)
 	for path, file := range inLinks {
-		expect(t, s.dial(path), websocket.MessageText, path+"|"+filepath.Join(dir, file))
+		wstest.Expect(t, s.dial(path), websocket.MessageText, path+"|"+filepath.Join(dir, file))
 	}
 	for path, reason := range outLinks {
 		if got := rawRequest(t, s.addr, path); got != http.StatusForbidden {
@@ -300,7 +283,7 @@ func TestDotfilesHidden(t *testing.T) {
 			t.Errorf("--dotfiles: %s: %d %q, want 200 %q", tc.path, status, body, tc.want)
 		}
 	}
-	expect(t, scripts.dial("/.hidden.sh"), websocket.MessageText, "Content-Type: text/plain")
+	wstest.Expect(t, scripts.dial("/.hidden.sh"), websocket.MessageText, "Content-Type: text/plain")
 }
 
 func TestStaticDirListings(t *testing.T) {

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of the examples in examples/, each started as the
 // "Run:" line of its header says.
@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // runArgs returns the flags and command of the "Run: go run . ..." line in
@@ -59,7 +62,7 @@ func get(t *testing.T, url string) (int, string, string) {
 // dialURL opens a WebSocket to url.
 func dialURL(t *testing.T, url string) *websocket.Conn {
 	t.Helper()
-	c, _, err := websocket.Dial(ctx(t), url, nil)
+	c, _, err := websocket.Dial(wstest.Context(t), url, nil)
 	if err != nil {
 		t.Fatalf("dialing %s: %v", url, err)
 	}
@@ -71,27 +74,27 @@ func dialURL(t *testing.T, url string) *websocket.Conn {
 // client of its socket, at the URL given, sees.
 var siteScripts = map[string]func(t *testing.T, url string){
 	"clock.sh": func(t *testing.T, url string) {
-		_, msg, err := dialURL(t, url).Read(ctx(t))
+		_, msg, err := dialURL(t, url).Read(wstest.Context(t))
 		if _, perr := time.Parse("15:04:05", string(msg)); err != nil || perr != nil {
 			t.Fatalf("clock.sh sent %q, %v; want the time", msg, err)
 		}
 	},
 	"upper.sh": func(t *testing.T, url string) {
 		c := dialURL(t, url)
-		send(t, c, websocket.MessageText, "hello, wsbridge")
-		expect(t, c, websocket.MessageText, "HELLO, WSBRIDGE")
-		send(t, c, websocket.MessageText, "")
-		expect(t, c, websocket.MessageText, "")
+		wstest.Send(t, c, websocket.MessageText, "hello, wsbridge")
+		wstest.Expect(t, c, websocket.MessageText, "HELLO, WSBRIDGE")
+		wstest.Send(t, c, websocket.MessageText, "")
+		wstest.Expect(t, c, websocket.MessageText, "")
 	},
 	"count.sh": func(t *testing.T, url string) {
 		// Each client has a program of its own, and a count of its own.
 		ann, bob := dialURL(t, url), dialURL(t, url)
 		for _, want := range []string{"1", "2", "3"} {
-			send(t, ann, websocket.MessageText, "+")
-			expect(t, ann, websocket.MessageText, want)
+			wstest.Send(t, ann, websocket.MessageText, "+")
+			wstest.Expect(t, ann, websocket.MessageText, want)
 		}
-		send(t, bob, websocket.MessageText, "+")
-		expect(t, bob, websocket.MessageText, "1")
+		wstest.Send(t, bob, websocket.MessageText, "+")
+		wstest.Expect(t, bob, websocket.MessageText, "1")
 	},
 }
 
@@ -162,6 +165,7 @@ func TestExampleSite(t *testing.T) {
 }
 
 func TestExampleCGI(t *testing.T) {
+	proctest.Need(t, "python3", "python3")
 	s := startServer(t, runArgs(t, "examples/cgi-bin/greet.py")...)
 	url := "http://" + s.addr + "/greet.py"
 
@@ -196,13 +200,13 @@ func TestExampleCGI(t *testing.T) {
 		t.Fatal("the page no longer opens its socket at its own path")
 	}
 	c := s.dial("/greet.py")
-	send(t, c, websocket.MessageText, "Ann")
-	expect(t, c, websocket.MessageText, "Hello, Ann!")
+	wstest.Send(t, c, websocket.MessageText, "Ann")
+	wstest.Expect(t, c, websocket.MessageText, "Hello, Ann!")
 }
 
 func TestExampleEnv(t *testing.T) {
 	s := startServer(t, runArgs(t, "examples/env.sh")...)
-	c, _, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/some/path?x=1&y=two", &websocket.DialOptions{
+	c, _, err := websocket.Dial(wstest.Context(t), "ws://"+s.addr+"/some/path?x=1&y=two", &websocket.DialOptions{
 		HTTPHeader: http.Header{"X-Name": {"Ann"}},
 	})
 	if err != nil {
@@ -211,7 +215,7 @@ func TestExampleEnv(t *testing.T) {
 	defer c.CloseNow()
 	var lines []string
 	for {
-		_, line, err := c.Read(ctx(t))
+		_, line, err := c.Read(wstest.Context(t))
 		if err != nil {
 			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 				t.Fatalf("env.sh ended with %v, want 1000", err)

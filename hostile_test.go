@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of hostile input: malformed handshakes, protocol
 // violations, path escapes and headers that would inject into a program's
@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 // upgradeRequest is a valid upgrade request for path, ending with extra
@@ -102,8 +104,8 @@ func TestMalformedHandshakesStartNothing(t *testing.T) {
 		t.Fatal("a malformed handshake started the program")
 	}
 	c := s.dial("/")
-	send(t, c, websocket.MessageText, "still here")
-	expect(t, c, websocket.MessageText, "still here")
+	wstest.Send(t, c, websocket.MessageText, "still here")
+	wstest.Expect(t, c, websocket.MessageText, "still here")
 }
 
 // rawConn is a WebSocket connection made by hand, to send what a client
@@ -386,7 +388,7 @@ func TestPathEscapesReachNothingOutside(t *testing.T) {
 		s := startServer(t, "--dir="+dir)
 		check(t, s.addr, true)
 		c := s.dial("/sub/ok")
-		expect(t, c, websocket.MessageText, "Content-Type: text/plain")
+		wstest.Expect(t, c, websocket.MessageText, "Content-Type: text/plain")
 	})
 	t.Run("cgidir", func(t *testing.T) {
 		s := startServer(t, "--cgidir="+cgi, "cat")

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of hostile request headers and hosts: what a client
 // puts in Host, Proxy and Cookie, and what wrong passwords sent without
@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,9 @@ import (
 
 	"github.com/coder/websocket"
 	"golang.org/x/crypto/bcrypt"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // envServer starts wsbridge on 127.0.0.1 with env as each session's
@@ -262,30 +266,13 @@ func TestAnyHostServedOnAUnixSocket(t *testing.T) {
 	}
 }
 
-func TestAllowedHostOnTheCommandLine(t *testing.T) {
-	var stdout, stderr strings.Builder
-	run([]string{"--help"}, &stdout, &stderr)
-	if !strings.Contains(stdout.String(), "--allowed-host") {
-		t.Error("--help does not list --allowed-host")
-	}
-	for _, arg := range []string{"--allowed-host=*", "--allowed-host=example.com:8080", "--allowed-host=http://example.com"} {
-		stdout.Reset()
-		stderr.Reset()
-		code := run([]string{arg, "cat"}, &stdout, &stderr)
-		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-		if code != exitBadArguments || len(lines) != 1 || !strings.Contains(lines[0], "--allowed-host") {
-			t.Errorf("%s: exit %d, stderr %q", arg, code, stderr.String())
-		}
-	}
-}
-
 func TestBehindNginxOnLoopbackNamesAreListed(t *testing.T) {
 	// nginx passes the browser's Host on; wsbridge on 127.0.0.1 serves
 	// the names nginx serves once they are listed, and says so when one
 	// is not.
 	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1"}, envThenRev...)...)
 	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}})
-	_, resp, err := websocket.Dial(ctx(t), "ws://app.test/ws/", &websocket.DialOptions{HTTPClient: through(proxy, nil)})
+	_, resp, err := websocket.Dial(wstest.Context(t), "ws://app.test/ws/", &websocket.DialOptions{HTTPClient: through(proxy, nil)})
 	if err == nil || resp == nil {
 		t.Fatalf("upgrade for app.test went through, or no answer: %v", err)
 	}
@@ -305,7 +292,7 @@ func TestBehindNginxOnLoopbackNamesAreListed(t *testing.T) {
 // returns the status and how long the answer took.
 func loginAs(t *testing.T, client *http.Client, addr, from, user, password string) (int, time.Duration) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx(t), "GET", "http://"+addr+"/", nil)
+	req, err := http.NewRequestWithContext(wstest.Context(t), "GET", "http://"+addr+"/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,12 +383,10 @@ func TestWrongPasswordsDoNotQueueOthersLogins(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if status, _ := loginAs(t, client, s.addr, "192.0.2.66", "user1", "secret 1"); status == http.StatusNotFound {
-			break
+	proctest.Eventually(t, 90*time.Second, func() error {
+		if status, _ := loginAs(t, client, s.addr, "192.0.2.66", "user1", "secret 1"); status != http.StatusNotFound {
+			return errors.New("the good password from the attackers' address is still refused")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the good password from the attackers' address is still refused")
-		}
-	}
+		return nil
+	})
 }

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"net/http"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 // TestLogLevels has wsbridge log an event of each level and checks which
@@ -42,7 +44,7 @@ func TestLogLevels(t *testing.T) {
 		t.Run(level, func(t *testing.T) {
 			addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 			s := startActivated(t, []string{"--listen=" + addr}, "--loglevel="+level, "--cgidir="+dir, "sh", "-c", "echo oops >&2")
-			expectClose(t, dialWith(t, "ws://"+addr+"/", nil), websocket.StatusNormalClosure, "")
+			wstest.ExpectClose(t, dialWith(t, "ws://"+addr+"/", nil), websocket.StatusNormalClosure, "")
 			for path, status := range map[string]int{"/missing": 404, "/a%2Fb": 403, "/broken.cgi": 500} {
 				resp, err := http.Get("http://" + addr + path)
 				if err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wsbridge/process/proctest"
 )
 
 // runOutput returns what wsbridge prints with args, which must exit 0
@@ -98,9 +100,7 @@ func TestHelpLayout(t *testing.T) {
 // file, with every groff warning on: there must be none.
 func TestManPageRenders(t *testing.T) {
 	for _, tool := range []string{"man", "groff"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is needed to render the manual page (Debian's man-db and groff, which ./scripts/test installs): %v", tool, err)
-		}
+		proctest.Need(t, tool, map[string]string{"man": "man-db", "groff": "groff"}[tool])
 	}
 	page := filepath.Join(t.TempDir(), "wsbridge.1")
 	if err := os.WriteFile(page, []byte(runOutput(t, "--man")), 0o644); err != nil {

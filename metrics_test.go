@@ -1,15 +1,14 @@
-package main
+package main_test
 
 import (
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 // scrape gets http://addr/path and returns the status and body.
@@ -68,14 +67,14 @@ func TestMetrics(t *testing.T) {
 	}
 
 	c := s.dial("/")
-	send(t, c, websocket.MessageText, "hello")
-	expect(t, c, websocket.MessageText, "olleh")
+	wstest.Send(t, c, websocket.MessageText, "hello")
+	wstest.Expect(t, c, websocket.MessageText, "olleh")
 	if during := metricLines(t, maddr); !during["wsbridge_active_connections 1"] || !during["wsbridge_active_processes 1"] {
 		t.Error("during the session, /metrics does not count it active")
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	s.event("disconnected")
-	if _, _, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/", &websocket.DialOptions{
+	if _, _, err := websocket.Dial(wstest.Context(t), "ws://"+s.addr+"/", &websocket.DialOptions{
 		HTTPHeader: http.Header{"Origin": {"http://elsewhere.example"}},
 	}); err == nil {
 		t.Fatal("a foreign origin was let through")
@@ -109,8 +108,8 @@ func TestMetricsCountMessagesAsTheyPass(t *testing.T) {
 	maddr := s.event("serving metrics")["address"].(string)
 	c := s.dial("/")
 	for _, msg := range []string{"hello", "hi"} {
-		send(t, c, websocket.MessageText, msg)
-		expect(t, c, websocket.MessageText, msg)
+		wstest.Send(t, c, websocket.MessageText, msg)
+		wstest.Expect(t, c, websocket.MessageText, msg)
 	}
 	counted := []string{
 		`wsbridge_messages_total{direction="in"} 2`,
@@ -137,48 +136,5 @@ func TestMetricsCountMessagesAsTheyPass(t *testing.T) {
 		if !after[l] {
 			t.Errorf("once the session ended, /metrics lacks %q", l)
 		}
-	}
-}
-
-func TestReadyzWhileDraining(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// Once its stdin is closed, the program goes on until the test
-	// writes to the fifo: it ignores SIGINT and SIGTERM, and --closems
-	// keeps SIGKILL away for 15 s.
-	s := startServer(t, "--metrics-address=127.0.0.1:0", "--closems=5000", "sh", "-c",
-		`trap '' INT TERM; echo ready; while read line; do :; done; echo draining; read x <"$1"; exit 0`, "sh", fifo)
-	maddr := s.event("serving metrics")["address"].(string)
-	for _, path := range []string{"/healthz", "/readyz"} {
-		if status, body := scrape(t, maddr, path); status != http.StatusOK || body != "ok\n" {
-			t.Errorf("%s: %d %q, want 200", path, status, body)
-		}
-	}
-	c := s.dial("/")
-	expect(t, c, websocket.MessageText, "ready")
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	expect(t, c, websocket.MessageText, "draining")
-
-	if status, _ := scrape(t, maddr, "/readyz"); status != http.StatusServiceUnavailable {
-		t.Errorf("/readyz while draining: %d, want 503", status)
-	}
-	if status, _ := scrape(t, maddr, "/healthz"); status != http.StatusOK {
-		t.Errorf("/healthz while draining: %d, want 200", status)
-	}
-	if !metricLines(t, maddr)["wsbridge_active_connections 1"] {
-		t.Error("/metrics while draining does not count the session")
-	}
-
-	if err := os.WriteFile(fifo, []byte("x\n"), 0); err != nil {
-		t.Fatal(err)
-	}
-	expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
-	if err := s.wait(); err != nil {
-		t.Fatalf("wsbridge exited with %v", err)
-	}
-	if _, err := http.Get("http://" + maddr + "/healthz"); err == nil {
-		t.Error("the metrics listener still answers after wsbridge exited")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"context"
@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // nginxBinary is the nginx the tests run; scripts/test installs it.
@@ -27,7 +30,7 @@ const nginxBinary = "/usr/sbin/nginx"
 type nginx struct {
 	upstreams   [2]string     // the addresses of its two wsbridge instances
 	readTimeout time.Duration // its proxy_read_timeout; 0 keeps the example's
-	tls         *testPKI      // when set, it serves TLS with this server certificate
+	tls         *wstest.PKI   // when set, it serves TLS with this server certificate
 	drop        []string      // lines of the example left out, each found once
 }
 
@@ -36,9 +39,7 @@ type nginx struct {
 // of the test.
 func startNginx(t *testing.T, n nginx) string {
 	t.Helper()
-	if _, err := os.Stat(nginxBinary); err != nil {
-		t.Fatalf("nginx is needed at %s (apt-get install nginx-light; scripts/test installs it): %v", nginxBinary, err)
-	}
+	proctest.Need(t, nginxBinary, "nginx")
 	conf, err := os.ReadFile("examples/nginx/nginx.conf")
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +49,8 @@ func startNginx(t *testing.T, n nginx) string {
 	listen := "listen " + addr + ";"
 	if n.tls != nil {
 		listen = "listen " + addr + " ssl;\n" +
-			"ssl_certificate " + n.tls.certFile + ";\n" +
-			"ssl_certificate_key " + n.tls.keyFile + ";"
+			"ssl_certificate " + n.tls.CertFile + ";\n" +
+			"ssl_certificate_key " + n.tls.KeyFile + ";"
 	}
 	replacements := []struct{ old, new string }{
 		{"listen 8080;", listen},
@@ -106,22 +107,21 @@ func startNginx(t *testing.T, n nginx) string {
 			}
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	proctest.Eventually(t, 10*time.Second, func() error {
 		select {
 		case err := <-exited:
 			b, _ := os.ReadFile(errorLog)
 			t.Fatalf("nginx exited: %v\n%s", err, b)
 		default:
 		}
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return addr
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("nginx does not listen: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("nginx did not start listening")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		c.Close()
+		return nil
+	})
+	return addr
 }
 
 // messages reads every message of c in the background, which also answers
@@ -179,7 +179,7 @@ func (m *messages) env(t *testing.T) map[string]string {
 func dialFrom(t *testing.T, url, local string, header http.Header) *websocket.Conn {
 	t.Helper()
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
-	c, _, err := websocket.Dial(ctx(t), url, &websocket.DialOptions{
+	c, _, err := websocket.Dial(wstest.Context(t), url, &websocket.DialOptions{
 		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}},
 		HTTPHeader: header,
 	})
@@ -217,7 +217,7 @@ func TestBehindNginx(t *testing.T) {
 			t.Errorf("%s=%q, want %q", name, got, want)
 		}
 	}
-	send(t, c1, websocket.MessageText, "hello")
+	wstest.Send(t, c1, websocket.MessageText, "hello")
 	if got := m1.next(t); got != "olleh" {
 		t.Fatalf("rev through nginx answered %q", got)
 	}
@@ -229,7 +229,7 @@ func TestBehindNginx(t *testing.T) {
 	if env := m2.env(t); env["REMOTE_ADDR"] != "127.0.0.1" {
 		t.Errorf("second client: REMOTE_ADDR=%q", env["REMOTE_ADDR"])
 	}
-	send(t, c2, websocket.MessageText, "abc")
+	wstest.Send(t, c2, websocket.MessageText, "abc")
 	if got := m2.next(t); got != "cba" {
 		t.Fatalf("second session: rev answered %q", got)
 	}
@@ -249,7 +249,7 @@ func TestBehindNginx(t *testing.T) {
 		t.Fatalf("quiet session ended: %v", err)
 	case <-time.After(3 * readTimeout):
 	}
-	send(t, c1, websocket.MessageText, "still here")
+	wstest.Send(t, c1, websocket.MessageText, "still here")
 	if got := m1.next(t); got != "ereh llits" {
 		t.Fatalf("after a quiet while, rev answered %q", got)
 	}
@@ -284,13 +284,13 @@ func TestBehindNginxWithoutPings(t *testing.T) {
 
 // through returns a client that connects to addr whatever host a URL
 // names; with p, it checks the certificate of 127.0.0.1 against p's CA.
-func through(addr string, p *testPKI) *http.Client {
+func through(addr string, p *wstest.PKI) *http.Client {
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}}
 	if p != nil {
-		tr.TLSClientConfig = &tls.Config{RootCAs: p.pool, ServerName: "127.0.0.1"}
+		tr.TLSClientConfig = &tls.Config{RootCAs: p.Pool, ServerName: "127.0.0.1"}
 	}
 	return &http.Client{Transport: tr}
 }
@@ -339,12 +339,12 @@ func TestBehindNginxSameOrigin(t *testing.T) {
 }
 
 func TestBehindTLSNginx(t *testing.T) {
-	p := newTestPKI(t)
+	p := wstest.NewPKI(t)
 	cgi := t.TempDir()
 	writeScript(t, filepath.Join(cgi, "env.cgi"), `printf 'Content-Type: text/plain\n\n'; env`)
 	s := startServer(t, append([]string{"--trusted-proxy=127.0.0.1", "--sameorigin", "--allowed-host=example.com", "--cgidir=" + cgi}, envThenRev...)...)
-	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, tls: &p})
-	client := through(proxy, &p)
+	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, tls: p})
+	client := through(proxy, p)
 	_, port, _ := net.SplitHostPort(proxy)
 	for _, tc := range []struct{ host, name, port string }{
 		{proxy, "127.0.0.1", port},
@@ -378,10 +378,10 @@ func TestBehindTLSNginx(t *testing.T) {
 func TestBehindTLSNginxUntrusted(t *testing.T) {
 	// Without --trusted-proxy, nginx's headers change nothing: wsbridge
 	// sees the plain connection nginx made.
-	p := newTestPKI(t)
+	p := wstest.NewPKI(t)
 	s := startServer(t, append([]string{"--sameorigin", "--allowed-host=example.com"}, envThenRev...)...)
-	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, tls: &p})
-	client := through(proxy, &p)
+	proxy := startNginx(t, nginx{upstreams: [2]string{s.addr, s.addr}, tls: p})
+	client := through(proxy, p)
 	c := dialWith(t, "wss://example.com/ws/", &websocket.DialOptions{HTTPClient: client})
 	checkEnv(t, "untrusted nginx", readAll(c).env(t), map[string]string{
 		"SERVER_NAME": "example.com",
@@ -402,7 +402,7 @@ func TestBehindNginxWithoutUpgradeHeaders(t *testing.T) {
 		upstreams: [2]string{s.addr, s.addr},
 		drop:      []string{"proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"},
 	})
-	_, resp, err := websocket.Dial(ctx(t), "ws://"+proxy+"/ws/chat", nil)
+	_, resp, err := websocket.Dial(wstest.Context(t), "ws://"+proxy+"/ws/chat", nil)
 	if err == nil || resp == nil {
 		t.Fatalf("the upgrade went through, or no answer: %v", err)
 	}

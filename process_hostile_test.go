@@ -1,10 +1,11 @@
-package main
+package main_test
 
 // End-to-end tests of what wsbridge's programs do to it, and it to them,
 // as processes: the orphans they leave when wsbridge is PID 1, and the
 // descriptors wsbridge inherited.
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 func TestNoZombiesUnderPID1(t *testing.T) {
@@ -23,34 +27,37 @@ func TestNoZombiesUnderPID1(t *testing.T) {
 	dir := t.TempDir()
 	writeScript(t, filepath.Join(dir, "job.sh"), `sleep 0.2 </dev/null >/dev/null 2>&1 &
 echo started`)
-	cmd := exec.Command("unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+	cmd := exec.Command(proctest.Need(t, "unshare", "util-linux"), "--pid", "--fork", "--mount-proc", "--kill-child",
 		binary, "--address=127.0.0.1", "--port=0", "--dir="+dir)
 	s := launch(t, cmd, nil)
 	s.waitListening()
 	// unshare ignores SIGTERM: wsbridge is the one to stop, before the
 	// end of the test stops unshare.
 	var pid int
-	for p := range children(cmd.Process.Pid) {
+	for p := range children(t, cmd.Process.Pid) {
 		pid = p
 	}
 	if pid == 0 {
 		t.Fatal("no wsbridge under unshare")
 	}
-	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGTERM) })
+	t.Cleanup(func() {
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Signal(syscall.SIGTERM)
+		}
+	})
 
 	for range 5 {
 		c := s.dial("/job.sh")
-		expect(t, c, websocket.MessageText, "started")
-		expectClose(t, c, websocket.StatusNormalClosure, "")
+		wstest.Expect(t, c, websocket.MessageText, "started")
+		wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	}
 	s.event("disconnected")
-	var kids map[int]string
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if kids = children(pid); len(kids) == 0 {
-			return
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if kids := children(t, pid); len(kids) != 0 {
+			return fmt.Errorf("wsbridge, PID 1, left children (pid: state) %v", kids)
 		}
-	}
-	t.Fatalf("wsbridge, PID 1, left children (pid: state) %v", kids)
+		return nil
+	})
 }
 
 func TestInheritedDescriptorsReachNoProgram(t *testing.T) {
@@ -106,7 +113,7 @@ func readUntilClose(t *testing.T, c *websocket.Conn) []string {
 	t.Helper()
 	var lines []string
 	for {
-		_, msg, err := c.Read(ctx(t))
+		_, msg, err := c.Read(wstest.Context(t))
 		if err != nil {
 			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 				t.Fatalf("after %q: %v", lines, err)

@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"net/http"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 func TestProtocolNegotiation(t *testing.T) {
@@ -20,15 +22,15 @@ func TestProtocolNegotiation(t *testing.T) {
 		{[]string{"chat.v3", "chat.v2"}, "chat.v2"},
 		{nil, ""}, // a client that asks for none gets none
 	} {
-		c, resp, err := websocket.Dial(ctx(t), "ws://"+s.addr+"/", &websocket.DialOptions{Subprotocols: tc.offers})
+		c, resp, err := websocket.Dial(wstest.Context(t), "ws://"+s.addr+"/", &websocket.DialOptions{Subprotocols: tc.offers})
 		if err != nil {
 			t.Fatalf("offering %q: %v", tc.offers, err)
 		}
 		if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != tc.want {
 			t.Errorf("offering %q: Sec-WebSocket-Protocol %q, want %q", tc.offers, got, tc.want)
 		}
-		expect(t, c, websocket.MessageText, "["+tc.want+"]")
-		expectClose(t, c, websocket.StatusNormalClosure, "")
+		wstest.Expect(t, c, websocket.MessageText, "["+tc.want+"]")
+		wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	}
 
 	// Offers none of which is served: 400, before any program starts.
@@ -52,7 +54,7 @@ func TestProtocolWithDirAndCGI(t *testing.T) {
 	writeScript(t, filepath.Join(dir, "env.cgi"), `printf 'Content-Type: text/plain\n\n'; env`)
 	s := startServer(t, "--dir="+dir, "--cgidir="+dir, "--protocol=v1")
 	c := dialWith(t, "ws://"+s.addr+"/proto.sh", &websocket.DialOptions{Subprotocols: []string{"v1"}})
-	expect(t, c, websocket.MessageText, "[v1]")
+	wstest.Expect(t, c, websocket.MessageText, "[v1]")
 	if status := dialStatus(t, "ws://"+s.addr+"/proto.sh", &websocket.DialOptions{Subprotocols: []string{"v2"}}); status != http.StatusBadRequest {
 		t.Errorf("offering v2: %d, want 400", status)
 	}

@@ -1,9 +1,11 @@
-package main
+package main_test
 
 import (
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 func TestRawStdinAddsNoNewline(t *testing.T) {
@@ -11,19 +13,19 @@ func TestRawStdinAddsNoNewline(t *testing.T) {
 	// each message would make them "ab\n".
 	s := startServer(t, "--raw-stdin", "head", "-c", "3")
 	c := s.dial("/")
-	send(t, c, websocket.MessageText, "ab")
-	send(t, c, websocket.MessageText, "c")
-	expect(t, c, websocket.MessageText, "abc")
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.Send(t, c, websocket.MessageText, "ab")
+	wstest.Send(t, c, websocket.MessageText, "c")
+	wstest.Expect(t, c, websocket.MessageText, "abc")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 
 	// Output is still lines: the newlines the client sends end them.
 	s = startServer(t, "--raw-stdin", "cat")
 	c = s.dial("/")
 	for _, m := range []string{"ab", "c\nd", "", "e\n"} {
-		send(t, c, websocket.MessageText, m)
+		wstest.Send(t, c, websocket.MessageText, m)
 	}
-	expect(t, c, websocket.MessageText, "abc")
-	expect(t, c, websocket.MessageText, "de")
+	wstest.Expect(t, c, websocket.MessageText, "abc")
+	wstest.Expect(t, c, websocket.MessageText, "de")
 }
 
 func TestRawStdinWithBinary(t *testing.T) {
@@ -31,6 +33,6 @@ func TestRawStdinWithBinary(t *testing.T) {
 	// are allowed, and the same as --binary alone.
 	s := startServer(t, "--raw-stdin", "--binary", "cat")
 	c := s.dial("/")
-	send(t, c, websocket.MessageText, "no newline")
-	expect(t, c, websocket.MessageBinary, "no newline")
+	wstest.Send(t, c, websocket.MessageText, "no newline")
+	wstest.Expect(t, c, websocket.MessageBinary, "no newline")
 }

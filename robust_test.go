@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of what must hold under load and faults: nothing lost,
 // nothing leaked, memory bounded, everyone else still served.
@@ -19,41 +19,22 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // children returns the processes whose parent is pid, zombies included,
 // each with its state letter; the guardian, which lives as long as the
 // server, is left out.
-func children(pid int) map[int]string {
-	kids := map[int]string{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil || isGuardian(child) {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parens.
-		i := strings.LastIndexByte(string(stat), ')')
-		f := strings.Fields(string(stat[i+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			kids[child] = f[0]
+func children(t *testing.T, pid int) map[int]string {
+	kids := proctest.Children(t, pid)
+	for kid := range kids {
+		if isGuardian(t, kid) {
+			delete(kids, kid)
 		}
 	}
 	return kids
-}
-
-// openFDs returns how many descriptors pid has open.
-func openFDs(t *testing.T, pid int) int {
-	t.Helper()
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(fds)
 }
 
 // rssKB returns pid's resident set size in KiB.
@@ -78,15 +59,12 @@ func rssKB(t *testing.T, pid int) int {
 func (s *server) settle(fds int) {
 	s.t.Helper()
 	pid := s.cmd.Process.Pid
-	var kids map[int]string
-	var n int
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		kids, n = children(pid), openFDs(s.t, pid)
-		if len(kids) == 0 && n <= fds {
-			return
+	proctest.Eventually(s.t, 20*time.Second, func() error {
+		if kids, n := children(s.t, pid), proctest.OpenFDs(s.t, pid); len(kids) != 0 || n > fds {
+			return fmt.Errorf("left behind: children %v, %d descriptors open where %d were", kids, n, fds)
 		}
-	}
-	s.t.Fatalf("left behind: children %v, %d descriptors open where %d were", kids, n, fds)
+		return nil
+	})
 }
 
 func TestKilledChildDeliversEverything(t *testing.T) {
@@ -94,14 +72,14 @@ func TestKilledChildDeliversEverything(t *testing.T) {
 	for _, pty := range []string{"--pty", "--no-pty"} {
 		s := startServer(t, pty, "sh", "-c", "seq 20000; kill -KILL $$")
 		c := s.dial("/")
-		ctx := ctx(t)
+		ctx := wstest.Context(t)
 		for i := 1; i <= 20000; i++ {
 			_, got, err := c.Read(ctx)
 			if err != nil || string(got) != strconv.Itoa(i) {
 				t.Fatalf("%s: line %d: %q, %v", pty, i, got, err)
 			}
 		}
-		expectClose(t, c, websocket.StatusInternalError, "signal: killed")
+		wstest.ExpectClose(t, c, websocket.StatusInternalError, "signal: killed")
 	}
 }
 
@@ -115,24 +93,22 @@ func TestShutdownDeliversWhatWasWritten(t *testing.T) {
 	for range 3 {
 		conns = append(conns, s.dial("/"))
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if done, _ := os.ReadDir(dir); len(done) == len(conns) {
-			break
+	proctest.Eventually(t, 20*time.Second, func() error {
+		if done, _ := os.ReadDir(dir); len(done) != len(conns) {
+			return fmt.Errorf("%d of %d children finished writing", len(done), len(conns))
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the children did not finish writing")
-		}
-	}
+		return nil
+	})
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	for _, c := range conns {
-		ctx := ctx(t)
+		ctx := wstest.Context(t)
 		for i := 1; i <= 5000; i++ {
 			_, got, err := c.Read(ctx)
 			if err != nil || string(got) != strconv.Itoa(i) {
 				t.Fatalf("line %d: %q, %v", i, got, err)
 			}
 		}
-		expectClose(t, c, websocket.StatusGoingAway, "server shutting down")
+		wstest.ExpectClose(t, c, websocket.StatusGoingAway, "server shutting down")
 	}
 	if err := s.wait(); err != nil {
 		t.Fatalf("server exited with %v", err)
@@ -144,7 +120,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	const n = 5000
 	s := startServer(t, "--loglevel=info", "cat")
 	pid := s.cmd.Process.Pid
-	fds := openFDs(t, pid)
+	fds := proctest.OpenFDs(t, pid)
 
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -167,8 +143,8 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	s.settle(fds)
 	// Everyone is still served.
 	c2 := s.dial("/")
-	send(t, c2, websocket.MessageText, "after")
-	expect(t, c2, websocket.MessageText, "after")
+	wstest.Send(t, c2, websocket.MessageText, "after")
+	wstest.Expect(t, c2, websocket.MessageText, "after")
 }
 
 // churnOnce connects, talks and goes, in one of three ways: a close
@@ -217,7 +193,7 @@ func TestResetClientStopsChildAtOnce(t *testing.T) {
 	c.Conn.(*net.TCPConn).SetLinger(0)
 	c.Close()
 	start := time.Now()
-	waitGone(t, pid)
+	proctest.WaitGone(t, pid, 10*time.Second)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("child stopped %v after the reset", took)
 	}
@@ -235,27 +211,27 @@ func TestStubbornChildrenAreStopped(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, "sh", "-c", tc.script)
 			c := s.dial("/")
-			pid := readPid(t, c)
-			send(t, c, websocket.MessageText, "anything")
+			pid := wstest.ReadPID(t, c)
+			wstest.Send(t, c, websocket.MessageText, "anything")
 			c.Close(websocket.StatusNormalClosure, "")
 			start := time.Now()
-			waitGone(t, pid)
+			proctest.WaitGone(t, pid, 10*time.Second)
 			if took := time.Since(start); took > 3*time.Second {
 				t.Errorf("child stopped %v after the client left", took)
 			}
-			s.settle(openFDs(t, s.cmd.Process.Pid))
+			s.settle(proctest.OpenFDs(t, s.cmd.Process.Pid))
 		})
 	}
 	t.Run("grandchild holds stdout", func(t *testing.T) {
 		s := startServer(t, "sh", "-c", "sleep 300 & echo $!; exit 3")
 		c := s.dial("/")
-		pid := readPid(t, c)
+		pid := wstest.ReadPID(t, c)
 		start := time.Now()
-		expectClose(t, c, websocket.StatusInternalError, "exit status 3")
+		wstest.ExpectClose(t, c, websocket.StatusInternalError, "exit status 3")
 		if took := time.Since(start); took > 3*time.Second {
 			t.Errorf("session ended %v after its program exited", took)
 		}
-		waitGone(t, pid)
+		proctest.WaitGone(t, pid, 10*time.Second)
 	})
 }
 
@@ -266,8 +242,8 @@ func servedMeanwhile(t *testing.T, s *server, path string) {
 	c := s.dial(path)
 	for i := range 50 {
 		msg := "still served " + strconv.Itoa(i)
-		send(t, c, websocket.MessageText, msg)
-		expect(t, c, websocket.MessageText, msg)
+		wstest.Send(t, c, websocket.MessageText, msg)
+		wstest.Expect(t, c, websocket.MessageText, msg)
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 }
@@ -294,10 +270,10 @@ func TestNonReadingClientsBoundMemory(t *testing.T) {
 	}
 	peak := 0
 	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		peak = max(peak, rssKB(t, pid))
+		peak = max(peak, proctest.StatusKB(t, pid, "VmRSS"))
 	}
 	servedMeanwhile(t, s, "/cat")
-	peak = max(peak, rssKB(t, pid))
+	peak = max(peak, proctest.StatusKB(t, pid, "VmRSS"))
 	t.Logf("server RSS peaked at %d KiB", peak)
 	if peak > maxRSS {
 		t.Errorf("server RSS reached %d KiB", peak)
@@ -320,7 +296,7 @@ func TestNonReadingChildSlowsClient(t *testing.T) {
 		return conn, err
 	}}
 	c := dialWith(t, "ws://"+s.addr+"/deaf", &websocket.DialOptions{HTTPClient: &http.Client{Transport: transport}})
-	child := readPid(t, c)
+	child := wstest.ReadPID(t, c)
 	var sent atomic.Int64
 	done := make(chan struct{})
 	go func() {
@@ -334,7 +310,7 @@ func TestNonReadingChildSlowsClient(t *testing.T) {
 	peak := 0
 	last := int64(-1)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-		peak = max(peak, rssKB(t, pid))
+		peak = max(peak, proctest.StatusKB(t, pid, "VmRSS"))
 		if v := sent.Load(); v == last {
 			break
 		} else {
@@ -345,7 +321,7 @@ func TestNonReadingChildSlowsClient(t *testing.T) {
 		}
 	}
 	servedMeanwhile(t, s, "/cat")
-	peak = max(peak, rssKB(t, pid))
+	peak = max(peak, proctest.StatusKB(t, pid, "VmRSS"))
 	t.Logf("the client wrote %d KiB before it blocked; server RSS peaked at %d KiB", last>>10, peak)
 	if last > 32<<20 {
 		t.Errorf("%d bytes accepted from a client whose program does not read", last)
@@ -358,7 +334,7 @@ func TestNonReadingChildSlowsClient(t *testing.T) {
 	tcp.SetLinger(0)
 	tcp.Close()
 	<-done
-	waitGone(t, child)
+	proctest.WaitGone(t, child, 10*time.Second)
 }
 
 func TestHalfOpenRequestsTimeOut(t *testing.T) {
@@ -408,7 +384,7 @@ func TestCloseWhileChildFloods(t *testing.T) {
 	for range 2 {
 		c := s.dial("/")
 		for range 10 {
-			expect(t, c, websocket.MessageText, "y")
+			wstest.Expect(t, c, websocket.MessageText, "y")
 		}
 		if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
 			t.Fatalf("close handshake: %v", err)

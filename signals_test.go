@@ -1,4 +1,4 @@
-package main
+package main_test
 
 // End-to-end tests of what signals to wsbridge do: SIGKILL leaves no
 // program behind, SIGHUP reloads, a dead log reader stops nothing.
@@ -15,59 +15,33 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	wsbridge "wsbridge"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // isGuardian reports whether pid is a wsbridge's guardian.
-func isGuardian(pid int) bool {
-	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	return err == nil && string(cmdline) == strings.Join(guardianArgs, "\x00")+"\x00"
+func isGuardian(t *testing.T, pid int) bool {
+	return slices.Equal(proctest.Cmdline(t, pid), wsbridge.GuardianArgs)
 }
 
 // guardian returns the pid of the server's guardian, or 0 if it has none.
 func (s *server) guardian() int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !isGuardian(pid) {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(stat, ')')
-		if f := strings.Fields(string(stat[i+1:])); len(f) > 1 && f[1] == strconv.Itoa(s.cmd.Process.Pid) {
+	for pid := range proctest.Children(s.t, s.cmd.Process.Pid) {
+		if isGuardian(s.t, pid) {
 			return pid
 		}
 	}
 	return 0
-}
-
-// kill kills the server with SIGKILL and waits for it to be gone.
-func (s *server) kill() {
-	s.t.Helper()
-	s.killed = true
-	s.cmd.Process.Kill()
-	if err := s.wait(); err == nil || err.Error() != "signal: killed" {
-		s.t.Fatalf("wsbridge ended with %v, want signal: killed", err)
-	}
-}
-
-// running reports whether pid runs: it exists and is not a zombie.
-func running(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 func TestKilledServerLeavesNoProgram(t *testing.T) {
@@ -86,14 +60,16 @@ func TestKilledServerLeavesNoProgram(t *testing.T) {
 			}
 			t.Cleanup(func() {
 				for _, pid := range pids {
-					if running(pid) {
-						syscall.Kill(pid, syscall.SIGKILL)
+					if !proctest.Gone(pid) {
+						if p, err := os.FindProcess(pid); err == nil {
+							p.Kill()
+						}
 					}
 				}
 			})
 			for range sessions {
 				c := s.dial("/")
-				_, msg, err := c.Read(ctx(t))
+				_, msg, err := c.Read(wstest.Context(t))
 				var program, sleep int
 				if _, serr := fmt.Sscan(string(msg), &program, &sleep); err != nil || serr != nil {
 					t.Fatalf("read %q, %v", msg, err)
@@ -101,15 +77,14 @@ func TestKilledServerLeavesNoProgram(t *testing.T) {
 				pids = append(pids, program, sleep)
 			}
 			s.kill()
-			deadline := time.Now().Add(2 * time.Second)
-			for _, pid := range pids {
-				for running(pid) {
-					if time.Now().After(deadline) {
-						t.Fatalf("process %d still runs 2 s after wsbridge was killed", pid)
+			proctest.Eventually(t, 2*time.Second, func() error {
+				for _, pid := range pids {
+					if !proctest.Gone(pid) {
+						return fmt.Errorf("process %d still runs after wsbridge was killed", pid)
 					}
-					time.Sleep(10 * time.Millisecond)
 				}
-			}
+				return nil
+			})
 		})
 	}
 }
@@ -118,17 +93,17 @@ func TestHangUpKeepsServing(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "cat")
 	c := s.dial("/")
-	send(t, c, websocket.MessageText, "before")
-	expect(t, c, websocket.MessageText, "before")
+	wstest.Send(t, c, websocket.MessageText, "before")
+	wstest.Expect(t, c, websocket.MessageText, "before")
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	if ev := s.event("nothing to reload"); ev["level"] != "info" {
 		t.Errorf("event %v", ev)
 	}
-	send(t, c, websocket.MessageText, "after")
-	expect(t, c, websocket.MessageText, "after")
+	wstest.Send(t, c, websocket.MessageText, "after")
+	wstest.Expect(t, c, websocket.MessageText, "after")
 	c2 := s.dial("/")
-	send(t, c2, websocket.MessageText, "new")
-	expect(t, c2, websocket.MessageText, "new")
+	wstest.Send(t, c2, websocket.MessageText, "new")
+	wstest.Expect(t, c2, websocket.MessageText, "new")
 }
 
 // servedCertificate returns the certificate a new TLS connection to addr
@@ -171,45 +146,45 @@ func copyFile(t *testing.T, from, to string) {
 
 func TestHangUpReloadsTheCertificate(t *testing.T) {
 	t.Parallel()
-	p := newTestPKI(t)
-	s := startServer(t, "--ssl", "--sslcert="+p.certFile, "--sslkey="+p.keyFile, "cat")
-	c := dialWith(t, "wss://"+s.addr+"/", tlsDial(p))
-	send(t, c, websocket.MessageText, "before")
-	expect(t, c, websocket.MessageText, "before")
-	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, p.certFile)) {
+	p := wstest.NewPKI(t)
+	s := startServer(t, "--ssl", "--sslcert="+p.CertFile, "--sslkey="+p.KeyFile, "cat")
+	c := dialWith(t, "wss://"+s.addr+"/", p.DialOptions())
+	wstest.Send(t, c, websocket.MessageText, "before")
+	wstest.Expect(t, c, websocket.MessageText, "before")
+	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, p.CertFile)) {
 		t.Fatal("the first certificate is not served")
 	}
 
 	// Renewed files, then SIGHUP: new connections get the new
 	// certificate, the session goes on.
-	renewed := newTestPKI(t)
-	copyFile(t, renewed.certFile, p.certFile)
-	copyFile(t, renewed.keyFile, p.keyFile)
+	renewed := wstest.NewPKI(t)
+	copyFile(t, renewed.CertFile, p.CertFile)
+	copyFile(t, renewed.KeyFile, p.KeyFile)
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	if ev := s.event("reloaded"); fmt.Sprint(ev["reloaded"]) != "[--sslcert --sslkey]" {
 		t.Errorf("reload event %v", ev)
 	}
-	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, renewed.certFile)) {
+	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, renewed.CertFile)) {
 		t.Error("the renewed certificate is not served after SIGHUP")
 	}
-	send(t, c, websocket.MessageText, "after")
-	expect(t, c, websocket.MessageText, "after")
+	wstest.Send(t, c, websocket.MessageText, "after")
+	wstest.Expect(t, c, websocket.MessageText, "after")
 
 	// A broken file: the renewed certificate stays, and the error says
 	// which file.
-	if err := os.WriteFile(p.certFile, []byte("not a certificate\n"), 0o600); err != nil {
+	if err := os.WriteFile(p.CertFile, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	s.cmd.Process.Signal(syscall.SIGHUP)
 	ev := s.event("cannot reload the TLS certificate; the one loaded before stays")
-	if ev["level"] != "error" || !strings.Contains(fmt.Sprint(ev["error"]), p.certFile) {
+	if ev["level"] != "error" || !strings.Contains(fmt.Sprint(ev["error"]), p.CertFile) {
 		t.Errorf("error event %v", ev)
 	}
-	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, renewed.certFile)) {
+	if !bytes.Equal(servedCertificate(t, s.addr), certificateIn(t, renewed.CertFile)) {
 		t.Error("the renewed certificate is not served after a failed reload")
 	}
-	send(t, c, websocket.MessageText, "still")
-	expect(t, c, websocket.MessageText, "still")
+	wstest.Send(t, c, websocket.MessageText, "still")
+	wstest.Expect(t, c, websocket.MessageText, "still")
 }
 
 func TestHangUpReloadsBasicAuthFile(t *testing.T) {
@@ -242,7 +217,7 @@ func TestHangUpReloadsBasicAuthFile(t *testing.T) {
 	if status != http.StatusSwitchingProtocols {
 		t.Fatalf("the new password after SIGHUP: status %d", status)
 	}
-	expect(t, c, websocket.MessageText, "ann")
+	wstest.Expect(t, c, websocket.MessageText, "ann")
 }
 
 func TestProgramsGetDefaultSignals(t *testing.T) {
@@ -252,7 +227,7 @@ func TestProgramsGetDefaultSignals(t *testing.T) {
 	s := startServer(t, "cat", "/proc/self/status")
 	c := s.dial("/")
 	for {
-		_, line, err := c.Read(ctx(t))
+		_, line, err := c.Read(wstest.Context(t))
 		if err != nil {
 			t.Fatalf("no SigIgn line: %v", err)
 		}
@@ -285,7 +260,7 @@ func TestLogReaderGone(t *testing.T) {
 	}
 	defer stderr.Close()
 	cmd := exec.Command(binary, "--address=127.0.0.1", "--port=0", "cat")
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0 exitcode=66")
+	cmd.Env = append(os.Environ(), serverEnv...)
 	cmd.Stdout, cmd.Stderr = w, stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -312,19 +287,18 @@ func TestLogReaderGone(t *testing.T) {
 	for i := range 5 {
 		c := s.dial("/")
 		msg := "hello " + strconv.Itoa(i)
-		send(t, c, websocket.MessageText, msg)
-		expect(t, c, websocket.MessageText, msg)
+		wstest.Send(t, c, websocket.MessageText, msg)
+		wstest.Expect(t, c, websocket.MessageText, msg)
 		c.Close(websocket.StatusNormalClosure, "")
 	}
 	// It said so once on stderr.
-	var said []byte
-	for deadline := time.Now().Add(10 * time.Second); len(said) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		said, _ = os.ReadFile(stderr.Name())
-	}
 	const lost = "wsbridge: error: writing the logs: write /dev/stdout: broken pipe; the logs are lost from here on\n"
-	if string(said) != lost {
-		t.Errorf("stderr %q, want %q", said, lost)
-	}
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if said, _ := os.ReadFile(stderr.Name()); string(said) != lost {
+			return fmt.Errorf("stderr %q, want %q", said, lost)
+		}
+		return nil
+	})
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:

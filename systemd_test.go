@@ -1,4 +1,4 @@
-package main
+package main_test
 
 import (
 	"net/http"
@@ -11,15 +11,15 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // TestSystemdUnits checks examples/systemd's units with systemd's own
 // checker, with ExecStart pointing at the wsbridge built for the tests.
 func TestSystemdUnits(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Fatalf("systemd-analyze (Debian's systemd package, which ./scripts/test installs) is needed: %v", err)
-	}
+	analyze := proctest.Need(t, "systemd-analyze", "systemd")
 	dir := t.TempDir()
 	var units []string
 	for _, name := range []string{"wsbridge.socket", "wsbridge.service"} {
@@ -45,16 +45,6 @@ func TestSystemdUnits(t *testing.T) {
 	out, err := exec.Command(analyze, append([]string{"verify"}, units...)...).CombinedOutput()
 	if err != nil || len(out) != 0 {
 		t.Fatalf("systemd-analyze verify: %v\n%s", err, out)
-	}
-}
-
-func TestSystemdExampleConfig(t *testing.T) {
-	c, code, stderr := parseCLI(t, "--config=examples/systemd/wsbridge.toml")
-	if c == nil {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	if !slices.Equal(c.file.command, []string{"/usr/local/lib/wsbridge/chat.sh"}) || c.PingMs != 30000 || c.LogFormat != "json" {
-		t.Errorf("command %q, pingms %d, log-format %q", c.file.command, c.PingMs, c.LogFormat)
 	}
 }
 
@@ -101,9 +91,9 @@ func TestSystemdExampleServes(t *testing.T) {
 	bob := dialWith(t, "ws://"+addr+"/lobby", site)
 	// Both are in the room once a line of each has come back to both.
 	for _, sender := range []*websocket.Conn{ann, bob} {
-		send(t, sender, websocket.MessageText, "hello")
+		wstest.Send(t, sender, websocket.MessageText, "hello")
 		for _, c := range []*websocket.Conn{ann, bob} {
-			_, msg, err := c.Read(ctx(t))
+			_, msg, err := c.Read(wstest.Context(t))
 			if err != nil {
 				t.Fatal(err)
 			}
