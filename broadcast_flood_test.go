@@ -88,6 +88,7 @@ func buildPlain(t *testing.T) string {
 }
 
 func TestBroadcastFloodBoundsMemory(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	// The race detector's memory grows with every goroutine that runs:
 	// the bound is checked on wsbridge as users build it, and, when the

@@ -151,6 +151,7 @@ func TestBroadcastBinary(t *testing.T) {
 }
 
 func TestBroadcastSlowClientClosed1008(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	// The program echoes until "go", then prints 20,000 numbered lines
 	// of 1,000 bytes. The queue is well above what the sockets of a

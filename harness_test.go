@@ -263,6 +263,15 @@ func (s *server) dial(path string) *websocket.Conn {
 	return c
 }
 
+// skipShort skips t under -short: it takes seconds by design, loading the
+// server to find a leak or a bound, or waiting out one of its timeouts.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("takes seconds by design: runs without -short")
+	}
+}
+
 // runBinary runs the built wsbridge with args in dir, with env added to
 // its environment, and returns its exit code and output; it must exit by
 // itself.

@@ -64,6 +64,7 @@ func TestCloseCodeTellsExitStatus(t *testing.T) {
 }
 
 func TestManyLinesInOrder(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	const n = 1000000
 	s := startServer(t, "seq", strconv.Itoa(n))

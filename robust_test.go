@@ -116,6 +116,7 @@ func TestShutdownDeliversWhatWasWritten(t *testing.T) {
 }
 
 func TestChurnLeavesNothingBehind(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	const n = 5000
 	s := startServer(t, "--loglevel=info", "cat")
@@ -253,6 +254,7 @@ func servedMeanwhile(t *testing.T, s *server, path string) {
 const maxRSS = 64 << 10 // KiB
 
 func TestNonReadingClientsBoundMemory(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	dir := t.TempDir()
 	writeScript(t, filepath.Join(dir, "yes"), "exec yes")
@@ -281,6 +283,7 @@ func TestNonReadingClientsBoundMemory(t *testing.T) {
 }
 
 func TestNonReadingChildSlowsClient(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	dir := t.TempDir()
 	writeScript(t, filepath.Join(dir, "deaf"), "echo $$; exec sleep 300")
@@ -338,6 +341,7 @@ func TestNonReadingChildSlowsClient(t *testing.T) {
 }
 
 func TestHalfOpenRequestsTimeOut(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	s := startServer(t, "cat")
 	start := time.Now()

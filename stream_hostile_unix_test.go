@@ -62,6 +62,7 @@ func TestClientThatNeverReadsIsDropped(t *testing.T) {
 // of its session. In binary mode the program's stdout is a pipe, which
 // still holds much for the client when the program is stopped.
 func TestShutdownEndsClientThatNeverReads(t *testing.T) {
+	skipShort(t)
 	t.Parallel()
 	s := startServer(t, "--binary", "yes")
 	dialNotReading(t, s.addr)
