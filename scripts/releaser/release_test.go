@@ -65,10 +65,15 @@ func TestReproducible(t *testing.T) {
 	}
 }
 
-// need skips the test when tool is not installed.
+// need returns the path of tool. When it is not installed the test is
+// skipped, or fails where WSBRIDGE_TEST_STRICT=1, as ./scripts/test sets
+// it where it can install every tool.
 func need(t *testing.T, tool, pkg string) string {
 	t.Helper()
 	path, err := exec.LookPath(tool)
+	if err != nil && os.Getenv("WSBRIDGE_TEST_STRICT") == "1" {
+		t.Fatalf("%s (Debian's %s, which ./scripts/test installs) is needed, and WSBRIDGE_TEST_STRICT=1: %v", tool, pkg, err)
+	}
 	if err != nil {
 		t.Skipf("%s (Debian's %s, which ./scripts/test installs) is needed: %v", tool, pkg, err)
 	}
