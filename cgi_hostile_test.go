@@ -48,23 +48,6 @@ func (s *server) sendRaw(request string) net.Conn {
 	return conn
 }
 
-// httpGet gets url, giving up after 10 s, and returns the status and
-// body of the answer.
-func httpGet(t *testing.T, url string) (int, string) {
-	t.Helper()
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
-}
-
 func TestCGIClientGoneStopsProgram(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -118,7 +101,7 @@ func TestCGIBackgroundJobDoesNotHangAnswer(t *testing.T) {
 	// The job holds the program's stdout, as an unredirected "&" does.
 	writeScript(t, filepath.Join(dir, "job.cgi"), `printf 'Content-Type: text/plain\n\ndone\n'; sleep 100 & echo $! >&2`)
 	s := startServer(t, "--cgidir="+dir, "cat")
-	if status, body := httpGet(t, "http://"+s.addr+"/job.cgi"); status != 200 || body != "done\n" {
+	if status, body := httpGet(t, s.addr, "/job.cgi"); status != 200 || body != "done\n" {
 		t.Errorf("job.cgi: %d %q", status, body)
 	}
 	proctest.WaitGone(t, s.stderrPid(), 10*time.Second)

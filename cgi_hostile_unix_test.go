@@ -34,10 +34,10 @@ func TestCGIKillZeroLeavesServerRunning(t *testing.T) {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 			s := launch(t, cmd, nil)
 			s.waitListening()
-			if status, body := httpGet(t, "http://"+s.addr+"/kill.cgi"); status != 200 || body != "bye\n" {
+			if status, body := httpGet(t, s.addr, "/kill.cgi"); status != 200 || body != "bye\n" {
 				t.Errorf("kill.cgi: %d %q", status, body)
 			}
-			if status, body := httpGet(t, "http://"+s.addr+"/alive.cgi"); status != 200 || body != "alive\n" {
+			if status, body := httpGet(t, s.addr, "/alive.cgi"); status != 200 || body != "alive\n" {
 				t.Errorf("after kill.cgi: %d %q", status, body)
 			}
 			c := s.dial("/")

@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -261,6 +263,23 @@ func (s *server) dial(path string) *websocket.Conn {
 	c.SetReadLimit(-1)
 	s.t.Cleanup(func() { c.CloseNow() })
 	return c
+}
+
+// httpGet gets http://addr/path, giving up after 20 s, and returns the
+// status and body of the answer.
+func httpGet(t *testing.T, addr, path string) (int, string) {
+	t.Helper()
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
 }
 
 // skipShort skips t under -short: it takes seconds by design, loading the

@@ -393,14 +393,14 @@ func TestPathEscapesReachNothingOutside(t *testing.T) {
 	t.Run("cgidir", func(t *testing.T) {
 		s := startServer(t, "--cgidir="+cgi, "cat")
 		check(t, s.addr, false)
-		if status, body := scrape(t, s.addr, "/sub/ok"); body != "fine\n" {
+		if status, body := httpGet(t, s.addr, "/sub/ok"); body != "fine\n" {
 			t.Errorf("CGI inside the directory: %d %q", status, body)
 		}
 	})
 	t.Run("staticdir", func(t *testing.T) {
 		s := startServer(t, "--staticdir="+static, "cat")
 		check(t, s.addr, false)
-		if status, body := scrape(t, s.addr, "/sub/ok"); !strings.Contains(body, "fine") {
+		if status, body := httpGet(t, s.addr, "/sub/ok"); !strings.Contains(body, "fine") {
 			t.Errorf("file inside the directory: %d %q", status, body)
 		}
 	})

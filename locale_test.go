@@ -27,7 +27,7 @@ func TestLocaleOfServerIsPassed(t *testing.T) {
 	env := append(noLocale, "LANG=fr_FR.UTF-8")
 	s := startServerEnv(t, env, "--address=127.0.0.1", "--port=0", "--cgidir="+dir, "sh", "-c", `echo "$LANG|${LC_ALL-unset}|${LC_CTYPE-unset}"`)
 	wstest.Expect(t, s.dial("/"), websocket.MessageText, "fr_FR.UTF-8|unset|unset")
-	if status, body := scrape(t, s.addr, "/locale.cgi"); status != 200 || body != "fr_FR.UTF-8|unset|unset\n" {
+	if status, body := httpGet(t, s.addr, "/locale.cgi"); status != 200 || body != "fr_FR.UTF-8|unset|unset\n" {
 		t.Errorf("CGI program: %d %q", status, body)
 	}
 }

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,26 +10,11 @@ import (
 	"wsbridge/bridge/wstest"
 )
 
-// scrape gets http://addr/path and returns the status and body.
-func scrape(t *testing.T, addr, path string) (int, string) {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
-}
-
 // metricLines returns the lines of /metrics that are samples of
 // wsbridge's own metrics.
 func metricLines(t *testing.T, addr string) map[string]bool {
 	t.Helper()
-	status, body := scrape(t, addr, "/metrics")
+	status, body := httpGet(t, addr, "/metrics")
 	if status != http.StatusOK {
 		t.Fatalf("/metrics: %d %q", status, body)
 	}

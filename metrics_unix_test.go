@@ -28,7 +28,7 @@ func TestReadyzWhileDraining(t *testing.T) {
 		`trap '' INT TERM; echo ready; while read line; do :; done; echo draining; read x <"$1"; exit 0`, "sh", fifo)
 	maddr := s.event("serving metrics")["address"].(string)
 	for _, path := range []string{"/healthz", "/readyz"} {
-		if status, body := scrape(t, maddr, path); status != http.StatusOK || body != "ok\n" {
+		if status, body := httpGet(t, maddr, path); status != http.StatusOK || body != "ok\n" {
 			t.Errorf("%s: %d %q, want 200", path, status, body)
 		}
 	}
@@ -37,10 +37,10 @@ func TestReadyzWhileDraining(t *testing.T) {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	wstest.Expect(t, c, websocket.MessageText, "draining")
 
-	if status, _ := scrape(t, maddr, "/readyz"); status != http.StatusServiceUnavailable {
+	if status, _ := httpGet(t, maddr, "/readyz"); status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz while draining: %d, want 503", status)
 	}
-	if status, _ := scrape(t, maddr, "/healthz"); status != http.StatusOK {
+	if status, _ := httpGet(t, maddr, "/healthz"); status != http.StatusOK {
 		t.Errorf("/healthz while draining: %d, want 200", status)
 	}
 	if !metricLines(t, maddr)["wsbridge_active_connections 1"] {
