@@ -177,6 +177,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}); err != nil {
 		log.Error().Err(err).Msg("no guardian: if wsbridge is killed, what the programs started may outlive it")
 	}
+	served := serve(srv, lns, names, &c, log)
+	code := waitForStop(sigs, served, func() { c.reload(srv, cert, log) }, log)
+	// Children get the whole stop sequence and the clients their close
+	// handshake; past that, give up on them.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second+3*time.Duration(c.CloseMs)*time.Millisecond)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error().Err(err).Msg("shutdown incomplete")
+	}
+	if err := guard.Close(); err != nil {
+		log.Error().Err(err).Msg("stopping the guardian")
+	}
+	log.Info().Msg("stopped")
+	return code
+}
+
+// serve serves srv on every listener of lns, logging each: names are
+// the names systemd gave the activated ones, in order. The channel gets
+// the error of any listener that stops serving.
+func serve(srv *upgrade.Server, lns *listen.Listeners, names []string, c *cli, log zerolog.Logger) <-chan error {
 	for i, ln := range lns.Service {
 		ev := log.Info().Str("address", ln.Addr().String()).Bool("tls", c.SSL && ln.Addr().Network() == "tcp")
 		if i < len(names) {
@@ -199,60 +219,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Info().Str("address", lns.Redirect.Addr().String()).Str("to", fmt.Sprintf("%s port %d", scheme, port)).Msg("redirecting")
 		go func() { served <- srv.ServeRedirect(lns.Redirect, scheme, port) }()
 	}
+	return served
+}
 
-	// reload reads again, on SIGHUP, what can change under the running
-	// sessions, and says what it read.
-	reload := func() {
-		var reloaded []string
-		if cert != nil {
-			if err := cert.Reload(); err != nil {
-				log.Error().Err(err).Str("sslcert", c.SSLCert).Str("sslkey", c.SSLKey).Msg("cannot reload the TLS certificate; the one loaded before stays")
-			} else {
-				reloaded = append(reloaded, "--sslcert", "--sslkey")
-			}
-		}
-		if c.BasicAuthFile != "" {
-			if _, err := srv.ReloadBasicAuth(); err != nil {
-				log.Error().Err(err).Msg("cannot reload --basic-auth-file; the users read before stay")
-			} else {
-				reloaded = append(reloaded, "--basic-auth-file")
-			}
-		}
-		if cert == nil && c.BasicAuthFile == "" {
-			log.Info().Str("signal", "hangup").Msg("nothing to reload")
-			return
-		}
-		log.Info().Str("signal", "hangup").Strs("reloaded", reloaded).Msg("reloaded")
-	}
-	code := 0
-wait:
+// waitForStop waits for a stop signal, and returns 0, or for a listener
+// to fail, and returns exitCannotStart; on each SIGHUP it calls reload.
+func waitForStop(sigs <-chan os.Signal, served <-chan error, reload func(), log zerolog.Logger) int {
 	for {
 		select {
 		case err := <-served:
 			log.Error().Err(err).Msg("server stopped")
-			code = exitCannotStart
-			break wait
+			return exitCannotStart
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
 				reload()
 				continue
 			}
 			log.Info().Str("signal", sig.String()).Msg("shutting down")
-			break wait
+			return 0
 		}
 	}
-	// Children get the whole stop sequence and the clients their close
-	// handshake; past that, give up on them.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second+3*time.Duration(c.CloseMs)*time.Millisecond)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error().Err(err).Msg("shutdown incomplete")
+}
+
+// reload reads again, on SIGHUP, what can change under the running
+// sessions: the TLS certificate (cert, nil without TLS) and srv's
+// --basic-auth-file; it logs what it read, or why it could not.
+func (c *cli) reload(srv *upgrade.Server, cert *listen.Certificate, log zerolog.Logger) {
+	if cert == nil && c.BasicAuthFile == "" {
+		log.Info().Str("signal", "hangup").Msg("nothing to reload")
+		return
 	}
-	if err := guard.Close(); err != nil {
-		log.Error().Err(err).Msg("stopping the guardian")
+	var reloaded []string
+	if cert != nil {
+		if err := cert.Reload(); err != nil {
+			log.Error().Err(err).Str("sslcert", c.SSLCert).Str("sslkey", c.SSLKey).Msg("cannot reload the TLS certificate; the one loaded before stays")
+		} else {
+			reloaded = append(reloaded, "--sslcert", "--sslkey")
+		}
 	}
-	log.Info().Msg("stopped")
-	return code
+	if c.BasicAuthFile != "" {
+		if _, err := srv.ReloadBasicAuth(); err != nil {
+			log.Error().Err(err).Msg("cannot reload --basic-auth-file; the users read before stay")
+		} else {
+			reloaded = append(reloaded, "--basic-auth-file")
+		}
+	}
+	log.Info().Str("signal", "hangup").Strs("reloaded", reloaded).Msg("reloaded")
 }
 
 // newParser returns the parser that fills c, writing help and errors to
