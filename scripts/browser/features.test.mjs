@@ -222,7 +222,7 @@ test("--broadcast: examples/chat.sh shows what one page says in both", { timeout
   await waitForLine(bob, "received", said("still here"));
   await bob.locator("#disconnect").click();
   await waitForLine(bob, "info", "closed: code 1000, reason: bye");
-  const ended = await server.waitForLog((e) => e.message === "shared program ended");
+  const ended = await server.waitForLog((e) => e.message === "broadcast program ended");
   assert.equal(ended.pid, connected[0].pid);
   assert.equal(await server.stop(), 0);
 });
