@@ -22,8 +22,9 @@ const ceilingQueue = 64
 
 // serveCeiling runs the ceiling, "bench ceiling --port=PORT
 // --address=ADDR": a WebSocket server that writes every message back as it
-// is, with no child, the most a bridge could do on this machine. It serves
-// until killed.
+// is, with no child, the most a bridge could do on this machine, and at
+// /fanout the fan-out of the fanout scenario with no program (see
+// serveFanout). It serves until killed.
 func serveCeiling(args []string) error {
 	fs := flag.NewFlagSet("ceiling", flag.ContinueOnError)
 	port := fs.Int("port", 8080, "TCP `port` to listen on")
@@ -35,7 +36,10 @@ func serveCeiling(args []string) error {
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	return http.Serve(l, http.HandlerFunc(echo))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", echo)
+	mux.HandleFunc("/fanout", serveFanout)
+	return http.Serve(l, mux)
 }
 
 // A message is one WebSocket message on its way back.

@@ -16,7 +16,10 @@
 // figure is the median of the runs. Only 127.0.0.1 is used; every server
 // started is stopped and reaped, on Ctrl-C too.
 //
-// "bench ceiling --port=PORT --address=ADDR" runs the ceiling alone.
+// "bench ceiling --port=PORT --address=ADDR" runs the ceiling alone;
+// "bench emit" is the fanout scenarios' program; "bench nats --port=PORT
+// --address=ADDR" runs a NATS server with JetStream, as the fanout
+// scenario over NATS and the browser tests do.
 //
 // Linux only: the server's CPU time and memory come from /proc.
 package main
@@ -35,11 +38,25 @@ import (
 	"time"
 )
 
-// main runs the benchmark, or the ceiling alone.
+// main runs the benchmark, or one of its parts alone.
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "ceiling" {
 		if err := serveCeiling(os.Args[2:]); err != nil {
 			fmt.Fprintf(os.Stderr, "bench ceiling: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "emit" {
+		if err := runEmit(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench emit: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "nats" {
+		if err := serveNATS(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "bench nats: %v\n", err)
 			os.Exit(1)
 		}
 		return

@@ -88,6 +88,7 @@ func scenarios(sz sizes) []scenario {
 	for _, n := range sz.held {
 		s = append(s, concurrency(n, sz.heldTrips))
 	}
+	s = append(s, fanout(sz.held[0])...)
 	return append(s, longLine(sz.longLine), binary(sz.binary),
 		compression(sz.compressed, sz.compressedHeld, false),
 		compression(sz.compressed, sz.compressedHeld, true))
