@@ -6,14 +6,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 )
 
 func TestChildEnv(t *testing.T) {
@@ -119,45 +114,6 @@ func TestChildEnvSentTo(t *testing.T) {
 	for _, v := range env {
 		if strings.HasPrefix(v, "HTTPS=") {
 			t.Errorf("%s for a client on plain HTTP", v)
-		}
-	}
-}
-
-func TestServerCGIEnv(t *testing.T) {
-	// What net/http/cgi derives from the request itself gives way to
-	// what the client saw.
-	dir := t.TempDir()
-	script := "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\necho \"$SERVER_NAME $SERVER_PORT ${HTTPS-unset}\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "where.cgi"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	h := cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, nil, nil, prometheus.NewGauge(prometheus.GaugeOpts{Name: "running"}), zerolog.Nop(), http.NotFoundHandler())
-	for _, tt := range []struct {
-		name string
-		host string
-		tls  bool
-		to   *origin
-		want string
-	}{
-		{"own", "127.0.0.1:8081", false, nil, "127.0.0.1 8081 unset"},
-		{"own TLS", "127.0.0.1:8081", true, nil, "127.0.0.1 8081 on"},
-		{"bad Host", "evil:99999", false, nil, "192.0.2.1 8443 unset"},
-		{"https client", "127.0.0.1:8081", false, &origin{"https", "public.example", "443"}, "public.example 443 on"},
-		{"http client over TLS", "127.0.0.1:8081", true, &origin{"http", "public.example", "80"}, "public.example 80 "},
-	} {
-		r := httptest.NewRequest("GET", "/where.cgi", nil)
-		r.Host = tt.host
-		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 8443}))
-		if tt.tls {
-			r.TLS = &tls.ConnectionState{}
-		}
-		if tt.to != nil {
-			r = withSentTo(r, *tt.to)
-		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if got := strings.TrimSuffix(w.Body.String(), "\n"); w.Code != 200 || got != tt.want {
-			t.Errorf("%s: %d %q, want %q", tt.name, w.Code, got, tt.want)
 		}
 	}
 }
