@@ -399,6 +399,9 @@ func TestChildThatStopsReadingBlocksClient(t *testing.T) {
 	// The child reads one line and then nothing: the client's writes end
 	// up blocked by TCP, not buffered, and leaving still stops the child,
 	// with or without pings.
+	if testing.Short() {
+		t.Skip("takes seconds by design, waiting twice for the client's writes to stall: runs without -short")
+	}
 	probeInterval = 50 * time.Millisecond
 	defer func() { probeInterval = 5 * time.Second }()
 	for _, ping := range []time.Duration{0, 50 * time.Millisecond} {
@@ -456,6 +459,9 @@ func waitStalled(n *atomic.Int64) int64 {
 func TestClientThatStopsReadingBlocksChild(t *testing.T) {
 	// The child writes without end; a client that does not read makes
 	// its writes block once the socket buffers are full.
+	if testing.Short() {
+		t.Skip("takes seconds by design, waiting for the child's writes to stall: runs without -short")
+	}
 	var written atomic.Int64
 	child := startFake(yes(&written))
 	c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
@@ -509,6 +515,9 @@ func TestPingsKeepReadingClient(t *testing.T) {
 func TestPingsKeepSlowReaderOfBacklog(t *testing.T) {
 	// More output than the sockets on the way hold: a ping sent while
 	// the client pauses waits behind all of it.
+	if testing.Short() {
+		t.Skip("takes seconds by design, reading a backlog slowly: runs without -short")
+	}
 	const n = 80000
 	line := strings.Repeat("x", 99) + "\n"
 	child := startFake(func(_ io.Reader, stdout, _ io.Writer) error {

@@ -358,6 +358,9 @@ func members(bc *Broadcast) []*member {
 func TestBroadcastAloneSlowClientSlowsChild(t *testing.T) {
 	// With nobody faster, a client that does not read is not dropped:
 	// the child is not read, and blocks, as in a session of its own.
+	if testing.Short() {
+		t.Skip("takes seconds by design, waiting for the child's writes to stall: runs without -short")
+	}
 	var written atomic.Int64
 	child := startFake(yes(&written))
 	bc := NewBroadcast(context.Background(), child, BroadcastConfig{QueueSize: 16 << 10})
@@ -795,6 +798,9 @@ func TestBroadcastSlowSenderLosesTurn(t *testing.T) {
 func TestBroadcastTurnCountsOnlyWaitsForClient(t *testing.T) {
 	// The child takes many times a turn's limit to start reading: a
 	// client that sends a long message at once is not cut for it.
+	if testing.Short() {
+		t.Skip("takes seconds by design, a child slow to start reading: runs without -short")
+	}
 	child := startFake(func(stdin io.Reader, stdout, stderr io.Writer) error {
 		time.Sleep(time.Second)
 		return lineSizes(stdin, stdout, stderr)

@@ -56,6 +56,9 @@ func TestMaxRateSlowsClient(t *testing.T) {
 	// that prints nothing, and answers pings meanwhile: the messages come
 	// at the rate, all of them in order, and the pongs that queue behind
 	// them do not count as missed.
+	if testing.Short() {
+		t.Skip("takes seconds by design, messages at 100 a second: runs without -short")
+	}
 	const perSecond, n = 100, 300
 	lines := make(chan []string, 1)
 	child := startFake(func(stdin io.Reader, _, _ io.Writer) error {

@@ -22,6 +22,9 @@ import (
 func TestChurnReturnsToBaseline(t *testing.T) {
 	// Sessions that end every way a client can end them leave no
 	// goroutine, descriptor or child behind, while the server runs on.
+	if testing.Short() {
+		t.Skip("takes seconds by design, hundreds of sessions: runs without -short")
+	}
 	_, addr, _ := startServer(t, catConfig())
 	session := func(i int) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
