@@ -7,6 +7,7 @@ import (
 	"io"
 	"syscall"
 	"testing"
+	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 )
@@ -59,7 +60,7 @@ func benchmarkStdoutToMessages(b *testing.B, line []byte, accept *websocket.Acce
 		}
 	}
 	b.StopTimer()
-	expectClose(b, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(b, c, websocket.StatusNormalClosure, "")
 	result(b, results)
 }
 
@@ -120,7 +121,7 @@ func benchmarkMessagesToStdin(b *testing.B, cfg SessionConfig) {
 		b.Fatalf("child read %d lines of %d", lines, n)
 	}
 	b.StopTimer()
-	expectClose(b, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(b, c, websocket.StatusNormalClosure, "")
 	result(b, results)
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
@@ -129,43 +130,6 @@ func serveWith(t testing.TB, ctx context.Context, child Child, cfg SessionConfig
 	return client, results
 }
 
-func testCtx(t testing.TB) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-func send(t testing.TB, c *websocket.Conn, msg string) {
-	t.Helper()
-	if err := c.Write(testCtx(t), websocket.MessageText, []byte(msg)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func expect(t testing.TB, c *websocket.Conn, typ websocket.MessageType, want string) {
-	t.Helper()
-	gotTyp, got, err := c.Read(testCtx(t))
-	if err != nil {
-		t.Fatalf("reading %q: %v", want, err)
-	}
-	if gotTyp != typ || string(got) != want {
-		t.Fatalf("got %v %q, want %v %q", gotTyp, short([]string{string(got)}), typ, short([]string{want}))
-	}
-}
-
-// expectClose reads until the connection closes and checks the status.
-func expectClose(t testing.TB, c *websocket.Conn, code websocket.StatusCode, reason string) {
-	t.Helper()
-	_, msg, err := c.Read(testCtx(t))
-	var ce websocket.CloseError
-	if !errors.As(err, &ce) {
-		t.Fatalf("want close %d, got message %q, err %v", code, msg, err)
-	}
-	if ce.Code != code || ce.Reason != reason {
-		t.Fatalf("closed with %d %q, want %d %q", ce.Code, ce.Reason, code, reason)
-	}
-}
-
 func result(t testing.TB, results <-chan Result) Result {
 	t.Helper()
 	select {
@@ -181,8 +145,8 @@ func TestLinesBothWays(t *testing.T) {
 	child := startFake(rev)
 	c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
 	for _, m := range []string{"hello", "", "world"} {
-		send(t, c, m)
-		expect(t, c, websocket.MessageText, reverse(m))
+		wstest.Send(t, c, websocket.MessageText, m)
+		wstest.Expect(t, c, websocket.MessageText, reverse(m))
 	}
 	c.Close(websocket.StatusNormalClosure, "")
 	r := result(t, results)
@@ -223,9 +187,9 @@ func TestExitStatusClosesConnection(t *testing.T) {
 			return tc.exit
 		})
 		c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
-		expect(t, c, websocket.MessageText, "first")
-		expect(t, c, websocket.MessageText, "last line without newline")
-		expectClose(t, c, tc.code, tc.reason)
+		wstest.Expect(t, c, websocket.MessageText, "first")
+		wstest.Expect(t, c, websocket.MessageText, "last line without newline")
+		wstest.ExpectClose(t, c, tc.code, tc.reason)
 		if r := result(t, results); r.Code != tc.code || r.Exit != tc.exit || r.ClientErr != nil {
 			t.Errorf("result %+v", r)
 		}
@@ -256,8 +220,8 @@ func TestExitReasonEndsWithLastStderrLine(t *testing.T) {
 				return errors.New("exit status 1")
 			})
 			c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
-			expect(t, c, websocket.MessageText, "out")
-			expectClose(t, c, websocket.StatusInternalError, tc.reason)
+			wstest.Expect(t, c, websocket.MessageText, "out")
+			wstest.ExpectClose(t, c, websocket.StatusInternalError, tc.reason)
 			if r := result(t, results); r.Reason != tc.reason {
 				t.Errorf("result %+v", r)
 			}
@@ -269,7 +233,7 @@ func TestExitReasonEndsWithLastStderrLine(t *testing.T) {
 			return nil
 		})
 		c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
-		expectClose(t, c, websocket.StatusNormalClosure, "")
+		wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 		result(t, results)
 	})
 }
@@ -281,9 +245,9 @@ func TestLongLineStreamsAsOneMessage(t *testing.T) {
 		return nil
 	})
 	c, results := serve(t, context.Background(), child, SessionConfig{}, 0)
-	expect(t, c, websocket.MessageText, line)
-	expect(t, c, websocket.MessageText, "short")
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.Expect(t, c, websocket.MessageText, line)
+	wstest.Expect(t, c, websocket.MessageText, "short")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.MessagesOut != 2 || r.BytesOut != int64(len(line)+5) {
 		t.Errorf("counts %+v", r)
 	}
@@ -296,10 +260,10 @@ func TestBinaryModeExactBytes(t *testing.T) {
 	})
 	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{Binary: true}}, 0)
 	payload := []byte("\x00\xff\r\n\xc3 no newline added")
-	if err := c.Write(testCtx(t), websocket.MessageBinary, payload); err != nil {
+	if err := c.Write(wstest.Context(t), websocket.MessageBinary, payload); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, c, websocket.MessageBinary, string(payload))
+	wstest.Expect(t, c, websocket.MessageBinary, string(payload))
 	c.Close(websocket.StatusNormalClosure, "")
 	result(t, results)
 }
@@ -320,16 +284,16 @@ func quoteFive(stdin io.Reader, stdout, _ io.Writer) error {
 func expectRawInput(t *testing.T, c *websocket.Conn) {
 	t.Helper()
 	for _, m := range []string{"ab", "", "c", "é"} {
-		send(t, c, m)
+		wstest.Send(t, c, websocket.MessageText, m)
 	}
-	expect(t, c, websocket.MessageText, `"abcé"`)
+	wstest.Expect(t, c, websocket.MessageText, `"abcé"`)
 }
 
 func TestRawInputAddsNoNewline(t *testing.T) {
 	child := startFake(quoteFive)
 	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{RawInput: true}}, 0)
 	expectRawInput(t, c)
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.MessagesIn != 4 || r.BytesIn != 5 {
 		t.Errorf("counts %+v", r)
 	}
@@ -344,7 +308,7 @@ func TestStderrLines(t *testing.T) {
 	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{Stderr: func(line []byte) {
 		got = append(got, string(line))
 	}}}, 0)
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	result(t, results)
 	if want := "warning: one|two|unterminated"; strings.Join(got, "|") != want {
 		t.Errorf("stderr lines %q, want %q", got, want)
@@ -359,20 +323,20 @@ func TestShutdownDeliversOutputThenGoingAway(t *testing.T) {
 		return nil
 	})
 	c, results := serve(t, ctx, child, SessionConfig{}, 0)
-	send(t, c, "ping")
+	wstest.Send(t, c, websocket.MessageText, "ping")
 	cancel()
-	expect(t, c, websocket.MessageText, "goodbye")
-	expectClose(t, c, websocket.StatusGoingAway, shutdownReason)
+	wstest.Expect(t, c, websocket.MessageText, "goodbye")
+	wstest.ExpectClose(t, c, websocket.StatusGoingAway, shutdownReason)
 	result(t, results)
 }
 
 func TestOversizedMessage(t *testing.T) {
 	child := startFake(rev)
 	c, results := serve(t, context.Background(), child, SessionConfig{}, 10)
-	send(t, c, "short")
-	expect(t, c, websocket.MessageText, "trohs")
-	send(t, c, "this is longer than ten bytes")
-	expectClose(t, c, websocket.StatusMessageTooBig, "read limited at 11 bytes")
+	wstest.Send(t, c, websocket.MessageText, "short")
+	wstest.Expect(t, c, websocket.MessageText, "trohs")
+	wstest.Send(t, c, websocket.MessageText, "this is longer than ten bytes")
+	wstest.ExpectClose(t, c, websocket.StatusMessageTooBig, "read limited at 11 bytes")
 	if r := result(t, results); r.Code != websocket.StatusMessageTooBig {
 		t.Errorf("result %+v", r)
 	}
@@ -386,9 +350,9 @@ func TestOversizedMessageNeverReachesChild(t *testing.T) {
 		return nil
 	})
 	c, results := serve(t, context.Background(), child, SessionConfig{}, 10)
-	send(t, c, "short")
-	send(t, c, "this is longer than ten bytes")
-	expectClose(t, c, websocket.StatusMessageTooBig, "read limited at 11 bytes")
+	wstest.Send(t, c, websocket.MessageText, "short")
+	wstest.Send(t, c, websocket.MessageText, "this is longer than ten bytes")
+	wstest.ExpectClose(t, c, websocket.StatusMessageTooBig, "read limited at 11 bytes")
 	result(t, results)
 	if stdin := <-got; stdin != "short\n" {
 		t.Errorf("the child read %q, want only the message within the limit", stdin)
@@ -502,8 +466,8 @@ func TestPingsKeepReadingClient(t *testing.T) {
 	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{PingInterval: 50 * time.Millisecond}}, 0)
 	// A client that reads answers pings; it stays connected through many.
 	for i := 0; i < 30; i++ {
-		send(t, c, "abc")
-		expect(t, c, websocket.MessageText, "cba")
+		wstest.Send(t, c, websocket.MessageText, "abc")
+		wstest.Expect(t, c, websocket.MessageText, "cba")
 		time.Sleep(10 * time.Millisecond)
 	}
 	c.Close(websocket.StatusNormalClosure, "")
@@ -536,11 +500,11 @@ func TestPingsKeepSlowReaderOfBacklog(t *testing.T) {
 		if i%100 == 0 {
 			time.Sleep(time.Millisecond)
 		}
-		if _, _, err := c.Read(testCtx(t)); err != nil {
+		if _, _, err := c.Read(wstest.Context(t)); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
 	}
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.ClientErr != nil {
 		t.Fatalf("client error %v", r.ClientErr)
 	}
@@ -560,13 +524,13 @@ func TestPassStderr(t *testing.T) {
 	// The streams are read side by side: only each one's order is fixed.
 	var got []string
 	for i := 0; i < 3; i++ {
-		_, msg, err := c.Read(testCtx(t))
+		_, msg, err := c.Read(wstest.Context(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, string(msg))
 	}
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	r := result(t, results)
 	out := slices.DeleteFunc(slices.Clone(got), func(m string) bool { return strings.Contains(m, "stderr") })
 	if want := []string{`{"stream":"stdout","data":"out \"quoted\""}`, `{"stream":"stdout","data":"last"}`}; !slices.Equal(out, want) {
@@ -595,8 +559,8 @@ func TestPassStderrLongLine(t *testing.T) {
 	c, results := serve(t, context.Background(), child, SessionConfig{Config: Config{PassStderr: true, Stderr: func(line []byte) {
 		logged = append(logged, string(line))
 	}}}, 0)
-	expect(t, c, websocket.MessageText, `{"stream":"stderr","data":"`+line+`"}`)
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.Expect(t, c, websocket.MessageText, `{"stream":"stderr","data":"`+line+`"}`)
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	if r := result(t, results); r.MessagesOut != 1 {
 		t.Errorf("result %+v", r)
 	}
@@ -635,7 +599,7 @@ func TestNoPingsWhileOutputFlows(t *testing.T) {
 		Start(context.Background(), conn, child, SessionConfig{Config: Config{PingInterval: interval}}, func(r Result) { results <- r })
 	}))
 	t.Cleanup(srv.Close)
-	c, _, err := websocket.Dial(testCtx(t), "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{
+	c, _, err := websocket.Dial(wstest.Context(t), "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{
 		OnPingReceived: func(context.Context, []byte) bool {
 			if time.Since(time.Unix(0, lastTick.Load())) < interval/2 {
 				pings.Add(1)
@@ -649,7 +613,7 @@ func TestNoPingsWhileOutputFlows(t *testing.T) {
 	defer c.CloseNow()
 	// Output every 5 ms for 10 intervals: no ping.
 	for end := time.Now().Add(10 * interval); time.Now().Before(end); {
-		expect(t, c, websocket.MessageText, "tick")
+		wstest.Expect(t, c, websocket.MessageText, "tick")
 		lastTick.Store(time.Now().UnixNano())
 	}
 	if n := pings.Load(); n != 0 {
@@ -659,7 +623,7 @@ func TestNoPingsWhileOutputFlows(t *testing.T) {
 	// still on their way.
 	close(stop)
 	for {
-		_, msg, err := c.Read(testCtx(t))
+		_, msg, err := c.Read(wstest.Context(t))
 		if err != nil {
 			if websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 				t.Fatalf("want close 1000, got %v", err)
@@ -679,15 +643,15 @@ func TestEndingBeforeCloseFrame(t *testing.T) {
 		child := startFake(rev)
 		cfg := SessionConfig{Ending: func() { ended.Add(1) }}
 		c, results := serve(t, context.Background(), child, cfg, 0)
-		send(t, c, "abc")
-		expect(t, c, websocket.MessageText, "cba")
+		wstest.Send(t, c, websocket.MessageText, "abc")
+		wstest.Expect(t, c, websocket.MessageText, "cba")
 		if clientGoes {
 			c.Close(websocket.StatusNormalClosure, "")
 		} else {
 			// rev exits at the end of its stdin; the close frame
 			// comes once the session has ended.
 			child.stdinW.Close()
-			expectClose(t, c, websocket.StatusNormalClosure, "")
+			wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 			if ended.Load() != 1 {
 				t.Error("the close frame came before Ending was called")
 			}

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 )
@@ -76,7 +77,7 @@ func (bs *broadcastServer) dial() (*websocket.Conn, <-chan Result) {
 	id := strconv.Itoa(len(bs.results))
 	bs.results[id] = results
 	bs.mu.Unlock()
-	c, _, err := websocket.Dial(testCtx(bs.t), bs.url+"/?id="+id, nil)
+	c, _, err := websocket.Dial(wstest.Context(bs.t), bs.url+"/?id="+id, nil)
 	if err != nil {
 		bs.t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func echo(quit error) func(stdin io.Reader, stdout, _ io.Writer) error {
 func expectAll(t *testing.T, want string, clients ...*websocket.Conn) {
 	t.Helper()
 	for _, c := range clients {
-		expect(t, c, websocket.MessageText, want)
+		wstest.Expect(t, c, websocket.MessageText, want)
 	}
 }
 
@@ -125,7 +126,7 @@ func expectAll(t *testing.T, want string, clients ...*websocket.Conn) {
 // is served, and gets every line after.
 func roundTrip(t *testing.T, c *websocket.Conn, msg string, others ...*websocket.Conn) {
 	t.Helper()
-	send(t, c, msg)
+	wstest.Send(t, c, websocket.MessageText, msg)
 	expectAll(t, msg, append([]*websocket.Conn{c}, others...)...)
 }
 
@@ -146,7 +147,7 @@ func (bs *broadcastServer) pair(bc *Broadcast) (a *websocket.Conn, ra <-chan Res
 func sendMany(t *testing.T, wg *sync.WaitGroup, c *websocket.Conn, n int, msg func(i int) []byte) {
 	wg.Go(func() {
 		for i := range n {
-			if err := c.Write(testCtx(t), websocket.MessageText, msg(i)); err != nil {
+			if err := c.Write(wstest.Context(t), websocket.MessageText, msg(i)); err != nil {
 				t.Error(err)
 				return
 			}
@@ -190,7 +191,7 @@ func TestBroadcastEveryLineToEveryClientInOneOrder(t *testing.T) {
 		var got []string
 		next := map[byte]int{}
 		for range 2 * n {
-			_, msg, err := client.Read(testCtx(t))
+			_, msg, err := client.Read(wstest.Context(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,10 +235,10 @@ func TestBroadcastLinesFromClientsNeverMix(t *testing.T) {
 	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bs := serveBroadcast(t, bc, -1)
 	a, _ := bs.dial()
-	send(t, a, "a")
+	wstest.Send(t, a, websocket.MessageText, "a")
 	expectAll(t, "a 1", a)
 	b, _ := bs.join(bc)
-	send(t, b, "b")
+	wstest.Send(t, b, websocket.MessageText, "b")
 	expectAll(t, "b 1", b, a)
 	const n, size = 20, 300 << 10 // longer than a pipe's buffer
 	var wg sync.WaitGroup
@@ -246,7 +247,7 @@ func TestBroadcastLinesFromClientsNeverMix(t *testing.T) {
 	sendMany(t, &wg, b, n, func(int) []byte { return msgB })
 	counts := map[string]int{}
 	for range 2 * n {
-		_, msg, err := a.Read(testCtx(t))
+		_, msg, err := a.Read(wstest.Context(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,7 +302,7 @@ func TestBroadcastDropsSlowClientOthersKeepReceiving(t *testing.T) {
 	i := 0
 	readLine := func() {
 		t.Helper()
-		_, msg, err := fast.Read(testCtx(t))
+		_, msg, err := fast.Read(wstest.Context(t))
 		if err != nil {
 			t.Fatalf("line %d: %v", i, err)
 		}
@@ -324,7 +325,7 @@ func TestBroadcastDropsSlowClientOthersKeepReceiving(t *testing.T) {
 	// What reached the slow client's socket before it was dropped is
 	// still there, then the close frame.
 	for {
-		_, _, err := slow.Read(testCtx(t))
+		_, _, err := slow.Read(wstest.Context(t))
 		if err != nil {
 			if ce := (websocket.CloseError{}); !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != slowReason {
 				t.Fatalf("the slow client read %v, want 1008 %q", err, slowReason)
@@ -413,10 +414,10 @@ func TestBroadcastExitStatusReachesEveryClient(t *testing.T) {
 		child := startFake(echo(tc.exit))
 		bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 		a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
-		send(t, a, "quit")
+		wstest.Send(t, a, websocket.MessageText, "quit")
 		for _, c := range []*websocket.Conn{a, b} {
-			expect(t, c, websocket.MessageText, "quit")
-			expectClose(t, c, tc.code, tc.reason)
+			wstest.Expect(t, c, websocket.MessageText, "quit")
+			wstest.ExpectClose(t, c, tc.code, tc.reason)
 		}
 		for _, results := range []<-chan Result{ra, rb} {
 			if r := result(t, results); r.Code != tc.code || r.Exit != tc.exit || r.ClientErr != nil {
@@ -444,10 +445,10 @@ func TestBroadcastExitReasonEndsWithLastStderrLine(t *testing.T) {
 			})
 			bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 			a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
-			send(t, a, "quit")
+			wstest.Send(t, a, websocket.MessageText, "quit")
 			for _, c := range []*websocket.Conn{a, b} {
-				expect(t, c, websocket.MessageText, "quit")
-				expectClose(t, c, websocket.StatusInternalError, tc.reason)
+				wstest.Expect(t, c, websocket.MessageText, "quit")
+				wstest.ExpectClose(t, c, websocket.StatusInternalError, tc.reason)
 			}
 			for _, results := range []<-chan Result{ra, rb} {
 				if r := result(t, results); r.Reason != tc.reason {
@@ -549,8 +550,8 @@ func TestBroadcastShutdownDeliversThenGoingAway(t *testing.T) {
 	a, ra, b, rb := serveBroadcast(t, bc, 0).pair(bc)
 	cancel()
 	for _, c := range []*websocket.Conn{a, b} {
-		expect(t, c, websocket.MessageText, "goodbye")
-		expectClose(t, c, websocket.StatusGoingAway, shutdownReason)
+		wstest.Expect(t, c, websocket.MessageText, "goodbye")
+		wstest.ExpectClose(t, c, websocket.StatusGoingAway, shutdownReason)
 	}
 	for _, results := range []<-chan Result{ra, rb} {
 		if r := result(t, results); r.Code != websocket.StatusGoingAway {
@@ -579,11 +580,11 @@ func TestBroadcastLateClientStartsAtNextLine(t *testing.T) {
 	<-wrote
 	late, _ := bs.join(bc)
 	// The child reads this line once the late client is served.
-	send(t, late, "joined")
-	expect(t, a, websocket.MessageText, long+"end")
+	wstest.Send(t, late, websocket.MessageText, "joined")
+	wstest.Expect(t, a, websocket.MessageText, long+"end")
 	expectAll(t, "next", a, late)
-	expectClose(t, a, websocket.StatusNormalClosure, "")
-	expectClose(t, late, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, a, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, late, websocket.StatusNormalClosure, "")
 }
 
 func TestBroadcastBinary(t *testing.T) {
@@ -594,17 +595,17 @@ func TestBroadcastBinary(t *testing.T) {
 	bc := NewBroadcast(context.Background(), child, BroadcastConfig{Config: Config{Binary: true}})
 	bs := serveBroadcast(t, bc, 0)
 	a, _ := bs.dial()
-	if err := a.Write(testCtx(t), websocket.MessageBinary, []byte("a")); err != nil {
+	if err := a.Write(wstest.Context(t), websocket.MessageBinary, []byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, a, websocket.MessageBinary, "a")
+	wstest.Expect(t, a, websocket.MessageBinary, "a")
 	b, _ := bs.join(bc)
 	payload := []byte("\x00\xff\r\n\xc3 no newline added")
-	if err := b.Write(testCtx(t), websocket.MessageBinary, payload); err != nil {
+	if err := b.Write(wstest.Context(t), websocket.MessageBinary, payload); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []*websocket.Conn{a, b} {
-		expect(t, c, websocket.MessageBinary, string(payload))
+		wstest.Expect(t, c, websocket.MessageBinary, string(payload))
 	}
 }
 
@@ -625,12 +626,12 @@ func TestBroadcastPassStderr(t *testing.T) {
 	bs := serveBroadcast(t, bc, 0)
 	a, _ := bs.dial()
 	b, _ := bs.join(bc)
-	send(t, a, "a")
-	send(t, b, "b")
+	wstest.Send(t, a, websocket.MessageText, "a")
+	wstest.Send(t, b, websocket.MessageText, "b")
 	for _, c := range []*websocket.Conn{a, b} {
 		got := map[string]bool{}
 		for range 2 {
-			_, msg, err := c.Read(testCtx(t))
+			_, msg, err := c.Read(wstest.Context(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -639,7 +640,7 @@ func TestBroadcastPassStderr(t *testing.T) {
 		if !got[`{"stream":"stdout","data":"out"}`] || !got[`{"stream":"stderr","data":"err"}`] {
 			t.Errorf("got %v", got)
 		}
-		expectClose(t, c, websocket.StatusNormalClosure, "")
+		wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	}
 	bc.Wait()
 	if strings.Join(logged, "|") != "err" {
@@ -651,8 +652,8 @@ func TestBroadcastOversizedMessage(t *testing.T) {
 	child := startFake(echo(nil))
 	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	a, ra, b, _ := serveBroadcast(t, bc, 10).pair(bc)
-	send(t, a, "this is longer than ten bytes")
-	expectClose(t, a, websocket.StatusMessageTooBig, "read limited at 11 bytes")
+	wstest.Send(t, a, websocket.MessageText, "this is longer than ten bytes")
+	wstest.ExpectClose(t, a, websocket.StatusMessageTooBig, "read limited at 11 bytes")
 	if r := result(t, ra); r.Code != websocket.StatusMessageTooBig {
 		t.Errorf("result %+v", r)
 	}
@@ -676,7 +677,7 @@ func TestBroadcastRawInput(t *testing.T) {
 	bs := serveBroadcast(t, bc, 0)
 	c, _ := bs.dial()
 	expectRawInput(t, c)
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 }
 
 func TestBroadcastMaxRateIsEachClients(t *testing.T) {
@@ -720,7 +721,7 @@ func TestBroadcastEndingBeforeEachCloseFrame(t *testing.T) {
 	a, ra, b, rb := bs.pair(bc)
 	roundTrip(t, b, "quit", a)
 	for i, c := range []*websocket.Conn{a, b} {
-		expectClose(t, c, websocket.StatusNormalClosure, "")
+		wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 		if n := ended.Load(); n < int64(i+1) {
 			t.Errorf("a close frame came before its client's ending: %d called", n)
 		}
@@ -752,13 +753,13 @@ func TestBroadcastSlowSenderLosesTurn(t *testing.T) {
 	bc.turnWait = 200 * time.Millisecond
 	bs := serveBroadcast(t, bc, -1)
 	a, ra := bs.dial()
-	send(t, a, "a")
+	wstest.Send(t, a, websocket.MessageText, "a")
 	expectAll(t, "a 1", a)
 	b, rb := bs.join(bc)
-	send(t, b, "b")
+	wstest.Send(t, b, websocket.MessageText, "b")
 	expectAll(t, "b 1", b, a)
 
-	w, err := a.Writer(testCtx(t), websocket.MessageText)
+	w, err := a.Writer(wstest.Context(t), websocket.MessageText)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -766,10 +767,10 @@ func TestBroadcastSlowSenderLosesTurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitTurnTaken(t, bc)
-	send(t, b, "b")
+	wstest.Send(t, b, websocket.MessageText, "b")
 	// The client library keeps the end of what a writes until its next
 	// frame: the child gets whole chunks of a's message.
-	_, got, err := b.Read(testCtx(t))
+	_, got, err := b.Read(wstest.Context(t))
 	var n int
 	if _, serr := fmt.Sscanf(string(got), "a %d", &n); err != nil || serr != nil || n < inputChunk || n%inputChunk != 0 {
 		t.Fatalf("got %q, %v; want a line of whole chunks of a's message", got, err)
@@ -777,7 +778,7 @@ func TestBroadcastSlowSenderLosesTurn(t *testing.T) {
 	expectAll(t, "b 1", b)
 	// a may have been sent those lines before it was closed.
 	for {
-		_, _, err := a.Read(testCtx(t))
+		_, _, err := a.Read(wstest.Context(t))
 		if err != nil {
 			var ce websocket.CloseError
 			if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != slowSenderReason {
@@ -789,7 +790,7 @@ func TestBroadcastSlowSenderLosesTurn(t *testing.T) {
 	if r := result(t, ra); !errors.Is(r.ClientErr, errSlowSender) || r.Code != websocket.StatusPolicyViolation {
 		t.Errorf("result %+v", r)
 	}
-	send(t, b, "b")
+	wstest.Send(t, b, websocket.MessageText, "b")
 	expectAll(t, "b 1", b)
 	b.Close(websocket.StatusNormalClosure, "")
 	result(t, rb)
@@ -809,7 +810,7 @@ func TestBroadcastTurnCountsOnlyWaitsForClient(t *testing.T) {
 	bc.turnWait = 50 * time.Millisecond
 	bs := serveBroadcast(t, bc, -1)
 	a, _ := bs.dial()
-	send(t, a, string(bytes.Repeat([]byte("a"), 10*inputChunk)))
+	wstest.Send(t, a, websocket.MessageText, string(bytes.Repeat([]byte("a"), 10*inputChunk)))
 	expectAll(t, fmt.Sprintf("a %d", 10*inputChunk), a)
 }
 
@@ -821,15 +822,15 @@ func TestBroadcastCutMessageEndsItsLine(t *testing.T) {
 	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
 	bs := serveBroadcast(t, bc, 2*inputChunk+100)
 	a, ra := bs.dial()
-	send(t, a, "a")
+	wstest.Send(t, a, websocket.MessageText, "a")
 	expectAll(t, "a 1", a)
 	b, _ := bs.join(bc)
-	send(t, b, "b")
+	wstest.Send(t, b, websocket.MessageText, "b")
 	expectAll(t, "b 1", b, a)
-	send(t, a, string(bytes.Repeat([]byte("a"), 3*inputChunk)))
-	expectClose(t, a, websocket.StatusMessageTooBig, fmt.Sprintf("read limited at %d bytes", 2*inputChunk+101))
+	wstest.Send(t, a, websocket.MessageText, string(bytes.Repeat([]byte("a"), 3*inputChunk)))
+	wstest.ExpectClose(t, a, websocket.StatusMessageTooBig, fmt.Sprintf("read limited at %d bytes", 2*inputChunk+101))
 	result(t, ra)
-	send(t, b, "b")
+	wstest.Send(t, b, websocket.MessageText, "b")
 	expectAll(t, fmt.Sprintf("a %d", 2*inputChunk), b)
 	expectAll(t, "b 1", b)
 }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 )
@@ -106,12 +107,12 @@ func TestInputRestsWhileClientQuiet(t *testing.T) {
 	w := newFakeWatch(true)
 	cfg := SessionConfig{WatchRead: func(syscall.Conn) ReadWatch { return w }}
 	c, results := serve(t, context.Background(), child, cfg, 0)
-	send(t, c, "a")
-	expect(t, c, websocket.MessageText, "a")
+	wstest.Send(t, c, websocket.MessageText, "a")
+	wstest.Expect(t, c, websocket.MessageText, "a")
 	w.waitArmed(t)
 
 	// Resting, the session reads nothing until its watch tells it to.
-	send(t, c, "b")
+	wstest.Send(t, c, websocket.MessageText, "b")
 	got := readAsync(c)
 	select {
 	case msg := <-got:
@@ -128,7 +129,7 @@ func TestInputRestsWhileClientQuiet(t *testing.T) {
 	// connection, whose watch, ended, wakes the pump, and the session
 	// ends.
 	close(quit)
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	r := result(t, results)
 	if r.Code != websocket.StatusNormalClosure || r.ClientErr != nil || r.MessagesIn != 2 {
 		t.Fatalf("result %+v; want code 1000, no client error, 2 messages in", r)
@@ -141,16 +142,16 @@ func TestInputWithoutRest(t *testing.T) {
 	w := newFakeWatch(false)
 	cfg := SessionConfig{WatchRead: func(syscall.Conn) ReadWatch { return w }}
 	c, results := serve(t, context.Background(), startFake(echoUntilExit), cfg, 0)
-	send(t, c, "a")
-	expect(t, c, websocket.MessageText, "a")
+	wstest.Send(t, c, websocket.MessageText, "a")
+	wstest.Expect(t, c, websocket.MessageText, "a")
 	w.waitArmed(t)
 	// The client stays quiet, for longer than a pump waits before it
 	// rests.
 	time.Sleep(3 * linger)
-	send(t, c, "b")
-	expect(t, c, websocket.MessageText, "b")
-	send(t, c, "exit")
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.Send(t, c, websocket.MessageText, "b")
+	wstest.Expect(t, c, websocket.MessageText, "b")
+	wstest.Send(t, c, websocket.MessageText, "exit")
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	result(t, results)
 	select {
 	case <-w.armed:

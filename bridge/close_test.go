@@ -7,17 +7,18 @@ import (
 	"net"
 	"syscall"
 	"testing"
+	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 )
 
 func TestInvalidUTF8Closes1007(t *testing.T) {
 	child := startFake(rev)
-	c, results := serve(t, testCtx(t), child, SessionConfig{}, 0)
-	send(t, c, "fine")
-	expect(t, c, websocket.MessageText, "enif")
-	send(t, c, "not \xff fine")
-	expectClose(t, c, websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
+	c, results := serve(t, wstest.Context(t), child, SessionConfig{}, 0)
+	wstest.Send(t, c, websocket.MessageText, "fine")
+	wstest.Expect(t, c, websocket.MessageText, "enif")
+	wstest.Send(t, c, websocket.MessageText, "not \xff fine")
+	wstest.ExpectClose(t, c, websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
 	r := result(t, results)
 	if r.Code != websocket.StatusInvalidFramePayloadData || r.MessagesIn != 2 {
 		t.Errorf("result %+v", r)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 )
@@ -30,7 +31,7 @@ func TestFramesRightBehindTheHandshake(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		Start(testCtx(t), conn, child, SessionConfig{}, func(r Result) { results <- r })
+		Start(wstest.Context(t), conn, child, SessionConfig{}, func(r Result) { results <- r })
 	}))
 	t.Cleanup(srv.Close)
 
@@ -84,9 +85,9 @@ func TestCloseAnsweredWhileChildFloods(t *testing.T) {
 				}
 			}
 		})
-		c, results := serve(t, testCtx(t), child, SessionConfig{}, 0)
+		c, results := serve(t, wstest.Context(t), child, SessionConfig{}, 0)
 		for range 10 {
-			expect(t, c, websocket.MessageText, string(bytes.Repeat([]byte("y"), 100)))
+			wstest.Expect(t, c, websocket.MessageText, string(bytes.Repeat([]byte("y"), 100)))
 		}
 		if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
 			t.Fatalf("close handshake: %v", err)
@@ -161,13 +162,13 @@ func TestCompressedMessages(t *testing.T) {
 		countingDial(websocket.CompressionNoContextTakeover, &read, &written))
 	total := len(long)
 	for _, line := range burst {
-		expect(t, c, websocket.MessageText, line)
+		wstest.Expect(t, c, websocket.MessageText, line)
 		total += len(line)
 	}
-	expect(t, c, websocket.MessageText, long)
+	wstest.Expect(t, c, websocket.MessageText, long)
 	in := strings.Repeat("abc", 1000)
-	send(t, c, in)
-	expect(t, c, websocket.MessageText, reverse(in))
+	wstest.Send(t, c, websocket.MessageText, in)
+	wstest.Expect(t, c, websocket.MessageText, reverse(in))
 	total += len(in)
 	if n := read.Load(); n > int64(total)/10 {
 		t.Errorf("%d bytes came over the network for %d bytes of messages", n, total)
@@ -192,10 +193,10 @@ func TestCompressedBombTooBig(t *testing.T) {
 	var read, written atomic.Int64
 	c, results := serveWith(t, context.Background(), child, SessionConfig{}, limit, compressed,
 		countingDial(websocket.CompressionNoContextTakeover, &read, &written))
-	if err := c.Write(testCtx(t), websocket.MessageText, make([]byte, 16<<20)); err != nil {
+	if err := c.Write(wstest.Context(t), websocket.MessageText, make([]byte, 16<<20)); err != nil {
 		t.Fatal(err)
 	}
-	expectClose(t, c, websocket.StatusMessageTooBig, fmt.Sprintf("read limited at %d bytes", limit+1))
+	wstest.ExpectClose(t, c, websocket.StatusMessageTooBig, fmt.Sprintf("read limited at %d bytes", limit+1))
 	if n := written.Load(); n > 64<<10 {
 		t.Errorf("the bomb took %d bytes: it was not compressed", n)
 	}
@@ -217,8 +218,8 @@ func TestCompressionNotAskedFor(t *testing.T) {
 	c, results := serveWith(t, context.Background(), child, SessionConfig{}, 0, compressed,
 		countingDial(websocket.CompressionDisabled, &read, &written))
 	in := strings.Repeat("abc", 1000)
-	send(t, c, in)
-	expect(t, c, websocket.MessageText, reverse(in))
+	wstest.Send(t, c, websocket.MessageText, in)
+	wstest.Expect(t, c, websocket.MessageText, reverse(in))
 	if n := read.Load(); n < int64(len(in)) {
 		t.Errorf("%d bytes came over the network for a message of %d: compressed", n, len(in))
 	}

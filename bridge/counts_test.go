@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 )
@@ -27,7 +28,7 @@ func serveConn(t *testing.T, serve func(*Conn)) (*websocket.Conn, *Conn) {
 		serve(conn)
 	}))
 	t.Cleanup(srv.Close)
-	c, _, err := websocket.Dial(testCtx(t), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	c, _, err := websocket.Dial(wstest.Context(t), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,13 +45,13 @@ func checkCounts(t *testing.T, c *websocket.Conn, conn *Conn) Counts {
 	if got := conn.Counts(); got != (Counts{}) {
 		t.Errorf("before any message: %+v", got)
 	}
-	send(t, c, "hello")
-	expect(t, c, websocket.MessageText, "olleh")
+	wstest.Send(t, c, websocket.MessageText, "hello")
+	wstest.Expect(t, c, websocket.MessageText, "olleh")
 	if got, want := conn.Counts(), (Counts{MessagesIn: 1, MessagesOut: 1, BytesIn: 5, BytesOut: 5}); got != want {
 		t.Errorf("after one message: %+v, want %+v", got, want)
 	}
-	send(t, c, "hi!")
-	expect(t, c, websocket.MessageText, "!ih")
+	wstest.Send(t, c, websocket.MessageText, "hi!")
+	wstest.Expect(t, c, websocket.MessageText, "!ih")
 	want := Counts{MessagesIn: 2, MessagesOut: 2, BytesIn: 8, BytesOut: 8}
 	if got := conn.Counts(); got != want {
 		t.Errorf("after two messages: %+v, want %+v", got, want)
@@ -91,8 +92,8 @@ func TestCountsOfPassedStderr(t *testing.T) {
 		Start(context.Background(), conn, child, SessionConfig{Config: Config{PassStderr: true}}, func(r Result) { results <- r })
 	})
 	msg := `{"stream":"stderr","data":"e"}`
-	expect(t, c, websocket.MessageText, msg)
-	expectClose(t, c, websocket.StatusNormalClosure, "")
+	wstest.Expect(t, c, websocket.MessageText, msg)
+	wstest.ExpectClose(t, c, websocket.StatusNormalClosure, "")
 	want := Counts{MessagesOut: 1, BytesOut: int64(len(msg))}
 	if r := result(t, results); r.Counts != want || conn.Counts() != want {
 		t.Errorf("result %+v, connection %+v, want %+v", r.Counts, conn.Counts(), want)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 )
@@ -74,7 +75,7 @@ func TestMaxRateSlowsClient(t *testing.T) {
 	readDone := c.CloseRead(context.Background())
 	start := time.Now()
 	for i := range n {
-		if err := c.Write(testCtx(t), websocket.MessageText, []byte(strconv.Itoa(i))); err != nil {
+		if err := c.Write(wstest.Context(t), websocket.MessageText, []byte(strconv.Itoa(i))); err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
 	}

@@ -33,16 +33,24 @@ func Send(t testing.TB, c *websocket.Conn, typ websocket.MessageType, msg string
 }
 
 // Expect reads the next message and fails t unless it is want, of type
-// typ.
+// typ. A long message is abbreviated in the failure.
 func Expect(t testing.TB, c *websocket.Conn, typ websocket.MessageType, want string) {
 	t.Helper()
 	gotTyp, got, err := c.Read(Context(t))
 	if err != nil {
-		t.Fatalf("waiting for %q: %v", want, err)
+		t.Fatalf("waiting for %q: %v", abbrev(want), err)
 	}
 	if gotTyp != typ || string(got) != want {
-		t.Fatalf("got %v %q, want %v %q", gotTyp, got, typ, want)
+		t.Fatalf("got %v %q, want %v %q", gotTyp, abbrev(string(got)), typ, abbrev(want))
 	}
+}
+
+// abbrev shortens s, if longer than 40 bytes, to its first and last 20.
+func abbrev(s string) string {
+	if len(s) > 40 {
+		return s[:20] + "…" + s[len(s)-20:]
+	}
+	return s
 }
 
 // ExpectClose reads the next frame and fails t unless it is a close frame
