@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 
 	"github.com/coder/websocket"
 )
@@ -736,11 +737,12 @@ func TestBroadcastEndingBeforeEachCloseFrame(t *testing.T) {
 // waitTurnTaken waits until a client of bc has its turn at stdin.
 func waitTurnTaken(t *testing.T, bc *Broadcast) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); len(bc.turn) == 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no client took its turn at stdin")
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if len(bc.turn) == 0 {
+			return errors.New("no client took its turn at stdin")
 		}
-	}
+		return nil
+	})
 }
 
 func TestBroadcastSlowSenderLosesTurn(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 
 	"github.com/coder/websocket"
 )
@@ -241,11 +243,12 @@ func TestSmallWriteQueuesBehindBlockedWrite(t *testing.T) {
 		_, err := w.Write(output)
 		outputDone <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); !w.busy(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the output was never written")
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if !w.busy() {
+			return errors.New("the output was never written")
 		}
-	}
+		return nil
+	})
 	ping := []byte("ping")
 	pingDone := make(chan error, 1)
 	go func() {

@@ -5,6 +5,7 @@ package bridge
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -13,34 +14,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"wsbridge/process/proctest"
 )
-
-// tcpPair returns the two ends of a TCP connection on the loopback.
-func tcpPair(t *testing.T) (server, client *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); c.Close() })
-	return s.(*net.TCPConn), c.(*net.TCPConn)
-}
 
 // A wire reads its connection's descriptor itself: what one read brings
 // is returned by the reads that follow, small or large, and the buffer
 // it came in is given back once they have returned all of it.
 func TestWireReadsDescriptor(t *testing.T) {
-	server, client := tcpPair(t)
+	server, client := proctest.TCPPair(t)
 	w := newWire(server)
 	if w.raw == nil {
 		t.Fatal("the wire does not read the descriptor of a TCP connection")
@@ -89,7 +70,7 @@ func TestWireReadsDescriptor(t *testing.T) {
 // connection's own Read: the session ends with 1006, not as if the
 // client broke the protocol.
 func TestWireReadOfResetConnection(t *testing.T) {
-	server, client := tcpPair(t)
+	server, client := proctest.TCPPair(t)
 	w := newWire(server)
 	client.SetLinger(0)
 	client.Close()
@@ -117,7 +98,7 @@ func TestWaitingReadsHoldNoBuffer(t *testing.T) {
 	clients := make([]*net.TCPConn, waiting)
 	done := make(chan string, waiting)
 	for i := range clients {
-		server, client := tcpPair(t)
+		server, client := proctest.TCPPair(t)
 		clients[i] = client
 		w := newWire(server)
 		go func() {
@@ -126,11 +107,12 @@ func TestWaitingReadsHoldNoBuffer(t *testing.T) {
 			done <- string(p[:n])
 		}()
 	}
-	for deadline := time.Now().Add(10 * time.Second); blockedReads() < waiting; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d reads came to wait", blockedReads(), waiting)
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if n := blockedReads(); n < waiting {
+			return fmt.Errorf("%d of %d reads came to wait", n, waiting)
 		}
-	}
+		return nil
+	})
 	// Each read takes a buffer for a moment, and gives it back: a few are
 	// made, more under the race detector, which drops some of what is
 	// put back in a pool.

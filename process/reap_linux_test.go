@@ -54,13 +54,7 @@ func TestExitedChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Until it is reaped, the exited child is seen, as often as asked.
-	deadline := time.Now().Add(10 * time.Second)
-	for exitedChild(unix.P_ALL, 0) != cmd.Process.Pid {
-		if time.Now().After(deadline) {
-			t.Fatalf("exitedChild never saw %d", cmd.Process.Pid)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitExitedChild(t, cmd.Process.Pid)
 	if got := exitedChild(unix.P_ALL, 0); got != cmd.Process.Pid {
 		t.Fatalf("exitedChild = %d, then %d", cmd.Process.Pid, got)
 	}
@@ -72,6 +66,18 @@ func TestExitedChild(t *testing.T) {
 	}
 }
 
+// waitExitedChild waits until exitedChild sees pid, exited and not yet
+// reaped.
+func waitExitedChild(t *testing.T, pid int) {
+	t.Helper()
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if got := exitedChild(unix.P_ALL, 0); got != pid {
+			return fmt.Errorf("exitedChild saw %d, not %d", got, pid)
+		}
+		return nil
+	})
+}
+
 // Children that others start and have not reaped yet must not hide this
 // package's children that exit.
 func TestExitBehindAnothersChild(t *testing.T) {
@@ -80,13 +86,7 @@ func TestExitBehindAnothersChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Wait()
-	deadline := time.Now().Add(10 * time.Second)
-	for exitedChild(unix.P_ALL, 0) != other.Process.Pid {
-		if time.Now().After(deadline) {
-			t.Fatalf("exitedChild never saw %d", other.Process.Pid)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitExitedChild(t, other.Process.Pid)
 	p := startHelper(t, Config{}, "exit", "3")
 	done := make(chan error, 1)
 	go func() { done <- p.Wait() }()

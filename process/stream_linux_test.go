@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"wsbridge/process/proctest"
 )
 
 func TestNotifyRead(t *testing.T) {
@@ -23,7 +24,7 @@ func TestNotifyRead(t *testing.T) {
 			case <-time.After(100 * time.Millisecond):
 			}
 			io.WriteString(p.Stdin(), "x\n")
-			waitFor(t, notified, "the notice of the child's output")
+			proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of the child's output"))
 			var buf [16]byte
 			if n, err := stdout.Read(buf[:]); err != nil || string(buf[:n]) != "x\n" {
 				t.Fatalf("Read = %q, %v", buf[:n], err)
@@ -32,7 +33,7 @@ func TestNotifyRead(t *testing.T) {
 			// Armed again, it tells of the next output, once.
 			stdout.NotifyRead(notify)
 			io.WriteString(p.Stdin(), "y\n")
-			waitFor(t, notified, "the notice of the second output")
+			proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of the second output"))
 			select {
 			case <-notified:
 				t.Fatal("notified twice")
@@ -40,7 +41,7 @@ func TestNotifyRead(t *testing.T) {
 			}
 			// Data already there is told of at once.
 			stdout.NotifyRead(notify)
-			waitFor(t, notified, "the notice of output already there")
+			proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of output already there"))
 			if n, err := stdout.Read(buf[:]); err != nil || string(buf[:n]) != "y\n" {
 				t.Fatalf("Read = %q, %v", buf[:n], err)
 			}
@@ -48,13 +49,13 @@ func TestNotifyRead(t *testing.T) {
 			// The end of the stream is told of too.
 			stdout.NotifyRead(notify)
 			p.Stdin().Close()
-			waitFor(t, notified, "the notice of the end of stdout")
+			proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of the end of stdout"))
 			if rest, err := io.ReadAll(stdout); err != nil || len(rest) != 0 {
 				t.Fatalf("after the end: %q, %v", rest, err)
 			}
 			// After the end, at once.
 			stdout.NotifyRead(notify)
-			waitFor(t, notified, "the notice of an ended stream")
+			proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of an ended stream"))
 		})
 	}
 }
@@ -68,7 +69,7 @@ func TestNotifyReadOfClosedStream(t *testing.T) {
 	notified := make(chan struct{}, 1)
 	stderr.NotifyRead(func() { notified <- struct{}{} })
 	stderr.Close()
-	waitFor(t, notified, "the notice of the closed stream")
+	proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of the closed stream"))
 	var buf [16]byte
 	if n, err := stderr.Read(buf[:]); n != 0 || err != io.EOF {
 		t.Fatalf("Read after Close = %d, %v; want 0, EOF", n, err)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"wsbridge/process/proctest"
 )
 
 func TestWaitRead(t *testing.T) {
@@ -25,7 +26,7 @@ func TestWaitRead(t *testing.T) {
 			case <-time.After(100 * time.Millisecond):
 			}
 			io.WriteString(p.Stdin(), "x\n")
-			waitFor(t, waited, "WaitRead to see the child's output")
+			proctest.Eventually(t, 10*time.Second, proctest.Received(waited, "WaitRead to see the child's output"))
 			// Data already there is seen at once, as often as asked.
 			stdout.WaitRead()
 			stdout.WaitRead()
@@ -40,22 +41,13 @@ func TestWaitRead(t *testing.T) {
 				stdout.WaitRead()
 				close(waited)
 			}()
-			waitFor(t, waited, "WaitRead to see the end of stdout")
+			proctest.Eventually(t, 10*time.Second, proctest.Received(waited, "WaitRead to see the end of stdout"))
 			if _, err := io.ReadAll(stdout); err != nil {
 				t.Fatal(err)
 			}
 			// After the end, it returns at once.
 			stdout.WaitRead()
 		})
-	}
-}
-
-func waitFor(t *testing.T, c <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-c:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("waited 10s for %s", what)
 	}
 }
 

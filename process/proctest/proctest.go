@@ -1,7 +1,9 @@
 // Package proctest provides utilities for tests of programs that start
 // processes: waiting for a condition, waiting for a process to be gone,
-// and reading what the system says of a process (its children, open
-// descriptors, memory and reads). It is for tests only.
+// reading what the system says of a process (its children, open
+// descriptors, memory and reads), and making what such tests need (files
+// and scripts, a unix socket's path, a TCP connection). It is for tests
+// only.
 //
 // The readers of /proc skip the test on systems that have none.
 package proctest
@@ -26,6 +28,19 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 			t.Fatalf("after %v: %v", timeout, err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Received returns a condition for Eventually that holds once c has been
+// sent a value, which it takes; what names that value in the failure.
+func Received(c <-chan struct{}, what string) func() error {
+	return func() error {
+		select {
+		case <-c:
+			return nil
+		default:
+			return fmt.Errorf("still waiting for %s", what)
+		}
 	}
 }
 

@@ -1,9 +1,9 @@
 package readwatch
 
 import (
-	"net"
 	"testing"
 	"time"
+	"wsbridge/process/proctest"
 
 	"go.uber.org/goleak"
 )
@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 // later one, so that a reader parked on a connection being closed
 // learns of it.
 func TestWatchConn(t *testing.T) {
-	server, client := tcpPair(t)
+	server, client := proctest.TCPPair(t)
 	w := New(server)
 	notified := make(chan struct{}, 2)
 	notify := func() { notified <- struct{}{} }
@@ -37,7 +37,7 @@ func TestWatchConn(t *testing.T) {
 		}
 		quiet("notified before the client sent anything")
 		client.Write([]byte{'a' + byte(i)})
-		waitFor(t, notified, "the notice of the client's byte")
+		proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of the client's byte"))
 		quiet("notified twice")
 		var b [1]byte
 		if _, err := server.Read(b[:]); err != nil || b[0] != 'a'+byte(i) {
@@ -47,13 +47,13 @@ func TestWatchConn(t *testing.T) {
 
 	w.NotifyRead(notify)
 	w.End()
-	waitFor(t, notified, "the notice of the ended watch")
+	proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of the ended watch"))
 	quiet("notified again")
 	// The ended watch's entry is gone: bytes sent now tell no one.
 	client.Write([]byte("late"))
 	quiet("notified after End")
 	w.NotifyRead(notify)
-	waitFor(t, notified, "the notice of NotifyRead after End")
+	proctest.Eventually(t, 10*time.Second, proctest.Received(notified, "the notice of NotifyRead after End"))
 }
 
 // A wait on a watch allocates nothing, so that a session that rests
@@ -75,20 +75,10 @@ func BenchmarkNotifyRead(b *testing.B) {
 	}
 }
 
-// waitFor waits for c to be sent a value, for at most 10 s.
-func waitFor(t *testing.T, c <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-c:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("waited 10s for %s", what)
-	}
-}
-
 // readyWait returns a function that waits, with NotifyRead, for a
 // connection that always has something to read.
 func readyWait(t testing.TB) func() {
-	server, client := tcpPair(t)
+	server, client := proctest.TCPPair(t)
 	client.Write([]byte("x"))
 	w := New(server)
 	t.Cleanup(w.End)
@@ -100,25 +90,4 @@ func readyWait(t testing.TB) func() {
 		}
 		<-told
 	}
-}
-
-// tcpPair returns the two ends of a TCP connection on the loopback.
-func tcpPair(t testing.TB) (server, client *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); c.Close() })
-	return s.(*net.TCPConn), c.(*net.TCPConn)
 }
