@@ -7,9 +7,10 @@ import (
 	"io"
 	"syscall"
 	"testing"
-	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 // line64 is a 64-byte line, newline included.

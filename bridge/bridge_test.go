@@ -15,10 +15,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
 	"go.uber.org/goleak"
+
+	"wsbridge/bridge/wstest"
 )
 
 func TestMain(m *testing.M) {

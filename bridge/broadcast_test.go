@@ -16,10 +16,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"wsbridge/bridge/wstest"
-	"wsbridge/process/proctest"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // broadcastServer serves a Broadcast behind a real WebSocket server: each client

@@ -9,9 +9,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 // fakeWatch is a ReadWatch that tells of the connection being ready when

@@ -7,9 +7,10 @@ import (
 	"net"
 	"syscall"
 	"testing"
-	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 func TestInvalidUTF8Closes1007(t *testing.T) {

@@ -15,10 +15,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"wsbridge/bridge/wstest"
-	"wsbridge/process/proctest"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
+	"wsbridge/process/proctest"
 )
 
 // A client may send its first frames right behind the handshake, in the

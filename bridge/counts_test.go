@@ -7,9 +7,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 // serveConn accepts one client behind a real WebSocket server and hands

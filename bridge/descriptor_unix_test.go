@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
 	"wsbridge/process/proctest"
 )
 

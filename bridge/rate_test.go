@@ -7,9 +7,10 @@ import (
 	"strconv"
 	"testing"
 	"time"
-	"wsbridge/bridge/wstest"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/bridge/wstest"
 )
 
 func TestRateTake(t *testing.T) {

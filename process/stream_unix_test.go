@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
 	"wsbridge/process/proctest"
 )
 

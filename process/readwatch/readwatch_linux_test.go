@@ -3,9 +3,10 @@ package readwatch
 import (
 	"testing"
 	"time"
-	"wsbridge/process/proctest"
 
 	"go.uber.org/goleak"
+
+	"wsbridge/process/proctest"
 )
 
 func TestMain(m *testing.M) {
