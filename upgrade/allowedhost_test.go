@@ -5,26 +5,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"wsbridge/process/proctest"
 	"wsbridge/upgrade/listen"
 )
-
-// socketPath returns a path for a unix socket in a fresh directory, short
-// enough for the limit on socket path lengths.
-func socketPath(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return filepath.Join(dir, "s.sock")
-}
 
 func TestParseAllowedHostsErrors(t *testing.T) {
 	for _, e := range []string{"*", "example.com:80", "[::1]", "a b", "http://example.com", "..", "exa/mple"} {
@@ -75,7 +62,7 @@ func TestLoopbackOnly(t *testing.T) {
 		t.Cleanup(func() { ln.Close() })
 		return ln
 	}
-	loopback, unix := listen("tcp", "127.0.0.1:0"), listen("unix", socketPath(t))
+	loopback, unix := listen("tcp", "127.0.0.1:0"), listen("unix", proctest.SocketPath(t))
 	all := seenAt(listen("tcp", "127.0.0.1:0"), "0.0.0.0")
 	for _, tc := range []struct {
 		name string
@@ -159,7 +146,7 @@ func TestHostsNotCheckedOffLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := seenAt(ln, "0.0.0.0")
-	path := socketPath(t)
+	path := proctest.SocketPath(t)
 	unix, err := listen.Unix(path)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"wsbridge/process"
+	"wsbridge/process/proctest"
 )
 
 // sessionEnv dials url with header from the local address local ("" for
@@ -80,7 +81,7 @@ func getWith(t *testing.T, url string, header http.Header) (int, string, string)
 
 func TestBasicAuthServer(t *testing.T) {
 	cgiDir := t.TempDir()
-	writeFile(t, filepath.Join(cgiDir, "env.sh"), "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv\n", 0o755)
+	proctest.WriteFile(t, filepath.Join(cgiDir, "env.sh"), "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv\n", 0o755)
 	srv, addr, logs := startServer(t, Config{
 		Process:       process.Config{Path: "/usr/bin/env"},
 		CGIDir:        cgiDir,

@@ -9,6 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
+
+	"wsbridge/process/proctest"
 )
 
 // htpasswdFile writes an htpasswd file with a user for each pair of
@@ -22,7 +24,7 @@ func htpasswdFile(t *testing.T, file string, userPasswords ...string) string {
 	for i := 0; i < len(userPasswords); i += 2 {
 		content += userPasswords[i] + ":" + testHash(t, userPasswords[i+1]) + "\n"
 	}
-	writeFile(t, file, content, 0o600)
+	proctest.WriteFile(t, file, content, 0o600)
 	return file
 }
 
@@ -63,7 +65,7 @@ func TestBasicAuthUnknownUserCostsAsMuch(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "users")
 	h5, _ := bcrypt.GenerateFromPassword([]byte("x"), 5)
 	h4, _ := bcrypt.GenerateFromPassword([]byte("x"), 4)
-	writeFile(t, file, "cheap:"+string(h4)+"\ndear:"+string(h5)+"\n", 0o600)
+	proctest.WriteFile(t, file, "cheap:"+string(h4)+"\ndear:"+string(h5)+"\n", 0o600)
 	set, err := readUsers(file)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +73,7 @@ func TestBasicAuthUnknownUserCostsAsMuch(t *testing.T) {
 	if string(set.dummy) != string(h5) {
 		t.Errorf("unknown users are compared with %q, not the costliest hash", set.dummy)
 	}
-	writeFile(t, file, "", 0o600)
+	proctest.WriteFile(t, file, "", 0o600)
 	if set, err = readUsers(file); err != nil || string(set.dummy) != string(fallbackHash) {
 		t.Errorf("with no users, unknown users are compared with %q, %v", set.dummy, err)
 	}
@@ -100,7 +102,7 @@ func TestBasicAuthKeepsLastGoodFile(t *testing.T) {
 	}
 	// A file broken while running leaves the users as they were, and
 	// is complained about once.
-	writeFile(t, file, "ann:"+testHash(t, "x")+"\nbob:$apr1$x4b3x6fS$OqOmZ7Z1XnOf9DuMdyXTJ0\n", 0o600)
+	proctest.WriteFile(t, file, "ann:"+testHash(t, "x")+"\nbob:$apr1$x4b3x6fS$OqOmZ7Z1XnOf9DuMdyXTJ0\n", 0o600)
 	for range 3 {
 		if got := a.check(ctx, "", "bob", "bob's secret"); got != "" {
 			t.Fatalf("after the file broke: %q", got)
@@ -162,7 +164,7 @@ func TestBasicAuthBoundsComparisons(t *testing.T) {
 func TestNewBasicAuthErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad")
-	writeFile(t, bad, "ann:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 0o600)
+	proctest.WriteFile(t, bad, "ann:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 0o600)
 	for file, want := range map[string]string{
 		filepath.Join(dir, "missing"): "no such file",
 		bad:                           bad + `:1: user "ann": not a bcrypt hash`,
@@ -203,7 +205,7 @@ func TestBasicAuthReload(t *testing.T) {
 	}
 	// A file that cannot be used leaves the users as they were; the
 	// error is the reload's to report, not logged again by a check.
-	writeFile(t, file, "ann:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 0o600)
+	proctest.WriteFile(t, file, "ann:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 0o600)
 	if _, err := a.reload(); err == nil || !strings.Contains(err.Error(), file+`:1: user "ann": not a bcrypt hash`) {
 		t.Errorf("reload of a broken file: %v", err)
 	}

@@ -2,12 +2,15 @@ package upgrade
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"wsbridge/process/proctest"
 )
 
 func broadcastConfig() Config {
@@ -74,11 +77,12 @@ func TestBroadcastMaxForksCountsSharedProgramOnce(t *testing.T) {
 	a.Close(websocket.StatusNormalClosure, "")
 	b.Close(websocket.StatusNormalClosure, "")
 	// Once the last client is logged as gone, the slot is free.
-	for deadline := time.Now().Add(10 * time.Second); len(logs.events("disconnected")) < 2; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the clients were not logged as gone")
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if n := len(logs.events("disconnected")); n < 2 {
+			return fmt.Errorf("%d of 2 clients logged as gone", n)
 		}
-	}
+		return nil
+	})
 	dialEcho(t, ctx, addr, "/b", "three")
 	if ev := waitEvent(t, logs, "broadcast program ended"); ev["path"] != "/a" || ev["exit"] == nil || ev["pid"] == nil {
 		t.Errorf("end of the broadcast program logged as %v", ev)

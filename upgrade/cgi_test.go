@@ -3,6 +3,7 @@
 package upgrade
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
+
+	"wsbridge/process/proctest"
 )
 
 // cgiServer serves a --cgidir directory holding a/b/echo.sh, which prints
@@ -26,12 +29,12 @@ import (
 func cgiServer(t *testing.T, env []string, limit *forkLimit, running prometheus.Gauge) (*httptest.Server, *syncBuffer, string) {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "a", "b", "echo.sh"), `#!/bin/sh
+	proctest.WriteFile(t, filepath.Join(dir, "a", "b", "echo.sh"), `#!/bin/sh
 echo "Content-Type: text/plain"
 echo
 echo "$PATH_INFO $QUERY_STRING $SCRIPT_NAME"
 `, 0o755)
-	writeFile(t, filepath.Join(dir, "a", "env.sh"), `#!/bin/sh
+	proctest.WriteFile(t, filepath.Join(dir, "a", "env.sh"), `#!/bin/sh
 echo "Content-Type: text/plain"
 echo
 env
@@ -39,13 +42,13 @@ echo "cwd=$(pwd -P)"
 echo "a line for the log" >&2
 printf 'a last line with no newline' >&2
 `, 0o755)
-	writeFile(t, filepath.Join(dir, "read.sh"), `#!/bin/sh
+	proctest.WriteFile(t, filepath.Join(dir, "read.sh"), `#!/bin/sh
 read line
 echo "Content-Type: text/plain"
 echo
 echo "$line"
 `, 0o755)
-	writeFile(t, filepath.Join(dir, "plain.txt"), "text\n", 0o644)
+	proctest.WriteFile(t, filepath.Join(dir, "plain.txt"), "text\n", 0o644)
 	logs := &syncBuffer{}
 	srv := httptest.NewServer(cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, env, limit, running, zerolog.New(logs), http.HandlerFunc(notFound)))
 	t.Cleanup(srv.Close)
@@ -177,12 +180,12 @@ func TestCGIHandlerCountsRunning(t *testing.T) {
 		answered <- string(b)
 	}()
 	// The program waits for its line: it is running.
-	for deadline := time.Now().Add(10 * time.Second); testutil.ToFloat64(running) != 1; {
-		if time.Now().After(deadline) {
-			t.Fatalf("running = %v while the program waits, want 1", testutil.ToFloat64(running))
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if v := testutil.ToFloat64(running); v != 1 {
+			return fmt.Errorf("running = %v while the program waits, want 1", v)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	write.Write([]byte("hello\n"))
 	write.Close()
 	if got := <-answered; got != "hello\n" {

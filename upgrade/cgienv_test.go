@@ -15,13 +15,15 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"wsbridge/process/proctest"
 )
 
 func TestCGIEnvAsNetHTTPCGI(t *testing.T) {
 	// Programs see the variables net/http/cgi gave them, to the letter.
 	t.Setenv("LD_LIBRARY_PATH", "/server/lib")
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "a", "env.sh"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv\n", 0o755)
+	proctest.WriteFile(t, filepath.Join(dir, "a", "env.sh"), "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv\n", 0o755)
 	passed := []string{"PATH=/usr/bin:/bin", "GREETING=hello"}
 	g := cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, passed, nil, newGauge(), zerolog.Nop(), http.NotFoundHandler())
 	for _, tc := range []struct {
@@ -76,7 +78,7 @@ func TestServerCGIEnv(t *testing.T) {
 	// what the client saw.
 	dir := t.TempDir()
 	script := "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\necho \"$SERVER_NAME $SERVER_PORT ${HTTPS-unset}\"\n"
-	writeFile(t, filepath.Join(dir, "where.cgi"), script, 0o755)
+	proctest.WriteFile(t, filepath.Join(dir, "where.cgi"), script, 0o755)
 	h := cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, nil, nil, newGauge(), zerolog.Nop(), http.NotFoundHandler())
 	for _, tt := range []struct {
 		name string

@@ -5,12 +5,10 @@ package upgrade
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +17,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
+
+	"wsbridge/process/proctest"
 )
 
 // gatewayServer serves a --cgidir directory holding the given scripts
@@ -28,7 +28,7 @@ func gatewayServer(t *testing.T, scripts map[string]string, configure func(*cgiG
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range scripts {
-		writeFile(t, filepath.Join(dir, name), "#!/bin/sh\n"+body+"\n", 0o755)
+		proctest.WriteFile(t, filepath.Join(dir, name), "#!/bin/sh\n"+body+"\n", 0o755)
 	}
 	logs := &syncBuffer{}
 	g := cgiHandler(openTestDir(t, "--cgidir", dir, false), dir, nil, newForkLimit(1), newGauge(), zerolog.New(logs), http.HandlerFunc(notFound))
@@ -49,25 +49,6 @@ func stderrPid(t *testing.T, logs *syncBuffer) int {
 		t.Fatalf("pid %q: %v", ev["stderr"], err)
 	}
 	return pid
-}
-
-// waitExited waits up to within for pid to have exited, and fails the
-// test if it has not.
-func waitExited(t *testing.T, pid int, within time.Duration) {
-	t.Helper()
-	for deadline := time.Now().Add(within); ; {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return
-		}
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && stat[i+2] == 'Z' {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d still runs after %v", pid, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // sendRaw connects to srv and sends request as it is.
@@ -115,7 +96,7 @@ func TestCGIClientGoneStopsProgram(t *testing.T) {
 	conn := sendRaw(t, srv, "GET /sleep.sh HTTP/1.1\r\nHost: x\r\n\r\n")
 	pid := stderrPid(t, logs)
 	conn.Close()
-	waitExited(t, pid, 2*time.Second)
+	proctest.WaitGone(t, pid, 2*time.Second)
 	if ev := waitEvent(t, logs, "stopping CGI program"); ev["reason"] != "its client went away" || ev["pid"] != float64(pid) {
 		t.Errorf("stop logged as %v", ev)
 	}
@@ -138,7 +119,7 @@ func TestCGIBodyTimeout(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
 		t.Errorf("answered %d, closing %v; want 408, closing", resp.StatusCode, resp.Close)
 	}
-	waitExited(t, pid, 2*time.Second)
+	proctest.WaitGone(t, pid, 2*time.Second)
 	ev := waitEvent(t, logs, "stopping CGI program")
 	if ev["reason"] != "the request body did not reach it within 300ms" || ev["level"] != "warn" || ev["script"] != "/read.sh" {
 		t.Errorf("stop logged as %v", ev)
@@ -192,7 +173,7 @@ func TestCGIBackgroundJobHoldingStdout(t *testing.T) {
 	if resp.StatusCode != 200 || string(got) != "done\n" {
 		t.Errorf("%d %q", resp.StatusCode, got)
 	}
-	waitExited(t, stderrPid(t, logs), 2*time.Second)
+	proctest.WaitGone(t, stderrPid(t, logs), 2*time.Second)
 	checkSlotFree(t, g)
 }
 
@@ -217,7 +198,7 @@ func TestCGIShutdownStopsPrograms(t *testing.T) {
 	if status := <-answered; status != http.StatusServiceUnavailable {
 		t.Errorf("answered %d, want 503", status)
 	}
-	waitExited(t, pid, 2*time.Second)
+	proctest.WaitGone(t, pid, 2*time.Second)
 	if ev := waitEvent(t, logs, "stopping CGI program"); ev["reason"] != "the server is shutting down" {
 		t.Errorf("stop logged as %v", ev)
 	}
@@ -279,7 +260,7 @@ func TestCGIAnswerStreams(t *testing.T) {
 	}
 	pid := stderrPid(t, logs)
 	conn.Close()
-	waitExited(t, pid, 2*time.Second)
+	proctest.WaitGone(t, pid, 2*time.Second)
 	srv.Close()
 	checkSlotFree(t, g)
 }

@@ -10,13 +10,14 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"wsbridge/process/proctest"
 )
 
 func TestChurnReturnsToBaseline(t *testing.T) {
@@ -94,45 +95,13 @@ func TestChurnReturnsToBaseline(t *testing.T) {
 func settled(t *testing.T, goroutines, fds int) (int, int) {
 	t.Helper()
 	var g, f int
-	var kids []int
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		kids = childProcesses(t)
-		entries, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Fatal(err)
+	proctest.Eventually(t, 20*time.Second, func() error {
+		kids := proctest.Children(t, os.Getpid())
+		g, f = runtime.NumGoroutine(), proctest.OpenFDs(t, os.Getpid())
+		if len(kids) != 0 || (goroutines >= 0 && g > goroutines) || (fds >= 0 && f > fds) {
+			return fmt.Errorf("children %v, %d goroutines (want %d), %d descriptors (want %d)", kids, g, goroutines, f, fds)
 		}
-		g, f = runtime.NumGoroutine(), len(entries)
-		if len(kids) == 0 && (goroutines < 0 || g <= goroutines) && (fds < 0 || f <= fds) {
-			return g, f
-		}
-	}
-	t.Fatalf("children %v, %d goroutines (want %d), %d descriptors (want %d)", kids, g, goroutines, f, fds)
-	return 0, 0
-}
-
-// childProcesses returns the pids of this process's children, zombies
-// included.
-func childProcesses(t *testing.T) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	self := strconv.Itoa(os.Getpid())
-	var kids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) > 1 && f[1] == self {
-			kids = append(kids, pid)
-		}
-	}
-	return kids
+		return nil
+	})
+	return g, f
 }

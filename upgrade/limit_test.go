@@ -2,6 +2,7 @@ package upgrade
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"wsbridge/process"
+	"wsbridge/process/proctest"
 )
 
 func TestForkLimit(t *testing.T) {
@@ -239,16 +241,12 @@ func TestMaxPerIPReleasedPastMaxForks(t *testing.T) {
 // waitNoAddresses waits until srv counts no session for any address.
 func waitNoAddresses(t *testing.T, srv *Server) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	proctest.Eventually(t, 10*time.Second, func() error {
 		srv.perIP.mu.Lock()
-		n := len(srv.perIP.sessions)
-		srv.perIP.mu.Unlock()
-		if n == 0 {
-			return
+		defer srv.perIP.mu.Unlock()
+		if n := len(srv.perIP.sessions); n != 0 {
+			return fmt.Errorf("%d addresses still counted", n)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d addresses still counted", n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }

@@ -3,6 +3,7 @@ package upgrade
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"wsbridge/process"
+	"wsbridge/process/proctest"
 )
 
 func TestParseTrustedProxies(t *testing.T) {
@@ -169,15 +171,16 @@ func TestTrustedProxyServer(t *testing.T) {
 // waitEvent waits for the first event with the given message in logs.
 func waitEvent(t *testing.T, logs *syncBuffer, message string) map[string]any {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if evs := logs.events(message); len(evs) > 0 {
-			return evs[0]
+	var ev map[string]any
+	proctest.Eventually(t, 10*time.Second, func() error {
+		evs := logs.events(message)
+		if len(evs) == 0 {
+			return fmt.Errorf("no %q event", message)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q event", message)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		ev = evs[0]
+		return nil
+	})
+	return ev
 }
 
 func TestForwarded(t *testing.T) {

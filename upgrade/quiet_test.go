@@ -18,6 +18,7 @@ import (
 
 	"wsbridge/bridge"
 	"wsbridge/process"
+	"wsbridge/process/proctest"
 )
 
 func TestQuietSessionsHoldNoGoroutine(t *testing.T) {
@@ -84,9 +85,12 @@ func TestQuietSessionsHoldNoGoroutine(t *testing.T) {
 		}
 	}
 	var ended []map[string]any
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && len(ended) < n; time.Sleep(10 * time.Millisecond) {
-		ended = logs.events("disconnected")
-	}
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if ended = logs.events("disconnected"); len(ended) < n {
+			return fmt.Errorf("%d sessions ended, want %d", len(ended), n)
+		}
+		return nil
+	})
 	if len(ended) != n {
 		t.Fatalf("%d sessions ended, want %d", len(ended), n)
 	}
@@ -101,13 +105,12 @@ func TestQuietSessionsHoldNoGoroutine(t *testing.T) {
 // then for a moment, when a ping's pong wakes one.
 func waitRest(t *testing.T, n int) {
 	t.Helper()
-	var g int
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if g = sessionGoroutines(); g <= 2 {
-			return
+	proctest.Eventually(t, 10*time.Second, func() error {
+		if g := sessionGoroutines(); g > 2 {
+			return fmt.Errorf("%d quiet sessions hold %d goroutines; want none", n, g)
 		}
-	}
-	t.Fatalf("%d quiet sessions hold %d goroutines; want none", n, g)
+		return nil
+	})
 }
 
 // sessionGoroutines counts the goroutines running the sessions' code.
@@ -133,14 +136,14 @@ func sessionGoroutines() int {
 // waitStderr waits for the log to tell of the stderr line want.
 func waitStderr(t *testing.T, logs *syncBuffer, want string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	proctest.Eventually(t, 10*time.Second, func() error {
 		for _, ev := range logs.events("child wrote to stderr") {
 			if ev["stderr"] == want {
-				return
+				return nil
 			}
 		}
-	}
-	t.Fatalf("no stderr line %q in the log", want)
+		return fmt.Errorf("no stderr line %q in the log", want)
+	})
 }
 
 func TestFramesSplitAcrossQuiets(t *testing.T) {

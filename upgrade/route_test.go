@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"wsbridge/process/proctest"
 )
 
 func TestIsUpgrade(t *testing.T) {
@@ -98,7 +100,7 @@ func TestNotUpgraded(t *testing.T) {
 
 func TestUncleanPathsRedirect(t *testing.T) {
 	static := t.TempDir()
-	writeFile(t, filepath.Join(static, "hello.txt"), "hello\n", 0o644)
+	proctest.WriteFile(t, filepath.Join(static, "hello.txt"), "hello\n", 0o644)
 	cfg := catConfig()
 	cfg.StaticDir = static
 	_, addr, _ := startServer(t, cfg)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"wsbridge/process/proctest"
 )
 
 // symlink makes name a symbolic link to target.
@@ -24,13 +26,13 @@ func scriptDir(t testing.TB) (*servedDir, string) {
 	t.Helper()
 	tmp := t.TempDir()
 	outside := filepath.Join(tmp, "outside")
-	writeFile(t, filepath.Join(outside, "secret.sh"), "#!/bin/sh\n", 0o755)
-	writeFile(t, filepath.Join(outside, "dir", "prog.sh"), "#!/bin/sh\n", 0o755)
+	proctest.WriteFile(t, filepath.Join(outside, "secret.sh"), "#!/bin/sh\n", 0o755)
+	proctest.WriteFile(t, filepath.Join(outside, "dir", "prog.sh"), "#!/bin/sh\n", 0o755)
 
 	dir := filepath.Join(tmp, "scripts")
-	writeFile(t, filepath.Join(dir, "a", "b", "prog.sh"), "#!/bin/sh\n", 0o755)
-	writeFile(t, filepath.Join(dir, "top.sh"), "#!/bin/sh\n", 0o700)
-	writeFile(t, filepath.Join(dir, "plain.txt"), "text\n", 0o644)
+	proctest.WriteFile(t, filepath.Join(dir, "a", "b", "prog.sh"), "#!/bin/sh\n", 0o755)
+	proctest.WriteFile(t, filepath.Join(dir, "top.sh"), "#!/bin/sh\n", 0o700)
+	proctest.WriteFile(t, filepath.Join(dir, "plain.txt"), "text\n", 0o644)
 	if err := os.Mkdir(filepath.Join(dir, "a", "b", "c"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +47,9 @@ func scriptDir(t testing.TB) (*servedDir, string) {
 	symlink(t, filepath.Join(dir, "a", "b"), filepath.Join(dir, "abs-in-dir"))
 	symlink(t, "abs-in-dir/prog.sh", filepath.Join(dir, "chain"))
 	symlink(t, "loop", filepath.Join(dir, "loop"))
-	writeFile(t, filepath.Join(dir, ".hidden.sh"), "#!/bin/sh\n", 0o755)
-	writeFile(t, filepath.Join(dir, ".git", "hooks", "pre-commit.sample"), "#!/bin/sh\n", 0o755)
-	writeFile(t, filepath.Join(dir, ".well-known", "prog.sh"), "#!/bin/sh\n", 0o755)
+	proctest.WriteFile(t, filepath.Join(dir, ".hidden.sh"), "#!/bin/sh\n", 0o755)
+	proctest.WriteFile(t, filepath.Join(dir, ".git", "hooks", "pre-commit.sample"), "#!/bin/sh\n", 0o755)
+	proctest.WriteFile(t, filepath.Join(dir, ".well-known", "prog.sh"), "#!/bin/sh\n", 0o755)
 
 	return openTestDir(t, "--dir", dir, false), dir
 }

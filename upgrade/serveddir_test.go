@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"wsbridge/process/proctest"
 )
 
 // openTestDir opens dir as the directory flag names, until the end of
@@ -32,9 +34,9 @@ func linkTree(t testing.TB) (given, real string) {
 	tmp := t.TempDir()
 	real = filepath.Join(tmp, "root")
 	given = filepath.Join(tmp, "given")
-	writeFile(t, filepath.Join(tmp, "outside", "secret.txt"), "SECRET\n", 0o644)
-	writeFile(t, filepath.Join(real, "a", "b", "file.txt"), "file\n", 0o644)
-	writeFile(t, filepath.Join(real, ".hidden", "x.txt"), "hidden\n", 0o644)
+	proctest.WriteFile(t, filepath.Join(tmp, "outside", "secret.txt"), "SECRET\n", 0o644)
+	proctest.WriteFile(t, filepath.Join(real, "a", "b", "file.txt"), "file\n", 0o644)
+	proctest.WriteFile(t, filepath.Join(real, ".hidden", "x.txt"), "hidden\n", 0o644)
 	symlink(t, real, given)
 	for name, target := range map[string]string{
 		"rel":            "a/b/file.txt",

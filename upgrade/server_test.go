@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"wsbridge/process"
+	"wsbridge/process/proctest"
 	"wsbridge/upgrade/listen"
 )
 
@@ -110,13 +111,7 @@ func TestSessionAndShutdown(t *testing.T) {
 		t.Fatalf("got %v, want 1001", err)
 	}
 	// The session is logged once it has ended, with cat's exit on EOF.
-	for deadline := time.Now().Add(10 * time.Second); len(logs.events("disconnected")) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("no disconnected event")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	ev := logs.events("disconnected")[0]
+	ev := waitEvent(t, logs, "disconnected")
 	if ev["exit"] != "exit status 0" || ev["close_code"] != float64(1001) || ev["path"] != "/x" {
 		t.Errorf("event %v", ev)
 	}
@@ -163,18 +158,14 @@ func TestShutdownClosesFreshConnections(t *testing.T) {
 	defer conn.Close()
 	// Wait until the server has the connection: it then closes it on
 	// shutdown, and the read below ends.
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	proctest.Eventually(t, 10*time.Second, func() error {
 		srv.mu.Lock()
-		n := len(srv.fresh)
-		srv.mu.Unlock()
-		if n == 1 {
-			break
+		defer srv.mu.Unlock()
+		if len(srv.fresh) != 1 {
+			return errors.New("the server never saw the connection")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server never saw the connection")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

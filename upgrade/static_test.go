@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"wsbridge/process/proctest"
 )
 
 // staticServer serves a --staticdir directory with files, directories
@@ -36,7 +38,7 @@ func staticServer(t *testing.T, listDirs, dotfiles bool) (*httptest.Server, *syn
 		"static/linked-index/other.txt":      "other\n",
 		"static/escaping-index/.placeholder": "",
 	} {
-		writeFile(t, filepath.Join(tmp, filepath.FromSlash(name)), content, 0o644)
+		proctest.WriteFile(t, filepath.Join(tmp, filepath.FromSlash(name)), content, 0o644)
 	}
 	for name, target := range map[string]string{
 		"out.txt":                   "../outside/secret.txt",

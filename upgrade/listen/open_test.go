@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"testing"
+
+	"wsbridge/process/proctest"
 )
 
 // takenPort listens on a free port of 127.0.0.1 for the test and returns
@@ -22,7 +24,7 @@ func takenPort(t *testing.T) int {
 func TestOpen(t *testing.T) {
 	// A first try fails on the redirect port, and must leave the unix
 	// socket closed for the second.
-	path := socketPath(t)
+	path := proctest.SocketPath(t)
 	lns, err := Open(Config{TCP: true, Addresses: []string{"127.0.0.1"}, UnixSocket: path, RedirPort: takenPort(t)})
 	if err == nil {
 		lns.Close()
@@ -42,7 +44,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestOpenUnixOnly(t *testing.T) {
-	lns, err := Open(Config{UnixSocket: socketPath(t)})
+	lns, err := Open(Config{UnixSocket: proctest.SocketPath(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func TestOpenActivated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer activated.Close()
-	lns, err := Open(Config{Activated: []net.Listener{activated}, TCP: true, Port: takenPort(t), UnixSocket: socketPath(t)})
+	lns, err := Open(Config{Activated: []net.Listener{activated}, TCP: true, Port: takenPort(t), UnixSocket: proctest.SocketPath(t)})
 	if err != nil {
 		t.Fatalf("TCP or unix opened beside the activated socket: %v", err)
 	}

@@ -9,19 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// socketPath returns a path for a unix socket in a fresh directory, short
-// enough for the limit on socket path lengths.
-func socketPath(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return filepath.Join(dir, "s.sock")
-}
+	"wsbridge/process/proctest"
+)
 
 // roundTrip checks that ln accepts a connection made to path and that a
 // byte goes through it.
@@ -59,7 +49,7 @@ func isSocket(t *testing.T, path string) bool {
 }
 
 func TestListenUnixFresh(t *testing.T) {
-	path := socketPath(t)
+	path := proctest.SocketPath(t)
 	ln, err := Unix(path)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +64,7 @@ func TestListenUnixFresh(t *testing.T) {
 }
 
 func TestListenUnixStale(t *testing.T) {
-	path := socketPath(t)
+	path := proctest.SocketPath(t)
 	old, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +84,7 @@ func TestListenUnixStale(t *testing.T) {
 }
 
 func TestListenUnixLive(t *testing.T) {
-	path := socketPath(t)
+	path := proctest.SocketPath(t)
 	other, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +115,7 @@ func TestListenUnixNotSocket(t *testing.T) {
 		{"directory", func(path string) error { return os.Mkdir(path, 0o700) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := socketPath(t)
+			path := proctest.SocketPath(t)
 			if err := tc.create(path); err != nil {
 				t.Fatal(err)
 			}
@@ -160,7 +150,7 @@ func TestListenUnixNotSocket(t *testing.T) {
 }
 
 func TestListenUnixError(t *testing.T) {
-	path := filepath.Join(socketPath(t), "no", "such", "dir", "s.sock")
+	path := filepath.Join(proctest.SocketPath(t), "no", "such", "dir", "s.sock")
 	ln, err := Unix(path)
 	if err == nil {
 		ln.Close()
