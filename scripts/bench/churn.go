@@ -20,10 +20,11 @@ func churn(n int) scenario {
 	rate := figure{name: "connections per second", format: formatRate("conn/s"), agg: median, ratio: true}
 	p50 := figure{name: "p50 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
 	p99 := figure{name: "p99 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
+	cpu := figure{name: "server CPU per session", format: formatSeconds, agg: median, ratio: true}
 	failures := figure{name: "failures (all runs)", format: formatCount, agg: sum}
 	return scenario{
-		group:   group{name: "churn", figures: []figure{rate, p50, p99, failures}},
-		about:   fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame", plural(n, "connection")),
+		group:   group{name: "churn", figures: []figure{rate, p50, p99, cpu, failures}},
+		about:   fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame; server CPU per session is the server process's user+system time, children excluded, over the run, divided by the sessions served", plural(n, "connection")),
 		command: []string{"cat"},
 		ceiling: true,
 		timeout: 3 * time.Minute,
@@ -31,6 +32,10 @@ func churn(n int) scenario {
 			msg := textPayload(messageSize)
 			times := make([]float64, 0, n)
 			var first error
+			cpu0, err := cpuTime(p.pid)
+			if err != nil {
+				return nil, err
+			}
 			start := time.Now()
 			for range n {
 				t := time.Now()
@@ -46,15 +51,23 @@ func churn(n int) scenario {
 				times = append(times, time.Since(t).Seconds())
 			}
 			elapsed := time.Since(start)
+			cpu1, cpuErr := cpuTime(p.pid)
 			// Connections not tried before the deadline count as failed.
 			m := measurement{
 				rate.name:     math.NaN(),
 				p50.name:      percentile(times, 50),
 				p99.name:      percentile(times, 99),
+				cpu.name:      math.NaN(),
 				failures.name: float64(n - len(times)),
 			}
 			if len(times) > 0 {
 				m[rate.name] = float64(len(times)) / elapsed.Seconds()
+				if cpuErr == nil {
+					m[cpu.name] = (cpu1 - cpu0).Seconds() / float64(len(times))
+				}
+			}
+			if cpuErr != nil {
+				return m, cpuErr
 			}
 			if first != nil {
 				return m, fmt.Errorf("%d of %d connections failed, the first: %w", n-len(times), n, first)

@@ -41,6 +41,7 @@ type sizes struct {
 	warmUp, roundTrips int   // latency
 	messages           int   // throughput
 	churn              int   // connections, one after the other
+	storm              int   // clients connecting at once
 	held               []int // concurrency: connections held at once, one scenario each
 	heldTrips          int   // round trips of each held connection
 	longLine           int   // bytes
@@ -55,6 +56,7 @@ var (
 		warmUp: 200, roundTrips: 2000,
 		messages:  100_000,
 		churn:     1000,
+		storm:     2000,
 		held:      []int{1000, 4000},
 		heldTrips: 3,
 		longLine:  100_000_000,
@@ -67,6 +69,7 @@ var (
 		warmUp: 50, roundTrips: 500,
 		messages:  10_000,
 		churn:     200,
+		storm:     500,
 		held:      []int{200, 500},
 		heldTrips: 3,
 		longLine:  10_000_000,
@@ -84,6 +87,7 @@ func scenarios(sz sizes) []scenario {
 		throughput(sz.messages, 0),
 		throughput(sz.messages, throughputWindow),
 		churn(sz.churn),
+		storm(sz.storm),
 	}
 	for _, n := range sz.held {
 		s = append(s, concurrency(n, sz.heldTrips))

@@ -13,7 +13,7 @@ func TestPick(t *testing.T) {
 		only string
 		want []string
 	}{
-		{"", []string{"latency", "throughput", "throughput, 64 in flight", "churn", "concurrency 200", "concurrency 500", "fanout", "fanout over NATS", "long line", "binary", "compression off", "compression on"}},
+		{"", []string{"latency", "throughput", "throughput, 64 in flight", "churn", "storm", "concurrency 200", "concurrency 500", "fanout", "fanout over NATS", "long line", "binary", "compression off", "compression on"}},
 		{"compression", []string{"compression off", "compression on"}},
 		{"churn", []string{"churn"}},
 		{"fanout", []string{"fanout", "fanout over NATS"}},
