@@ -74,6 +74,14 @@ type BroadcastConfig struct {
 	QueueSize int
 }
 
+// MessageEnder is a child's stdin that is told where each client message
+// ends: a Broadcast calls EndMessage after writing the last of a message,
+// or the newline that ends one its client did not finish. An error breaks
+// stdin, as a failed Write does.
+type MessageEnder interface {
+	EndMessage() error
+}
+
 // Broadcast is one child shared by many clients. Every line the child prints
 // goes to every client served at the time (a client that comes in the
 // middle of a line gets the lines after it); every client message is
@@ -363,9 +371,11 @@ func (b *Broadcast) pumpStderr() {
 // pumpStdin writes the clients' messages to the child's stdin, in the
 // chunks they come in, until the child has exited. Once stdin is broken,
 // messages are dropped. A message a client did not finish is ended with a
-// newline in text mode without RawInput before the next one begins.
+// newline in text mode without RawInput before the next one begins. A
+// stdin that is a MessageEnder is told where each message ends.
 func (b *Broadcast) pumpStdin() {
 	stdin := b.child.Stdin()
+	ender, _ := stdin.(MessageEnder)
 	lines := !b.cfg.Binary && !b.cfg.RawInput
 	broken := false
 	var open *member // whose message was begun and not ended
@@ -375,16 +385,25 @@ func (b *Broadcast) pumpStdin() {
 			broken = err != nil
 		}
 	}
+	end := func() {
+		if !broken && ender != nil {
+			broken = ender.EndMessage() != nil
+		}
+	}
 	for {
 		select {
 		case w := <-b.stdin:
-			if open != nil && open != w.from && lines {
-				write(newline)
+			if open != nil && open != w.from {
+				if lines {
+					write(newline)
+				}
+				end()
 			}
 			write(w.p)
 			open = w.from
 			if w.end {
 				open = nil
+				end()
 			}
 			w.done <- struct{}{}
 		case <-b.child.Done():

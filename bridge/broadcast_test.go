@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -836,4 +837,63 @@ func TestBroadcastCutMessageEndsItsLine(t *testing.T) {
 	wstest.Send(t, b, websocket.MessageText, "b")
 	expectAll(t, fmt.Sprintf("a %d", 2*inputChunk), b)
 	expectAll(t, "b 1", b)
+}
+
+// messageChild is a child whose stdin is a MessageEnder: it records each
+// message it is told of and passes it on to the child.
+type messageChild struct {
+	*fakeChild
+	mu       sync.Mutex
+	buf      []byte
+	messages []string
+}
+
+func (c *messageChild) Stdin() io.WriteCloser { return c }
+
+func (c *messageChild) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf = append(c.buf, p...)
+	return len(p), nil
+}
+
+func (c *messageChild) EndMessage() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.messages = append(c.messages, string(c.buf))
+	_, err := c.fakeChild.Stdin().Write(c.buf)
+	c.buf = c.buf[:0]
+	return err
+}
+
+func (c *messageChild) Close() error { return c.fakeChild.Stdin().Close() }
+
+func TestBroadcastTellsStdinWhereEachMessageEnds(t *testing.T) {
+	child := &messageChild{fakeChild: startFake(lineSizes)}
+	bc := NewBroadcast(context.Background(), child, BroadcastConfig{})
+	bs := serveBroadcast(t, bc, -1)
+	a, _ := bs.dial()
+	wstest.Send(t, a, websocket.MessageText, "a")
+	expectAll(t, "a 1", a)
+	// A message of several chunks is one message, its newline with it.
+	long := string(bytes.Repeat([]byte("a"), 2*inputChunk+10))
+	wstest.Send(t, a, websocket.MessageText, long)
+	expectAll(t, fmt.Sprintf("a %d", len(long)), a)
+	wstest.Send(t, a, websocket.MessageText, "bb")
+	expectAll(t, "b 2", a)
+	child.mu.Lock()
+	got := child.messages
+	child.mu.Unlock()
+	if want := []string{"a\n", long + "\n", "bb\n"}; !slices.Equal(got, want) {
+		t.Errorf("stdin was told of %d messages of %v bytes, want %d", len(got), lens(got), len(want))
+	}
+}
+
+// lens returns the lengths of ss.
+func lens(ss []string) []int {
+	var n []int
+	for _, s := range ss {
+		n = append(n, len(s))
+	}
+	return n
 }
