@@ -7,6 +7,7 @@ import (
 
 	"wsbridge/bridge"
 	"wsbridge/process"
+	"wsbridge/upgrade/cluster"
 )
 
 // broadcasts holds the programs of broadcast mode, one per key: the URL
@@ -22,7 +23,8 @@ type broadcasts struct {
 type broadcast struct {
 	ready   chan struct{}     // closed once the group runs, or could not start
 	group   *bridge.Broadcast // nil if the program could not start
-	child   *process.Process  // the program, started for the first client
+	child   bridge.Child      // the program, started for the first client, or its cluster.Member
+	pid     int               // the program's, or 0 when it runs for the cluster
 	ended   chan struct{}     // closed once the end of the program was counted and logged
 	clients int               // counted in and not yet gone; guarded by broadcasts.mu
 }
@@ -106,6 +108,7 @@ func (ss *session) joinBroadcast(w http.ResponseWriter, r *http.Request, p progr
 	if b == nil {
 		return nil, nil, &refusal{status: http.StatusTooManyRequests, reason: refusedBroadcastClients, why: "--broadcast-clients clients already share the program"}
 	}
+	var member *cluster.Member
 	if first {
 		if !s.limit.tryAcquire() {
 			s.broadcasts.failed(key, b)
@@ -115,10 +118,21 @@ func (ss *session) joinBroadcast(w http.ResponseWriter, r *http.Request, p progr
 		if s.cfg.ReverseLookup {
 			p.info.RemoteHost = lookupHost(r.Context(), r.RemoteAddr)
 		}
+		if s.cluster != nil {
+			var err error
+			if member, err = ss.joinCluster(r, key, p); err != nil {
+				ss.releaseFork()
+				s.broadcasts.failed(key, b)
+				return nil, nil, &refusal{status: http.StatusServiceUnavailable, reason: refusedCluster, why: err.Error()}
+			}
+		}
 	}
 	conn := ss.accept(w, r, p.info.Protocol)
 	if conn == nil {
 		if first {
+			if member != nil {
+				member.Stop()
+			}
 			ss.releaseFork()
 			s.broadcasts.failed(key, b)
 		} else {
@@ -126,31 +140,62 @@ func (ss *session) joinBroadcast(w http.ResponseWriter, r *http.Request, p progr
 		}
 		return nil, nil, nil
 	}
-	if first {
-		child := ss.startChild(r, conn, p)
-		if child == nil {
-			s.broadcasts.failed(key, b)
-			return nil, nil, nil
+	if s.cluster != nil {
+		// A message must fit in one NATS message with its newline.
+		if max := s.cluster.MaxMessage(); s.cfg.MaxMessageSize <= 0 || s.cfg.MaxMessageSize > max {
+			conn.SetReadLimit(max)
 		}
-		ss.startBroadcast(key, b, child)
+	}
+	if first {
+		if member != nil {
+			ss.startBroadcast(key, b, member, 0)
+		} else {
+			child := ss.startChild(r, conn, p)
+			if child == nil {
+				s.broadcasts.failed(key, b)
+				return nil, nil, nil
+			}
+			ss.startBroadcast(key, b, child, child.Pid())
+		}
 	}
 	s.metrics.accepted(conn)
-	ss.access().Int("pid", b.child.Pid()).Msg("connected")
+	ss.access().Int("pid", b.pid).Msg("connected")
 	return conn, b, nil
 }
 
-// startBroadcast makes b, the new broadcast of key, serve child, started
-// for the session's client, and watches for its end. The --maxforks slot
-// the session took is the broadcast's from now on, given back when the
-// program has ended.
-func (ss *session) startBroadcast(key string, b *broadcast, child *process.Process) {
+// joinCluster joins this instance to the cluster's group of key, whose
+// program, when this instance comes to run it, is p with the environment
+// of r, the request of the group's first client here. A program the
+// instance runs for the group is counted in the metrics, and its exit
+// too.
+func (ss *session) joinCluster(r *http.Request, key string, p program) (*cluster.Member, error) {
 	s := ss.s
-	pid := child.Pid()
+	p.cfg.Env = childEnv(r, s.cfg.Process.Env, p.info)
+	return s.cluster.Join(key, func() (bridge.Child, error) {
+		child, err := process.Start(p.cfg)
+		if err != nil {
+			s.metrics.failed()
+			return nil, err
+		}
+		s.metrics.spawned()
+		go func() { s.metrics.exited(child.Wait()) }()
+		return child, nil
+	})
+}
+
+// startBroadcast makes b, the new broadcast of key, serve child, started
+// for the session's client (pid, or 0 for a cluster.Member), and watches
+// for its end. The --maxforks slot the session took is the broadcast's
+// from now on, given back when the program has ended.
+func (ss *session) startBroadcast(key string, b *broadcast, child bridge.Child, pid int) {
+	s := ss.s
 	bcfg := bridge.BroadcastConfig{Config: s.cfg.Bridge, QueueSize: s.cfg.BroadcastQueueSize}
 	bcfg.Stderr = s.stderrLogger(ss.id, pid)
-	b.child = child
+	b.child, b.pid = child, pid
 	b.group = bridge.NewBroadcast(s.sessions, child, bcfg)
-	s.metrics.spawned()
+	if pid != 0 {
+		s.metrics.spawned()
+	}
 	releaseFork := ss.releaseFork
 	ss.releaseFork = func() {}
 	// The group outlives the session of its first client; the server
@@ -161,7 +206,9 @@ func (ss *session) startBroadcast(key string, b *broadcast, child *process.Proce
 		defer s.active.Done()
 		exit := b.group.Wait()
 		releaseFork()
-		s.metrics.exited(exit)
+		if pid != 0 {
+			s.metrics.exited(exit)
+		}
 		s.broadcasts.remove(key, b)
 		s.cfg.Log.Info().Str("id", id).Str("path", path).Int("pid", pid).Str("exit", exitStatus(exit)).Msg("broadcast program ended")
 		close(b.ended)
@@ -177,7 +224,7 @@ func (ss *session) runBroadcast(conn *bridge.Conn, b *broadcast) {
 	s := ss.s
 	go func() {
 		defer s.active.Done()
-		pid := b.child.Pid()
+		pid := b.pid
 		res := b.group.Run(conn, func() {
 			s.broadcasts.out(b)
 			ss.release()

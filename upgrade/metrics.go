@@ -29,6 +29,7 @@ const (
 	refusedHandshake = "handshake" // not a valid WebSocket handshake
 
 	refusedBroadcastClients = "broadcastclients" // --broadcast-clients clients already share the program
+	refusedCluster          = "cluster"          // the --cluster NATS server cannot be reached
 )
 
 // metrics are a server's Prometheus metrics, in a registry of their own
@@ -71,7 +72,7 @@ func newMetrics(version, revision string) *metrics {
 		}, []string{"status"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_upgrade_refusals_total",
-			Help: "WebSocket upgrades refused, by reason: origin, host, forbidden, notfound, protocol, maxforks, maxperip, broadcastclients, auth, shutdown or handshake.",
+			Help: "WebSocket upgrades refused, by reason: origin, host, forbidden, notfound, protocol, maxforks, maxperip, broadcastclients, cluster, auth, shutdown or handshake.",
 		}, []string{"reason"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wsbridge_auth_refusals_total",

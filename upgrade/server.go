@@ -21,6 +21,7 @@ import (
 
 	"wsbridge/bridge"
 	"wsbridge/process"
+	"wsbridge/upgrade/cluster"
 )
 
 // Config is what the server runs and how. The zero value is not usable:
@@ -65,6 +66,13 @@ type Config struct {
 	// each one. One client at a time writes a message to the child, the
 	// others waiting in their sockets, so MaxMessageSize should be set.
 	Broadcast bool
+	// Cluster, when its URL is set, spreads each broadcast group over
+	// every instance that shares the NATS server and Cluster.Name: one
+	// program per group across them all, run by the instance that holds
+	// the group's lease. Its MaxMessageSize and Log are set from
+	// MaxMessageSize and Log. The zero value keeps every group in this
+	// process.
+	Cluster cluster.Config
 	// MaxBroadcastClients bounds the clients that share one child in
 	// broadcast mode; past it upgrades are refused with 429. Zero means
 	// no limit.
@@ -185,11 +193,12 @@ type Server struct {
 	proxies    trustedProxies
 	limit      *forkLimit
 	perIP      *perIP
-	basic      *basicAuth   // --basic-auth-file; nil for none
-	dir        *servedDir   // --dir
-	plain      http.Handler // CGI, then static files, then 404
-	roots      []*os.Root   // every directory opened, closed on Shutdown
-	broadcasts broadcasts   // the programs of --broadcast
+	basic      *basicAuth       // --basic-auth-file; nil for none
+	dir        *servedDir       // --dir
+	plain      http.Handler     // CGI, then static files, then 404
+	roots      []*os.Root       // every directory opened, closed on Shutdown
+	broadcasts broadcasts       // the programs of --broadcast
+	cluster    *cluster.Cluster // --cluster; nil for none
 
 	// sessions is done when the server shuts down: every session then
 	// stops its child and closes with 1001, and every CGI program is
@@ -239,6 +248,14 @@ func NewServer(cfg Config) (*Server, error) {
 		if s.dir, err = s.openDir("--dir", cfg.Dir); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.Cluster.URL != "" {
+		cc := cfg.Cluster
+		cc.MaxMessageSize, cc.Log = cfg.MaxMessageSize, cfg.Log
+		if s.cluster, err = cluster.Open(cc); err != nil {
+			return nil, fmt.Errorf("--cluster: %w", err)
+		}
+		s.metrics.registry.MustRegister(s.cluster.Collectors()...)
 	}
 	s.sessions, s.shutdown = context.WithCancel(context.Background())
 	s.plain = http.HandlerFunc(s.notUpgraded)
@@ -413,6 +430,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	if s.cluster != nil {
+		s.cluster.Close()
 	}
 	for _, root := range s.roots {
 		root.Close()
