@@ -65,6 +65,11 @@ type cli struct {
 	BroadcastQueue   int  `group:"limits" name:"broadcast-queue" default:"1048576" placeholder:"BYTES" help:"With --broadcast, how much output may wait for one client, each message counting at least 64 bytes; a client whose queue overflows while others read faster is closed with 1008 (default: ${default})."`
 	BroadcastClients int  `group:"limits" name:"broadcast-clients" default:"1024" placeholder:"N" help:"With --broadcast, most clients sharing one program at once; past it upgrades get 429; 0 means no limit (default: ${default})."`
 
+	Cluster      string `group:"cluster" name:"cluster" placeholder:"URL" help:"With --broadcast, share each program's clients with every wsbridge that uses this NATS server (nats://HOST:PORT, or tls://; a comma-separated list for a NATS cluster) and the same --cluster-name: one running program across them all, in the instance that holds its lease, taken over by another within about 4 s if that instance dies; JetStream must be on (default: none, every program in this process)."`
+	ClusterName  string `group:"cluster" name:"cluster-name" placeholder:"NAME" help:"With --cluster, the service's name: instances of one name share their programs, others never meet (default: the COMMAND and its arguments, or --dir, with --binary, --raw-stdin and --passstderr when given)."`
+	ClusterCreds string `group:"cluster" name:"cluster-creds" placeholder:"FILE" help:"With --cluster, the NATS credentials file (user JWT and NKey seed) to connect with (default: none)."`
+	ClusterTLSCA string `group:"cluster" name:"cluster-tls-ca" placeholder:"FILE" help:"With --cluster, connect to NATS over TLS, trusting the CAs of this PEM file (default: none; tls:// URLs use the system's CAs)."`
+
 	PassEnv       []string `group:"programs" name:"passenv" default:"PATH,LD_LIBRARY_PATH" placeholder:"VAR" help:"The variables of wsbridge's environment the programs get, besides LANG, LC_ALL and LC_CTYPE (LANG=C.UTF-8 when none of them is set); empty ones are skipped (default: ${default})."`
 	PassStderr    bool     `group:"programs" name:"passstderr" help:"Send stdout and stderr lines to the client as JSON objects saying which stream each came from; not with --binary (default: off)."`
 	ReverseLookup bool     `group:"programs" name:"reverselookup" help:"Set REMOTE_HOST from reverse DNS instead of the IP address (default: off)."`
@@ -281,6 +286,7 @@ func newParser(c *cli, stdout, stderr io.Writer) *kong.Kong {
 			{Key: "programs", Title: "Programs:"},
 			{Key: "security", Title: "Security:"},
 			{Key: "limits", Title: "Limits:"},
+			{Key: "cluster", Title: "Cluster:"},
 			{Key: "logs", Title: "Logs:"},
 		}),
 		kong.DefaultEnvars(envPrefix),
@@ -437,6 +443,10 @@ func (c *cli) config() (upgrade.Config, error) {
 		return cfg, fmt.Errorf("--broadcast-queue=%d: must be 1 or more", c.BroadcastQueue)
 	case c.BroadcastClients < 0:
 		return cfg, fmt.Errorf("--broadcast-clients=%d: must be 0 or more", c.BroadcastClients)
+	case c.Cluster != "" && !c.Broadcast:
+		return cfg, errors.New("--cluster needs --broadcast: it spreads a broadcast program's clients over many instances")
+	case c.Cluster == "" && (c.ClusterName != "" || c.ClusterCreds != "" || c.ClusterTLSCA != ""):
+		return cfg, errors.New("--cluster-name, --cluster-creds and --cluster-tls-ca need --cluster")
 	case c.SSL && (c.SSLCert == "" || c.SSLKey == ""):
 		return cfg, errors.New("--ssl needs --sslcert and --sslkey")
 	case !c.SSL && (c.SSLCert != "" || c.SSLKey != "" || c.SSLCA != ""):
@@ -454,6 +464,13 @@ func (c *cli) config() (upgrade.Config, error) {
 		if err := listen.CheckAddress(host); err != nil {
 			return cfg, fmt.Errorf("--metrics-address=%s: %w", c.MetricsAddress, err)
 		}
+	}
+	if c.Cluster != "" {
+		cc, err := c.cluster()
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Cluster = cc
 	}
 	if len(c.Command) > 0 {
 		path, err := process.LookPath(c.Command[0])
