@@ -350,3 +350,132 @@ func TestClusterMessageLargerThanMaxPayloadClosed1009(t *testing.T) {
 	wstest.Send(t, c, websocket.MessageText, strings.Repeat("b", 1024))
 	wstest.ExpectClose(t, c, websocket.StatusMessageTooBig, "read limited at 1024 bytes")
 }
+
+func TestClusterLinesReach300ClientsOnceInOrder(t *testing.T) {
+	skipShort(t)
+	nats := startNATS(t, 0)
+	ss := startInstances(t, nats, 3, "cat")
+	const perInstance, lines = 100, 50
+	var cs []*websocket.Conn
+	for _, s := range ss {
+		for range perInstance {
+			cs = append(cs, s.dial("/"))
+		}
+		s.events("connected", perInstance)
+	}
+	// A client's message comes back once the program runs and its
+	// instance takes the output: every client is served from then on.
+	roundTrip(t, cs[0], websocket.MessageText, "ready")
+	for _, c := range cs[1:] {
+		wstest.Expect(t, c, websocket.MessageText, "ready")
+	}
+	go func() {
+		for i := range lines {
+			cs[len(cs)-1].Write(wstest.Context(t), websocket.MessageText, []byte(fmt.Sprintf("line %d", i)))
+		}
+	}()
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() {
+			for n := range lines {
+				_, msg, err := c.Read(wstest.Context(t))
+				if err != nil {
+					t.Errorf("client %d, line %d: %v", i, n, err)
+					return
+				}
+				if want := fmt.Sprintf("line %d", n); string(msg) != want {
+					t.Errorf("client %d got %q, want %q", i, msg, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func TestClusterNATSRestartedUnderLoad(t *testing.T) {
+	skipShort(t)
+	nats := startNATS(t, 0)
+	ss := startInstances(t, nats, 2, "--metrics-address=127.0.0.1:0", "sh", "-c", `while echo tick; do sleep 0.02; done`)
+	var fds, goroutines []int
+	for _, s := range ss {
+		fds = append(fds, proctest.OpenFDs(t, s.cmd.Process.Pid))
+		goroutines = append(goroutines, goroutineCount(t, s))
+	}
+	var cs []*websocket.Conn
+	for _, s := range ss {
+		for range 10 {
+			cs = append(cs, s.dial("/"))
+		}
+	}
+	for _, c := range cs {
+		wstest.Expect(t, c, websocket.MessageText, "tick")
+	}
+	nats.stop()
+	for _, s := range ss {
+		s.event("cluster disconnected")
+	}
+	// The holder cannot renew its lease: it stops its program.
+	proctest.Eventually(t, 20*time.Second, func() error {
+		if holding, _ := holders(ss, "cluster lease lost"); len(holding) != 1 {
+			return fmt.Errorf("%d instances lost the lease, want 1", len(holding))
+		}
+		return nil
+	})
+	nats.start()
+	// Each client is either served by a fresh program or closed with a
+	// reason; none hangs.
+	for i, c := range cs {
+		for {
+			_, msg, err := c.Read(wstest.Context(t))
+			if err != nil {
+				if code := websocket.CloseStatus(err); code != websocket.StatusInternalError {
+					t.Fatalf("client %d ended with %v, want 1011 and a reason", i, err)
+				}
+				break
+			}
+			if string(msg) == "tick" {
+				break
+			}
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+	}
+	for i, s := range ss {
+		s.settle(fds[i] + 2)
+		proctest.Eventually(t, 20*time.Second, func() error {
+			if n := goroutineCount(t, s); n > goroutines[i]+5 {
+				return fmt.Errorf("%d goroutines where there were %d", n, goroutines[i])
+			}
+			return nil
+		})
+	}
+	for _, s := range ss {
+		s.mu.Lock()
+		n := 0
+		for _, ev := range s.logs {
+			if ev["message"] == "disconnected" {
+				n++
+			}
+		}
+		s.mu.Unlock()
+		if n != 10 {
+			t.Errorf("%d clients logged as gone, want 10", n)
+		}
+	}
+}
+
+// goroutineCount returns the goroutines of s, from its metrics.
+func goroutineCount(t *testing.T, s *server) int {
+	t.Helper()
+	for l := range metricLines(t, s.event("serving metrics")["address"].(string)) {
+		if v, ok := strings.CutPrefix(l, "go_goroutines "); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no go_goroutines in the metrics")
+	return 0
+}
