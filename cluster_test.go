@@ -479,3 +479,39 @@ func goroutineCount(t *testing.T, s *server) int {
 	t.Fatal("no go_goroutines in the metrics")
 	return 0
 }
+
+func TestClusterChatBehindNginxRoundRobin(t *testing.T) {
+	nats := startNATS(t, 0)
+	ss := startInstances(t, nats, 3, "examples/chat.sh")
+	proxy := startNginx(t, nginx{
+		upstreams: [2]string{ss[0].addr, ss[1].addr},
+		more:      []string{ss[2].addr},
+		drop:      []string{"least_conn;"},
+	})
+	var cs []*websocket.Conn
+	for range 6 {
+		c, _, err := websocket.Dial(wstest.Context(t), "ws://"+proxy+"/ws/room", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		cs = append(cs, c)
+	}
+	// Round robin: two clients on each instance.
+	for _, s := range ss {
+		s.events("connected", 2)
+	}
+	for i, c := range cs {
+		line := fmt.Sprintf("hello from client %d", i)
+		wstest.Send(t, c, websocket.MessageText, line)
+		for _, r := range cs {
+			_, msg, err := r.Read(wstest.Context(t))
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", line, err)
+			}
+			if _, said, _ := strings.Cut(string(msg), " "); said != line {
+				t.Fatalf("got %q, want the time and %q", msg, line)
+			}
+		}
+	}
+}

@@ -29,9 +29,20 @@ const nginxBinary = "/usr/sbin/nginx"
 // port is always a free one of 127.0.0.1.
 type nginx struct {
 	upstreams   [2]string     // the addresses of its two wsbridge instances
+	more        []string      // the addresses of more instances, after those two
 	readTimeout time.Duration // its proxy_read_timeout; 0 keeps the example's
 	tls         *wstest.PKI   // when set, it serves TLS with this server certificate
 	drop        []string      // lines of the example left out, each found once
+}
+
+// upstreamLines returns a server line of an upstream block for each of
+// addrs.
+func upstreamLines(addrs []string) string {
+	var b strings.Builder
+	for _, a := range addrs {
+		b.WriteString("\nserver " + a + ";")
+	}
+	return b.String()
 }
 
 // startNginx runs real nginx with examples/nginx/nginx.conf changed as n
@@ -55,7 +66,7 @@ func startNginx(t *testing.T, n nginx) string {
 	replacements := []struct{ old, new string }{
 		{"listen 8080;", listen},
 		{"server 127.0.0.1:8081;", "server " + n.upstreams[0] + ";"},
-		{"server 127.0.0.1:8082;", "server " + n.upstreams[1] + ";"},
+		{"server 127.0.0.1:8082;", "server " + n.upstreams[1] + ";" + upstreamLines(n.more)},
 		// Everything nginx writes goes to the test's directory.
 		{"http {", "http {\n" + strings.Join([]string{
 			"access_log " + filepath.Join(dir, "access.log") + ";",
