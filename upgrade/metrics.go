@@ -96,7 +96,7 @@ func newMetrics(version, revision string) *metrics {
 	for _, o := range []string{"accepted", "refused", "failed"} {
 		m.connections.WithLabelValues(o)
 	}
-	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedHost, refusedMaxForks, refusedMaxPerIP, refusedBroadcastClients, refusedAuth, refusedShutdown, refusedHandshake} {
+	for _, r := range []string{refusedOrigin, refusedForbidden, refusedNotFound, refusedProtocol, refusedHost, refusedMaxForks, refusedMaxPerIP, refusedBroadcastClients, refusedCluster, refusedAuth, refusedShutdown, refusedHandshake} {
 		m.refusals.WithLabelValues(r)
 	}
 	for _, r := range []string{authNoCredentials, authUnknownUser, authBadPassword, authThrottled, authGone} {
