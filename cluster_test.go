@@ -238,6 +238,7 @@ func TestClusterTwoInstancesRacingStartOneProgram(t *testing.T) {
 }
 
 func TestClusterHolderKilledGroupResumes(t *testing.T) {
+	skipShort(t) // waits out the lease
 	nats := startNATS(t, 0)
 	ss := startInstances(t, nats, 3, "--metrics-address=127.0.0.1:0", "sh", "-c", pidLines)
 	cs := make([]*websocket.Conn, len(ss))

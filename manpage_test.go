@@ -75,7 +75,7 @@ func TestHelpLayout(t *testing.T) {
 			headings = append(headings, strings.TrimSuffix(line, ":\n"))
 		}
 	}
-	want := "Example Arguments Flags Listening Security Programs Limits Logs"
+	want := "Example Arguments Flags Listening Security Programs Limits Cluster Logs"
 	if got := strings.Join(headings, " "); got != want {
 		t.Errorf("headings %q, want %q", got, want)
 	}
@@ -84,6 +84,7 @@ func TestHelpLayout(t *testing.T) {
 		"Security":  {"--ssl", "--origin=[SCHEME://]HOST[:PORT],...", "--basic-auth-file=FILE"},
 		"Programs":  {"--binary", "--[no-]pty", "--passenv=VAR,...", "--dir=DIR"},
 		"Limits":    {"--maxforks=N", "--max-rate=N", "--pingms=MS"},
+		"Cluster":   {"--cluster=URL", "--cluster-name=NAME", "--cluster-creds=FILE", "--cluster-tls-ca=FILE"},
 		"Logs":      {"--loglevel=LEVEL", "--log-format=FORMAT"},
 	} {
 		_, section, _ := strings.Cut(help, "\n"+group+":\n")
