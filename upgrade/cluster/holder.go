@@ -67,7 +67,8 @@ func (c *Cluster) acquire(kv jetstream.KeyValue, group, prefix string, start fun
 	rev, err := kv.Create(ctx, prefix+".lease", []byte(c.id))
 	if err != nil {
 		in.Unsubscribe()
-		return false
+		// Lost the race: another instance holds it.
+		return errors.Is(err, jetstream.ErrKeyExists)
 	}
 	h := &holder{c: c, kv: kv, in: in, group: group, prefix: prefix, epoch: rev, rev: rev}
 	c.holders[group] = h
