@@ -10,11 +10,6 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { artifacts, logText, newContext, openConsole, repo, send, setup, startServer, tmp, wait, waitForLine } from "./harness.mjs";
 
-// cluster says whether wsbridge has --cluster: with it, the two pages are
-// on two instances sharing the NATS server; without it, on one instance,
-// in-process.
-const cluster = false;
-
 setup();
 
 // freePort resolves with a TCP port of 127.0.0.1 that nothing listens on.
@@ -58,16 +53,16 @@ async function startNATS(t) {
 test("--broadcast --cluster: examples/chat.sh carries what a page on one instance says to a page on another", { timeout: 60000 }, async (t) => {
   const nats = await startNATS(t);
   const program = ["--broadcast", join(repo, "examples", "chat.sh")];
-  const flags = cluster ? [`--cluster=${nats}`, "--cluster-name=browser"] : [];
+  const flags = [`--cluster=${nats}`, "--cluster-name=browser"];
   const one = await startServer(t, [...flags, ...program]);
-  const two = cluster ? await startServer(t, [...flags, ...program]) : one;
+  const two = await startServer(t, [...flags, ...program]);
   // said matches a line of the room: the time, then what was said.
   const said = (text) => new RegExp(`^← \\d\\d:\\d\\d:\\d\\d ${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
 
   const ann = await openConsole(await newContext(t), one.url + "lobby");
   await one.waitForLog((e) => e.message === "connected");
   const bob = await openConsole(await newContext(t), two.url + "lobby");
-  await two.waitForLog((e) => e.message === "connected" && (cluster || one.log.filter((f) => f.message === "connected").length === 2));
+  await two.waitForLog((e) => e.message === "connected");
 
   await send(ann, "hi Bob");
   await waitForLine(ann, "received", said("hi Bob"));
