@@ -101,7 +101,7 @@ func Start(cfg Config) (*Process, error) {
 		return nil, fmt.Errorf("starting %q: %w", cfg.Path, err)
 	}
 
-	stdinR, stdinW, err := os.Pipe()
+	stdinW, stdinR, err := openPipe(false)
 	if err != nil {
 		return fail(err)
 	}
@@ -116,14 +116,14 @@ func Start(cfg Config) (*Process, error) {
 		onPTY = err == nil
 	}
 	if !onPTY {
-		stdoutR, stdoutW, err = os.Pipe()
+		stdoutR, stdoutW, err = openPipe(true)
 	}
 	if err != nil {
 		return fail(err)
 	}
 	parentEnds, childEnds = append(parentEnds, stdoutR), append(childEnds, stdoutW)
 
-	stderrR, stderrW, err := os.Pipe()
+	stderrR, stderrW, err := openPipe(true)
 	if err != nil {
 		return fail(err)
 	}
