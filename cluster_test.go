@@ -134,19 +134,7 @@ func TestClusterChatAcrossInstances(t *testing.T) {
 	}
 	// The first message waits for the program to start; each client
 	// then gets every line, from whichever instance it was said on.
-	for i, c := range cs {
-		line := fmt.Sprintf("hello from instance %d", i)
-		wstest.Send(t, c, websocket.MessageText, line)
-		for _, r := range cs {
-			_, msg, err := r.Read(wstest.Context(t))
-			if err != nil {
-				t.Fatalf("waiting for %q: %v", line, err)
-			}
-			if _, said, _ := strings.Cut(string(msg), " "); said != line {
-				t.Fatalf("got %q, want the time and %q", msg, line)
-			}
-		}
-	}
+	chatAround(t, cs, "hello from instance %d")
 	if _, n := holders(ss, "cluster program started", "cluster program taken over"); n != 1 {
 		t.Errorf("the program was started %d times, want once", n)
 	}
@@ -502,8 +490,16 @@ func TestClusterChatBehindNginxRoundRobin(t *testing.T) {
 	for _, s := range ss {
 		s.events("connected", 2)
 	}
+	chatAround(t, cs, "hello from client %d")
+}
+
+// chatAround has each client of cs, in turn, say a line of format (with
+// its index) to examples/chat.sh, and every client read it back after
+// the time.
+func chatAround(t *testing.T, cs []*websocket.Conn, format string) {
+	t.Helper()
 	for i, c := range cs {
-		line := fmt.Sprintf("hello from client %d", i)
+		line := fmt.Sprintf(format, i)
 		wstest.Send(t, c, websocket.MessageText, line)
 		for _, r := range cs {
 			_, msg, err := r.Read(wstest.Context(t))

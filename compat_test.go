@@ -54,7 +54,7 @@ func dialStatus(t *testing.T, url string, opts *websocket.DialOptions) int {
 // returns the status of the answer.
 func rawRequest(t *testing.T, addr, path string) int {
 	t.Helper()
-	status, _, _ := rawGet(t, addr, path, "Connection: Upgrade\r\nUpgrade: websocket\r\n"+
+	status, _, _ := rawGet(t, addr, addr, path, "Connection: Upgrade\r\nUpgrade: websocket\r\n"+
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
 	return status
 }

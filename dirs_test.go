@@ -24,13 +24,13 @@ import (
 // returns the status, Location and body of the answer.
 func plainGet(t *testing.T, addr, path string) (status int, location, body string) {
 	t.Helper()
-	return rawGet(t, addr, path, "Connection: close\r\n")
+	return rawGet(t, addr, addr, path, "Connection: close\r\n")
 }
 
-// rawGet sends a GET of path, as it is, to addr with the header lines of
-// header (each ending in \r\n) besides Host, and returns the status,
+// rawGet sends a GET of path, as it is, to addr with the Host host and the
+// header lines of header (each ending in \r\n), and returns the status,
 // Location and body of the answer.
-func rawGet(t *testing.T, addr, path, header string) (status int, location, body string) {
+func rawGet(t *testing.T, addr, host, path, header string) (status int, location, body string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -38,7 +38,7 @@ func rawGet(t *testing.T, addr, path, header string) (status int, location, body
 	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: "+addr+"\r\n"+header+"\r\n")
+	io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\n"+header+"\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)

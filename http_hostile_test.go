@@ -66,34 +66,11 @@ func sessionEnv(t *testing.T, addr, host, extra string) map[string]string {
 // extra, and returns the environment the CGI program prints.
 func cgiEnv(t *testing.T, addr, host, extra string) map[string]string {
 	t.Helper()
-	status, body := rawPlain(t, addr, "/env.cgi", host, extra)
+	status, _, body := rawGet(t, addr, host, "/env.cgi", "Connection: close\r\n"+extra)
 	if status != http.StatusOK {
 		t.Fatalf("/env.cgi with Host %q: %d %q", host, status, body)
 	}
 	return envMap(strings.Split(body, "\n"))
-}
-
-// rawPlain sends a GET of path to addr with the Host host and the header
-// lines extra, and returns the status and body of the answer.
-func rawPlain(t *testing.T, addr, path, host, extra string) (int, string) {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n"+extra+"\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
 }
 
 // envMap makes a map of the lines "NAME=value" of env.
@@ -204,7 +181,7 @@ func TestDNSRebindingRefusedOnLoopback(t *testing.T) {
 			t.Errorf("%s: %d, want 403", name, status)
 		}
 	}
-	status, body := rawPlain(t, s.addr, "/env.cgi", evil, "")
+	status, _, body := rawGet(t, s.addr, evil, "/env.cgi", "Connection: close\r\n")
 	if status != http.StatusForbidden || !strings.Contains(body, "--allowed-host=evil.example") {
 		t.Errorf("CGI: %d %.80q, want 403 naming --allowed-host=evil.example", status, body)
 	}
@@ -221,7 +198,7 @@ func TestDNSRebindingRefusedOnLoopback(t *testing.T) {
 		if status := rawAnswer(t, s.addr, []byte(req)); status != http.StatusSwitchingProtocols {
 			t.Errorf("upgrade for %s: %d, want 101", host, status)
 		}
-		if status, _ := rawPlain(t, s.addr, "/env.cgi", host, ""); status != http.StatusOK {
+		if status, _, _ := rawGet(t, s.addr, host, "/env.cgi", "Connection: close\r\n"); status != http.StatusOK {
 			t.Errorf("CGI for %s: %d, want 200", host, status)
 		}
 	}
@@ -234,10 +211,10 @@ func TestDNSRebindingRefusedForPlainHTTP(t *testing.T) {
 	writeFile(t, filepath.Join(static, "index.html"), "secret")
 	for _, args := range [][]string{{"--staticdir=" + static}, {"--devconsole"}} {
 		s := startServer(t, append(args, "cat")...)
-		if status, body := rawPlain(t, s.addr, "/", "evil.example", ""); status != http.StatusForbidden || strings.Contains(body, "secret") {
+		if status, _, body := rawGet(t, s.addr, "evil.example", "/", "Connection: close\r\n"); status != http.StatusForbidden || strings.Contains(body, "secret") {
 			t.Errorf("%s, Host evil.example: %d %.80q, want 403", args[0], status, body)
 		}
-		if status, _ := rawPlain(t, s.addr, "/", "localhost", ""); status != http.StatusOK {
+		if status, _, _ := rawGet(t, s.addr, "localhost", "/", "Connection: close\r\n"); status != http.StatusOK {
 			t.Errorf("%s, Host localhost: %d, want 200", args[0], status)
 		}
 	}
