@@ -116,7 +116,7 @@ var guardianArgs = []string{"wsbridge: guardian"}
 
 func main() {
 	if slices.Equal(os.Args, guardianArgs) {
-		process.Guard(os.Stdin)
+		process.Guard()
 		return
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

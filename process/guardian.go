@@ -5,87 +5,61 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // A Guardian sees to it that no program this package started outlives the
 // server, however the server ends: even SIGKILL or the OOM killer, which
 // leave it no chance to stop its programs. The guardian is a small process
-// of its own (see Start and Guard) to which the server writes, through a
-// pipe that only the server holds, the process group of each program when
-// it starts and again when it is let go (once it is killed a last time,
-// before its id can be reused). When the pipe ends, the server is gone or
-// is done: the guardian kills every group still registered and exits. A
-// pipe keeps what is written in order, so whatever the server wrote before
-// it died is read before the end.
+// of its own (see Start and Guard) that shares a table of process groups
+// with the server and holds the read end of a pipe whose write end only the
+// server holds. The server marks the group of each program in the table
+// when it starts and clears it when the group is let go (once it is
+// killed a last time, before its id can be reused): a store to memory,
+// with no system call, no wait and nothing for the guardian to do. When
+// the pipe ends, the server is gone or is done: the guardian kills every
+// group the table still marks and exits. Whatever the server stored
+// before it died is in the table when the guardian reads it.
 //
-// A session never waits long for the guardian: each record is a few bytes
-// written at once, and a guardian that has not read them within a second,
-// or is gone, is dismissed (killed, so that it never acts on groups it may
-// not have been told were let go). Programs then start unguarded. The zero
-// value guards nothing until Start; neither does a nil *Guardian. Its
-// methods are safe for concurrent use.
+// Should the guardian end before Close, the programs are no longer
+// guarded. The zero value guards nothing until Start; neither does a nil
+// *Guardian. Its methods are safe for concurrent use.
 type Guardian struct {
-	cmd    *exec.Cmd     // the guardian, once started
-	lost   func(error)   // told why, should it end before Close
-	exited chan struct{} // closed once the guardian is reaped
-	err    error         // how it exited, once exited is closed
+	table  atomic.Pointer[groupTable] // shared with the guardian, once started
+	cmd    *exec.Cmd                  // the guardian, once started
+	lost   func(error)                // told why, should it end before Close
+	exited chan struct{}              // closed once the guardian is reaped
+	err    error                      // how it exited, once exited is closed
 
 	mu      sync.Mutex
-	w       *os.File // the server's end of the pipe, until the guardian is reaped
-	buf     []byte   // the record being written
-	ended   bool     // nothing more is written: closed, dismissed or gone
+	w       *os.File // the server's end of the pipe, until Close or the guardian is reaped
+	ended   bool     // Close was called or the guardian is gone
 	closing bool     // Close was called
-	why     error    // why it was dismissed
 }
 
-// guardianPatience bounds how long a write to the guardian may wait for it
-// to read; guardianExit, how long Close waits for it to exit.
-const (
-	guardianPatience = time.Second
-	guardianExit     = 5 * time.Second
-)
+// guardianExit bounds how long Close waits for the guardian to exit.
+const guardianExit = 5 * time.Second
 
-// register tells the guardian that the process group pgid is to be killed
-// should the server die.
-func (g *Guardian) register(pgid int) { g.send('+', pgid) }
-
-// unregister tells the guardian that the process group pgid was let go:
-// its id may be another's from now on.
-func (g *Guardian) unregister(pgid int) { g.send('-', pgid) }
-
-// send writes one record, op and pgid on a line, to the guardian. If it
-// cannot, the guardian is dismissed.
-func (g *Guardian) send(op byte, pgid int) {
-	if g == nil {
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.w == nil || g.ended {
-		return
-	}
-	g.buf = append(strconv.AppendInt(append(g.buf[:0], op), int64(pgid), 10), '\n')
-	// A record is shorter than PIPE_BUF: it is written whole or not at
-	// all, and waits only while the pipe is full.
-	g.w.SetWriteDeadline(time.Now().Add(guardianPatience))
-	if _, err := g.w.Write(g.buf); err != nil {
-		g.dismiss(fmt.Errorf("writing to the guardian: %w", err))
+// register marks the process group pgid in the table, for the guardian to
+// kill should the server die.
+func (g *Guardian) register(pgid int) {
+	if g != nil {
+		g.table.Load().mark(pgid, true)
 	}
 }
 
-// dismiss kills the guardian, which may have missed a record, so that it
-// acts on none; g.mu must be held. The pipe stays open until the guardian
-// is reaped, so that it cannot read its end first.
-func (g *Guardian) dismiss(why error) {
-	g.ended, g.why = true, why
-	g.cmd.Process.Kill()
+// unregister clears the process group pgid from the table: it was let
+// go, and its id may be another's from now on.
+func (g *Guardian) unregister(pgid int) {
+	if g != nil {
+		g.table.Load().mark(pgid, false)
+	}
 }
 
-// wait reaps the guardian once it exits and tells lost why, if it was
-// dismissed or exited before Close.
+// wait reaps the guardian once it exits and tells lost why, if it exited
+// before Close.
 func (g *Guardian) wait() {
 	err := g.cmd.Wait()
 	g.mu.Lock()
@@ -94,23 +68,22 @@ func (g *Guardian) wait() {
 		g.w.Close()
 		g.w = nil
 	}
-	closing, why := g.closing, g.why
+	closing := g.closing
 	g.mu.Unlock()
 	g.err = err
 	close(g.exited)
 	switch {
-	case g.lost == nil || closing && why == nil:
+	case g.lost == nil || closing:
 		return
-	case why == nil && err == nil:
-		why = errors.New("the guardian exited")
-	case why == nil:
-		why = fmt.Errorf("the guardian exited: %w", err)
+	case err == nil:
+		g.lost(errors.New("the guardian exited"))
+	default:
+		g.lost(fmt.Errorf("the guardian exited: %w", err))
 	}
-	g.lost(why)
 }
 
 // Close tells the guardian that the server is done, which has it kill the
-// process groups still registered, if any, and exit; Close reaps it and
+// process groups still marked, if any, and exit; Close reaps it and
 // returns how it exited, unless it was gone before. A guardian that has not
 // exited within guardianExit is killed. Close does nothing on a
 // Guardian that was never started.
@@ -121,7 +94,7 @@ func (g *Guardian) Close() error {
 	g.mu.Lock()
 	started, gone := g.cmd != nil, g.ended
 	g.closing, g.ended = true, true
-	if g.w != nil && g.why == nil {
+	if g.w != nil {
 		g.w.Close()
 		g.w = nil
 	}

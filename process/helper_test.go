@@ -29,7 +29,7 @@ var guardianArgs = []string{"process-test-guardian"}
 // itself; started with guardianArgs, it is a guardian.
 func TestMain(m *testing.M) {
 	if slices.Equal(os.Args, guardianArgs) {
-		Guard(os.Stdin)
+		Guard()
 		os.Exit(0)
 	}
 	if mode := os.Getenv("WSBRIDGE_HELPER"); mode != "" {
