@@ -73,8 +73,12 @@ func (w *exitWatcher) add(p *Process) {
 	w.mu.Lock()
 	w.running[p.pid] = p
 	w.mu.Unlock()
-	// The child may have exited before it was added: look again.
-	w.nudge()
+	// The child may have exited, and been left, before it was added:
+	// then look again. Asking after it alone is cheaper than waking the
+	// watcher for every child.
+	if exitedChild(unix.P_PID, p.pid) == p.pid {
+		w.nudge()
+	}
 }
 
 // nudge has the watcher look for exited children, as on SIGCHLD.

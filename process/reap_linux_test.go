@@ -297,3 +297,32 @@ func TestSubreaperServer(t *testing.T) {
 	fmt.Println("done")
 	io.Copy(io.Discard, os.Stdin)
 }
+
+func TestChildExitedBeforeItWasAddedIsReaped(t *testing.T) {
+	// A child that exits after its start but before its Process is
+	// added is left by the watcher, which has no Process to tell: adding
+	// it must have it reaped, with no other child's exit to come.
+	p := startHelper(t, Config{}, "cat")
+	exits.mu.Lock()
+	exits.running[p.pid] = nil // kept, as between the fork and add
+	exits.mu.Unlock()
+	p.Stdin().Close()
+	proctest.Eventually(t, 5*time.Second, func() error {
+		if exitedChild(unix.P_PID, p.pid) != p.pid {
+			return errors.New("the child has not exited")
+		}
+		return nil
+	})
+	exits.nudge()
+	time.Sleep(50 * time.Millisecond)
+	if exitedChild(unix.P_PID, p.pid) != p.pid {
+		t.Fatal("a kept child was reaped")
+	}
+	exits.add(p)
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		exits.nudge() // so that the test's end does not wait for it
+		t.Fatal("the child was never reaped once added")
+	}
+}
