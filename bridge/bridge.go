@@ -311,10 +311,14 @@ func (s *session) stopLocked() {
 // take to reach a child that is being stopped.
 const flushGrace = 100 * time.Millisecond
 
-// stop hands the child the messages still buffered for its stdin, then
-// stops it. A child that does not read them within flushGrace is stopped
-// all the same, which ends the writing.
+// stop hands the child the messages still buffered for its stdin, if
+// any, then stops it. A child that does not read them within flushGrace
+// is stopped all the same, which ends the writing.
 func (s *session) stop() {
+	if s.stdin.empty() {
+		s.child.Stop()
+		return
+	}
 	flushed := make(chan struct{})
 	go func() {
 		s.flushStdin()

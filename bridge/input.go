@@ -277,6 +277,16 @@ func (s *session) flushStdin() {
 	s.writing.Store(was)
 }
 
+// empty reports whether nothing is buffered for the child and nothing is
+// being written to it.
+func (in *stdin) empty() bool {
+	if !in.mu.TryLock() {
+		return false
+	}
+	defer in.mu.Unlock()
+	return in.broken || in.buf == nil
+}
+
 // countingReader counts the bytes read through it and keeps the first
 // error other than io.EOF, which is then the client's, not stdin's.
 type countingReader struct {
