@@ -199,11 +199,14 @@ func (p *Process) Wait() error {
 // before the child's process group is killed a last time, so that nothing
 // it started is left behind. What the streams hold is kept for the reader,
 // however slow; only streams that something outside the group still holds
-// open are closed, a drain time after the kill.
-func (p *Process) reap(exit error) {
+// open are closed, a drain time after the kill. drained says that the
+// streams were found so already: reap then waits for nothing.
+func (p *Process) reap(exit error, drained bool) {
 	p.waitErr = exit
 	close(p.done)
-	drained := p.waitDrained()
+	if !drained {
+		drained = p.waitDrained()
+	}
 	p.release()
 	if !drained && !p.waitDrained() {
 		// Something that left the group (setsid) still holds the

@@ -141,7 +141,8 @@ func (w *exitWatcher) reapExited() {
 // reap reaps the child pid of p, which has exited, and reports whether it
 // did.
 func (w *exitWatcher) reap(pid int, p *Process) bool {
-	if p.stdout.hungUp() && p.stderr.hungUp() {
+	drained := p.stdout.hungUp() && p.stderr.hungUp()
+	if drained {
 		p.release()
 	}
 	var ws unix.WaitStatus
@@ -153,7 +154,12 @@ func (w *exitWatcher) reap(pid int, p *Process) bool {
 		return false
 	}
 	delete(w.running, pid)
-	go p.reap(exitError(syscall.WaitStatus(ws)))
+	if drained {
+		// Nothing is left to wait for: no goroutine for it.
+		p.reap(exitError(syscall.WaitStatus(ws)), true)
+	} else {
+		go p.reap(exitError(syscall.WaitStatus(ws)), false)
+	}
 	return true
 }
 

@@ -6,7 +6,7 @@ import "syscall"
 
 // watchExit has p reaped once the child exits.
 func (p *Process) watchExit() {
-	go func() { p.reap(p.waitExit()) }()
+	go func() { p.reap(p.waitExit(), false) }()
 }
 
 // waitExit waits for the child to exit, reaps it and returns how it
