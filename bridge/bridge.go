@@ -250,14 +250,25 @@ func (s *session) finish() {
 // the client is let go, in a goroutine of their own: the caller may be
 // the pump of stdout itself.
 func (s *session) clientGone(err error, code websocket.StatusCode, reason string) {
+	if letGo := s.leaving(err, code, reason); letGo != nil {
+		go letGo()
+	}
+}
+
+// leaving begins the end of the session for a client that went, as
+// clientGone does, unless it has ended already, and returns what lets
+// the client go, for the caller to run; nil when there is nothing to do.
+// The input pump, which learns of the client's end and then ends, runs
+// it itself.
+func (s *session) leaving(err error, code websocket.StatusCode, reason string) func() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.endLocked() {
-		return
+		return nil
 	}
 	s.r.ClientErr, s.r.Code, s.r.Reason = err, code, reason
 	s.left = make(chan struct{})
-	go func() {
+	return func() {
 		defer close(s.left)
 		if s.cfg.Ending != nil {
 			s.cfg.Ending()
@@ -269,7 +280,7 @@ func (s *session) clientGone(err error, code websocket.StatusCode, reason string
 		s.stopLocked()
 		s.mu.Unlock()
 		closeClient(s.conn, err, code, reason)
-	}()
+	}
 }
 
 // endLocked begins the end of the session, once: it closes ended and

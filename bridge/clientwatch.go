@@ -52,7 +52,9 @@ func (s *session) readInput(inDone chan<- error) {
 				continue
 			}
 			code, reason := closeStatus(err)
-			s.clientGone(err, code, reason)
+			if letGo := s.leaving(err, code, reason); letGo != nil {
+				letGo()
+			}
 			inDone <- err
 			return
 		}
