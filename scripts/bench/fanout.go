@@ -67,7 +67,7 @@ func fanoutScenario(n int, cluster bool) scenario {
 	}
 	if !cluster {
 		sc.run = func(ctx context.Context, p *process) (measurement, error) {
-			return runFanout(ctx, []*process{p}, nil, n)
+			return runFanout(ctx, []*process{p}, nil, n, fanoutFlood)
 		}
 		return sc
 	}
@@ -95,21 +95,22 @@ func fanoutScenario(n int, cluster bool) scenario {
 			}
 			insts = append(insts, q)
 		}
-		return runFanout(ctx, insts, nats, n)
+		return runFanout(ctx, insts, nats, n, fanoutFlood)
 	}
 	return sc
 }
 
 // runFanout runs a fanout scenario on n clients spread over the servers
-// insts, nats being the NATS server they share, if any.
-func runFanout(ctx context.Context, insts []*process, nats *process, n int) (measurement, error) {
+// insts, nats being the NATS server they share, if any, with a flood of
+// flood lines.
+func runFanout(ctx context.Context, insts []*process, nats *process, n int, flood int64) (measurement, error) {
 	var errs errorCounter
 	addrs := make([]string, len(insts))
 	for i, p := range insts {
 		addrs[i] = p.addr
 	}
 	conns := dialFanout(ctx, addrs, n, &errs)
-	clients := newFanClients(conns, fanoutFlood, fanoutPaced)
+	clients := newFanClients(conns, flood, fanoutPaced)
 	defer clients.close()
 	stop := context.AfterFunc(ctx, clients.close)
 	defer stop()
@@ -159,7 +160,7 @@ func runFanout(ctx context.Context, insts []*process, nats *process, n int) (mea
 		}
 	}
 	start := time.Now()
-	if err := send(burst{first: floodFirst, count: fanoutFlood}); err != nil {
+	if err := send(burst{first: floodFirst, count: flood}); err != nil {
 		return fail(err)
 	}
 	if ok, err := clients.wait(ctx, &clients.flooded, time.Minute); !ok {
@@ -173,8 +174,8 @@ func runFanout(ctx context.Context, insts []*process, nats *process, n int) (mea
 	served := len(clients.conns)
 	if failed, _ := clients.failures(); failed < served {
 		served -= failed
-		delivered := float64(fanoutFlood * served)
-		m[fanRate.name] = fanoutFlood / elapsed.Seconds()
+		delivered := float64(flood * int64(served))
+		m[fanRate.name] = float64(flood) / elapsed.Seconds()
 		m[fanCPU.name] = (cpu1 - cpu0).Seconds() / delivered
 		if nats != nil {
 			natsCPU1, err := cpuTime(nats.pid)
