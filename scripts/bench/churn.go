@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -21,10 +22,11 @@ func churn(n int) scenario {
 	p50 := figure{name: "p50 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
 	p99 := figure{name: "p99 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
 	cpu := figure{name: "server CPU per session", format: formatSeconds, agg: median, ratio: true}
+	programCPU := figure{name: "program CPU per session", format: formatSeconds, agg: median, ratio: true}
 	failures := figure{name: "failures (all runs)", format: formatCount, agg: sum}
 	return scenario{
-		group:   group{name: "churn", figures: []figure{rate, p50, p99, cpu, failures}},
-		about:   fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame; server CPU per session is the server process's user+system time, children excluded, over the run, divided by the sessions served", plural(n, "connection")),
+		group:   group{name: "churn", figures: []figure{rate, p50, p99, cpu, programCPU, failures}},
+		about:   fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame; server CPU per session is the server process's user+system time, children excluded, over the run, divided by the sessions served; program CPU per session is that of the server's children (the copies of `cat`) it reaped over the run, divided the same way", plural(n, "connection")),
 		command: []string{"cat"},
 		ceiling: true,
 		timeout: 3 * time.Minute,
@@ -33,6 +35,10 @@ func churn(n int) scenario {
 			times := make([]float64, 0, n)
 			var first error
 			cpu0, err := cpuTime(p.pid)
+			if err != nil {
+				return nil, err
+			}
+			programCPU0, err := childrenCPUTime(p.pid)
 			if err != nil {
 				return nil, err
 			}
@@ -52,18 +58,22 @@ func churn(n int) scenario {
 			}
 			elapsed := time.Since(start)
 			cpu1, cpuErr := cpuTime(p.pid)
+			programCPU1, programErr := childrenCPUTime(p.pid)
+			cpuErr = errors.Join(cpuErr, programErr)
 			// Connections not tried before the deadline count as failed.
 			m := measurement{
-				rate.name:     math.NaN(),
-				p50.name:      percentile(times, 50),
-				p99.name:      percentile(times, 99),
-				cpu.name:      math.NaN(),
-				failures.name: float64(n - len(times)),
+				rate.name:       math.NaN(),
+				p50.name:        percentile(times, 50),
+				p99.name:        percentile(times, 99),
+				cpu.name:        math.NaN(),
+				programCPU.name: math.NaN(),
+				failures.name:   float64(n - len(times)),
 			}
 			if len(times) > 0 {
 				m[rate.name] = float64(len(times)) / elapsed.Seconds()
 				if cpuErr == nil {
 					m[cpu.name] = (cpu1 - cpu0).Seconds() / float64(len(times))
+					m[programCPU.name] = (programCPU1 - programCPU0).Seconds() / float64(len(times))
 				}
 			}
 			if cpuErr != nil {

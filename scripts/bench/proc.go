@@ -20,30 +20,48 @@ const clockTick = 10 * time.Millisecond
 // cpuTime returns the CPU time (user plus system) the process pid has used
 // itself, its children excluded, from /proc/PID/stat.
 func cpuTime(pid int) (time.Duration, error) {
+	return statCPU(pid, statUtime)
+}
+
+// childrenCPUTime returns the CPU time (user plus system) of the children
+// of pid that have exited and been reaped, from /proc/PID/stat.
+func childrenCPUTime(pid int) (time.Duration, error) {
+	return statCPU(pid, statCutime)
+}
+
+// The fields of /proc/PID/stat, counted from 1, where the CPU times of
+// the process (utime, then stime) and of its reaped children (cutime,
+// then cstime) begin.
+const (
+	statUtime  = 14
+	statCutime = 16
+)
+
+func statCPU(pid, field int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, fmt.Errorf("reading CPU time: %w", err)
 	}
-	return parseStatCPU(b)
+	return parseStatCPU(b, field)
 }
 
-// parseStatCPU returns utime+stime from the contents of a /proc/PID/stat
-// file. The command name, in parentheses, may hold spaces and parentheses,
-// so the fields are counted from the last ')'.
-func parseStatCPU(stat []byte) (time.Duration, error) {
+// parseStatCPU returns the sum of the field and the next, CPU times in
+// clock ticks, from the contents of a /proc/PID/stat file. The command
+// name, in parentheses, may hold spaces and parentheses, so the fields are
+// counted from the last ')'.
+func parseStatCPU(stat []byte, field int) (time.Duration, error) {
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
 		return 0, fmt.Errorf("parsing /proc stat: no ')' in %q", stat)
 	}
-	// After ')' come field 3 (state) onwards; utime and stime are
-	// fields 14 and 15.
+	// After ')' come field 3 (state) onwards.
 	f := strings.Fields(string(stat[i+1:]))
-	const utime, stime = 14 - 3, 15 - 3
-	if len(f) <= stime {
-		return 0, fmt.Errorf("parsing /proc stat: %d fields after the command name, want more than %d", len(f), stime)
+	first := field - 3
+	if len(f) <= first+1 {
+		return 0, fmt.Errorf("parsing /proc stat: %d fields after the command name, want more than %d", len(f), first+1)
 	}
 	var ticks int64
-	for _, s := range []string{f[utime], f[stime]} {
+	for _, s := range f[first : first+2] {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("parsing /proc stat CPU time: %w", err)

@@ -11,17 +11,19 @@ import (
 
 func TestParseStatCPU(t *testing.T) {
 	// A command name with spaces and parentheses; utime 150, stime 25,
-	// cutime 999 and cstime 999 (children, not counted).
-	stat := "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 1234 0 0 0 150 25 999 999 20 0 8 0 100 1000000 500 18446744073709551615\n"
-	got, err := parseStatCPU([]byte(stat))
-	if err != nil {
-		t.Fatal(err)
+	// cutime 900 and cstime 99.
+	stat := "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 1234 0 0 0 150 25 900 99 20 0 8 0 100 1000000 500 18446744073709551615\n"
+	for field, want := range map[int]time.Duration{statUtime: 175 * clockTick, statCutime: 999 * clockTick} {
+		got, err := parseStatCPU([]byte(stat), field)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("parseStatCPU(field %d) = %v, want %v", field, got, want)
+		}
 	}
-	if want := 175 * clockTick; got != want {
-		t.Errorf("parseStatCPU = %v, want %v", got, want)
-	}
-	for _, bad := range []string{"4242 no parenthesis", "4242 (short) S 1 2 3"} {
-		if _, err := parseStatCPU([]byte(bad)); err == nil {
+	for _, bad := range []string{"4242 no parenthesis", "4242 (short) S 1 2 3 4 5 6 7 8 9 10 11 12 13"} {
+		if _, err := parseStatCPU([]byte(bad), statCutime); err == nil {
 			t.Errorf("parseStatCPU(%q): no error", bad)
 		}
 	}

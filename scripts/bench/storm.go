@@ -24,10 +24,11 @@ func storm(n int) scenario {
 	p50 := figure{name: "p50 connect→answer", format: formatSeconds, agg: median, ratio: true}
 	p99 := figure{name: "p99 connect→answer", format: formatSeconds, agg: median, ratio: true}
 	cpu := figure{name: "server CPU per session", format: formatSeconds, agg: median, ratio: true}
+	programCPU := figure{name: "program CPU per session", format: formatSeconds, agg: median, ratio: true}
 	failures := figure{name: "failures (all runs)", format: formatCount, agg: sum}
 	return scenario{
-		group: group{name: "storm", figures: []figure{last, p50, p99, cpu, failures}},
-		about: fmt.Sprintf("%s to `cat` dialled at the same moment, each making one round trip of %d bytes as soon as it is open; the time until the last answer runs from the moment all start, connect→answer from each one's dial; once every client has its answer all are closed, and server CPU per session is the server process's user+system time, children excluded, from before the storm until every session has ended, divided by the sessions served; a failure is a connection refused, broken or timed out; the flag lifts wsbridge's default cap of 1,024 children, which websocketd does not have",
+		group: group{name: "storm", figures: []figure{last, p50, p99, cpu, programCPU, failures}},
+		about: fmt.Sprintf("%s to `cat` dialled at the same moment, each making one round trip of %d bytes as soon as it is open; the time until the last answer runs from the moment all start, connect→answer from each one's dial; once every client has its answer all are closed, and server CPU per session is the server process's user+system time, children excluded, from before the storm until every session has ended, divided by the sessions served, and program CPU per session that of the server's children (the copies of `cat`) it reaped meanwhile; a failure is a connection refused, broken or timed out; the flag lifts wsbridge's default cap of 1,024 children, which websocketd does not have",
 			plural(n, "client"), messageSize),
 		flags:   []string{"--maxforks=0"},
 		command: []string{"cat"},
@@ -46,14 +47,19 @@ func storm(n int) scenario {
 			if err != nil {
 				return nil, err
 			}
+			programCPU0, err := childrenCPUTime(p.pid)
+			if err != nil {
+				return nil, err
+			}
 			conns, times, elapsed, errs := stormAll(ctx, n, connect, msg)
 			closeAll(conns)
 			m := measurement{
-				last.name:     math.NaN(),
-				p50.name:      percentile(times, 50),
-				p99.name:      percentile(times, 99),
-				cpu.name:      math.NaN(),
-				failures.name: float64(errs.n),
+				last.name:       math.NaN(),
+				p50.name:        percentile(times, 50),
+				p99.name:        percentile(times, 99),
+				cpu.name:        math.NaN(),
+				programCPU.name: math.NaN(),
+				failures.name:   float64(errs.n),
 			}
 			if len(times) > 0 {
 				m[last.name] = elapsed.Seconds()
@@ -67,8 +73,13 @@ func storm(n int) scenario {
 			if err != nil {
 				return m, err
 			}
+			programCPU1, err := childrenCPUTime(p.pid)
+			if err != nil {
+				return m, err
+			}
 			if len(times) > 0 {
 				m[cpu.name] = (cpu1 - cpu0).Seconds() / float64(len(times))
+				m[programCPU.name] = (programCPU1 - programCPU0).Seconds() / float64(len(times))
 			}
 			if errs.n > 0 {
 				return m, fmt.Errorf("%d of %d clients failed, the first: %w", errs.n, n, errs.first)
