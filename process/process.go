@@ -59,7 +59,7 @@ type Process struct {
 	stdout *stream
 	stderr *stream
 
-	proc     *os.Process
+	proc     *os.Process // os/exec's, where the child is waited for through it (not on Linux)
 	pid      int
 	grace    time.Duration
 	drain    time.Duration
@@ -130,11 +130,12 @@ func Start(cfg Config) (*Process, error) {
 	parentEnds, childEnds = append(parentEnds, stderrR), append(childEnds, stderrW)
 
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdinR, stdoutW, stderrW
-	if err := startChild(cmd); err != nil {
+	pid, err := startChild(cmd)
+	if err != nil {
 		return fail(startError(cfg.Path, err))
 	}
 	closeAll(childEnds)
-	cfg.Guardian.register(cmd.Process.Pid)
+	cfg.Guardian.register(pid)
 
 	drain := cfg.Drain
 	if drain == 0 {
@@ -144,7 +145,7 @@ func Start(cfg Config) (*Process, error) {
 		onPTY:    onPTY,
 		stdin:    stdinW,
 		proc:     cmd.Process,
-		pid:      cmd.Process.Pid,
+		pid:      pid,
 		grace:    cfg.Grace,
 		drain:    drain,
 		guardian: cfg.Guardian,

@@ -12,9 +12,8 @@ import (
 
 // watchExit has p reaped once the child exits, by the exitWatcher. The
 // child is reaped by this package alone: os/exec's handle on it (a pidfd,
-// one descriptor more for every session) is released at once.
+// one descriptor more for every session) was released as it started.
 func (p *Process) watchExit() {
-	p.proc.Release()
 	exits.add(p)
 }
 
