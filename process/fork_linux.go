@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // startChild starts cmd with a parent-death signal: should the server die,
@@ -58,23 +60,37 @@ type forkResult struct {
 func (f *forkThreads) start() {
 	f.reqs = make(chan forkRequest)
 	for range runtime.GOMAXPROCS(0) {
-		go f.run(true)
+		go f.run(true, nil)
 	}
 }
 
 // run starts the children asked for, on a thread it keeps to itself and
 // never lets go of, with a table of descriptors of its own (forkTable)
-// when ownTable is set and the system allows. os/exec's handle on each
-// child is released there, where it was opened.
-func (f *forkThreads) run(ownTable bool) {
+// when ownTable is set and the system allows; locked, if not nil, is
+// closed once it has the thread. os/exec's handle on each child is
+// released there, where it was opened.
+func (f *forkThreads) run(ownTable bool, locked chan<- struct{}) {
 	runtime.LockOSThread()
+	if locked != nil {
+		close(locked)
+	}
 	var t *forkTable
 	if ownTable {
+		if unix.Gettid() == unix.Getpid() {
+			// The main thread keeps the process's table: another
+			// thread takes its place, which cannot be this one while
+			// it is held, and then it is let go.
+			placed := make(chan struct{})
+			go f.run(true, placed)
+			<-placed
+			runtime.UnlockOSThread()
+			return
+		}
 		var left bool
 		if t, left = newForkTable(); t == nil && left {
 			// The thread cannot start children: it ends with this
 			// goroutine, which is still locked to it, before any.
-			go f.run(false)
+			go f.run(false, nil)
 			return
 		}
 	}

@@ -30,16 +30,13 @@ type forkTable struct {
 	self int // a pidfd of the process, in the thread's table
 }
 
-// newForkTable gives the calling thread, locked to its goroutine, a table
-// of its own. It returns nil when it cannot, and then reports whether the
-// thread left the process's table all the same: such a thread may start
-// no child, and is to be ended. A thread that never left it forks as any
-// other. The main thread keeps the process's table, which is the one
-// /proc/PID and pidfd_getfd see.
+// newForkTable gives the calling thread, locked to its goroutine and not
+// the main thread, a table of its own. It returns nil when it cannot, and
+// then reports whether the thread left the process's table all the same:
+// such a thread may start no child, and is to be ended. A thread that
+// never left it forks as any other. The main thread keeps the process's
+// table, which is the one /proc/PID and pidfd_getfd see.
 func newForkTable() (t *forkTable, left bool) {
-	if unix.Gettid() == unix.Getpid() {
-		return nil, false
-	}
 	// Try pidfd_getfd before the table is left (Linux 5.6, and a
 	// seccomp filter may refuse it).
 	self, err := unix.PidfdOpen(unix.Getpid(), 0)

@@ -1,13 +1,17 @@
 package process
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,6 +30,24 @@ func tableSize(t *testing.T, dir string) (n, sockets int) {
 		}
 	}
 	return len(ents), sockets
+}
+
+// smallTables returns how many of the process's threads have a table of
+// fewer than 16 descriptors: those of the fork threads, where the process
+// holds more.
+func smallTables() (int, error) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, err
+	}
+	small := 0
+	for _, task := range tasks {
+		fds, err := os.ReadDir("/proc/self/task/" + task.Name() + "/fd")
+		if err == nil && len(fds) < 16 {
+			small++
+		}
+	}
+	return small, nil
 }
 
 func TestChildStartsCopyNotTheServersDescriptors(t *testing.T) {
@@ -48,15 +70,9 @@ func TestChildStartsCopyNotTheServersDescriptors(t *testing.T) {
 	if _, err := p.Stdout().Read(buf); err != nil || string(buf) != "hello\n" {
 		t.Fatalf("read %q, %v", buf, err)
 	}
-	tasks, err := os.ReadDir("/proc/self/task")
+	small, err := smallTables()
 	if err != nil {
 		t.Fatal(err)
-	}
-	small := 0
-	for _, task := range tasks {
-		if n, _ := tableSize(t, "/proc/self/task/"+task.Name()+"/fd"); n < 16 {
-			small++
-		}
 	}
 	if small == 0 {
 		if !canCopyDescriptors() {
@@ -64,6 +80,66 @@ func TestChildStartsCopyNotTheServersDescriptors(t *testing.T) {
 		}
 		t.Fatal("every thread has the process's table of descriptors")
 	}
+}
+
+func TestForkThreadLeavesTheMainThread(t *testing.T) {
+	// The main thread keeps the process's table: a fork thread's
+	// goroutine that finds itself there has another thread, with a table
+	// of its own, take its place, and lets the main thread go.
+	if !canCopyDescriptors() {
+		t.Skip("pidfd_getfd is not to be had here")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe)
+	cmd.Env = append(os.Environ(), "WSBRIDGE_HELPER=fork-on-main", "GORACE=atexit_sleep_ms=0")
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatal("the main thread is kept to start children")
+	}
+	if err != nil || string(out) != "placed\n" {
+		t.Fatalf("%s%v", out, err)
+	}
+}
+
+func init() {
+	// Only init runs on the main thread for certain.
+	if os.Getenv("WSBRIDGE_HELPER") == "fork-on-main" {
+		os.Exit(forkOnMain())
+	}
+}
+
+// forkOnMain is a fork thread's goroutine that starts on the main thread:
+// it prints "placed" once the main thread is let go and another thread,
+// with a table of its own, has taken its place.
+func forkOnMain() int {
+	// Descriptors enough for a table of its own to be told by its size.
+	for range 20 {
+		if _, _, err := os.Pipe(); err != nil {
+			fmt.Println(err)
+			return 1
+		}
+	}
+	f := &forkThreads{reqs: make(chan forkRequest)}
+	f.run(true, nil)
+	for range 500 {
+		n, err := smallTables()
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		if n > 0 {
+			fmt.Println("placed")
+			return 0
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("no thread has a table of its own")
+	return 1
 }
 
 // canCopyDescriptors reports whether the process may copy its own
