@@ -16,22 +16,41 @@ import (
 const churnTimeout = 10 * time.Second
 
 // churn measures short connections one after the other: connect, one round
-// trip to cat, close.
-func churn(n int) scenario {
+// trip to cat, close; while held other clients, each with its own cat, stay
+// connected, when held is not 0.
+func churn(n, held int) scenario {
 	rate := figure{name: "connections per second", format: formatRate("conn/s"), agg: median, ratio: true}
 	p50 := figure{name: "p50 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
 	p99 := figure{name: "p99 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
 	cpu := figure{name: "server CPU per session", format: formatSeconds, agg: median, ratio: true}
 	programCPU := figure{name: "program CPU per session", format: formatSeconds, agg: median, ratio: true}
 	failures := figure{name: "failures (all runs)", format: formatCount, agg: sum}
+	name := "churn"
+	about := fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame; server CPU per session is the server process's user+system time, children excluded, over the run, divided by the sessions served; program CPU per session is that of the server's children (the copies of `cat`) it reaped over the run, divided the same way", plural(n, "connection"))
+	var flags []string
+	if held > 0 {
+		name = fmt.Sprintf("churn, %s held", thousands(int64(held)))
+		about = fmt.Sprintf("as churn, while %s, connected before with a round trip each, stay connected to a `cat` each", plural(held, "other client"))
+		flags = []string{"--maxforks=0"}
+	}
 	return scenario{
-		group:   group{name: "churn", figures: []figure{rate, p50, p99, cpu, programCPU, failures}},
-		about:   fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame; server CPU per session is the server process's user+system time, children excluded, over the run, divided by the sessions served; program CPU per session is that of the server's children (the copies of `cat`) it reaped over the run, divided the same way", plural(n, "connection")),
+		group:   group{name: name, figures: []figure{rate, p50, p99, cpu, programCPU, failures}},
+		about:   about,
+		flags:   flags,
 		command: []string{"cat"},
 		ceiling: true,
 		timeout: 3 * time.Minute,
 		run: func(ctx context.Context, p *process) (measurement, error) {
 			msg := textPayload(messageSize)
+			if held > 0 {
+				conns, _, _, errs := stormAll(ctx, held, func(ctx context.Context) (*websocket.Conn, error) {
+					return dial(ctx, p.addr)
+				}, msg)
+				defer closeAll(conns)
+				if errs.n > 0 {
+					return nil, fmt.Errorf("%d of %d held clients failed, the first: %w", errs.n, held, errs.first)
+				}
+			}
 			times := make([]float64, 0, n)
 			var first error
 			cpu0, err := cpuTime(p.pid)

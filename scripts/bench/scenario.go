@@ -41,6 +41,7 @@ type sizes struct {
 	warmUp, roundTrips int   // latency
 	messages           int   // throughput
 	churn              int   // connections, one after the other
+	churnHeld          int   // connections held meanwhile, in the second churn
 	storm              int   // clients connecting at once
 	held               []int // concurrency: connections held at once, one scenario each
 	heldTrips          int   // round trips of each held connection
@@ -56,6 +57,7 @@ var (
 		warmUp: 200, roundTrips: 2000,
 		messages:  100_000,
 		churn:     1000,
+		churnHeld: 2000,
 		storm:     2000,
 		held:      []int{1000, 4000},
 		heldTrips: 3,
@@ -69,6 +71,7 @@ var (
 		warmUp: 50, roundTrips: 500,
 		messages:  10_000,
 		churn:     200,
+		churnHeld: 500,
 		storm:     500,
 		held:      []int{200, 500},
 		heldTrips: 3,
@@ -86,7 +89,8 @@ func scenarios(sz sizes) []scenario {
 		latency(sz.warmUp, sz.roundTrips),
 		throughput(sz.messages, 0),
 		throughput(sz.messages, throughputWindow),
-		churn(sz.churn),
+		churn(sz.churn, 0),
+		churn(sz.churn, sz.churnHeld),
 		storm(sz.storm),
 	}
 	for _, n := range sz.held {

@@ -13,9 +13,9 @@ func TestPick(t *testing.T) {
 		only string
 		want []string
 	}{
-		{"", []string{"latency", "throughput", "throughput, 64 in flight", "churn", "storm", "concurrency 200", "concurrency 500", "fanout", "fanout over NATS", "long line", "binary", "compression off", "compression on"}},
+		{"", []string{"latency", "throughput", "throughput, 64 in flight", "churn", "churn, 500 held", "storm", "concurrency 200", "concurrency 500", "fanout", "fanout over NATS", "long line", "binary", "compression off", "compression on"}},
 		{"compression", []string{"compression off", "compression on"}},
-		{"churn", []string{"churn"}},
+		{"churn", []string{"churn", "churn, 500 held"}},
 		{"fanout", []string{"fanout", "fanout over NATS"}},
 		{"throughput", []string{"throughput", "throughput, 64 in flight"}},
 		{"concurrency,latency", []string{"latency", "concurrency 200", "concurrency 500"}},
