@@ -106,6 +106,14 @@ func TestTrafficNeverGoesDown(t *testing.T) {
 	var last bridge.Counts
 	scrapes := 0
 	for deadline := time.Now().Add(30 * time.Second); ; {
+		// Whether all have ended is asked before the scrape, so that the
+		// last scrape is of every session ended.
+		ended := false
+		select {
+		case <-clientsDone:
+			ended = len(logs.events("disconnected")) == clients
+		default:
+		}
 		got := scrapeTraffic(t, srv.metrics.traffic)
 		scrapes++
 		if got.MessagesIn < last.MessagesIn || got.MessagesOut < last.MessagesOut || got.BytesIn < last.BytesIn || got.BytesOut < last.BytesOut {
@@ -115,12 +123,7 @@ func TestTrafficNeverGoesDown(t *testing.T) {
 			t.Fatalf("scrape %d counted more than was sent: %+v, want at most %+v", scrapes, got, want)
 		}
 		last = got
-		select {
-		case <-clientsDone:
-		default:
-			continue
-		}
-		if len(logs.events("disconnected")) == clients {
+		if ended {
 			break
 		}
 		if time.Now().After(deadline) {
