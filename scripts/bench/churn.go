@@ -22,11 +22,14 @@ func churn(n, held int) scenario {
 	rate := figure{name: "connections per second", format: formatRate("conn/s"), agg: median, ratio: true}
 	p50 := figure{name: "p50 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
 	p99 := figure{name: "p99 connect→echo→close", format: formatSeconds, agg: median, ratio: true}
+	upgrade := figure{name: "p50 connect→upgraded", format: formatSeconds, agg: median, ratio: true}
+	echo := figure{name: "p50 upgraded→echo", format: formatSeconds, agg: median, ratio: true}
+	closing := figure{name: "p50 echo→closed", format: formatSeconds, agg: median, ratio: true}
 	cpu := figure{name: "server CPU per session", format: formatSeconds, agg: median, ratio: true}
 	programCPU := figure{name: "program CPU per session", format: formatSeconds, agg: median, ratio: true}
 	failures := figure{name: "failures (all runs)", format: formatCount, agg: sum}
 	name := "churn"
-	about := fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame; server CPU per session is the server process's user+system time, children excluded, over the run, divided by the sessions served; program CPU per session is that of the server's children (the copies of `cat`) it reaped over the run, divided the same way", plural(n, "connection"))
+	about := fmt.Sprintf("%s one after the other, each: connect, one round trip to `cat`, close with 1000 and wait for the server's close frame; the three p50 parts are those of each connection: until the upgrade's answer has come, until the echo has, until the server's close frame has; server CPU per session is the server process's user+system time, children excluded, over the run, divided by the sessions served; program CPU per session is that of the server's children (the copies of `cat`) it reaped over the run, divided the same way", plural(n, "connection"))
 	var flags []string
 	if held > 0 {
 		name = fmt.Sprintf("churn, %s held", thousands(int64(held)))
@@ -34,7 +37,7 @@ func churn(n, held int) scenario {
 		flags = []string{"--maxforks=0"}
 	}
 	return scenario{
-		group:   group{name: name, figures: []figure{rate, p50, p99, cpu, programCPU, failures}},
+		group:   group{name: name, figures: []figure{rate, p50, p99, upgrade, echo, closing, cpu, programCPU, failures}},
 		about:   about,
 		flags:   flags,
 		command: []string{"cat"},
@@ -52,6 +55,7 @@ func churn(n, held int) scenario {
 				}
 			}
 			times := make([]float64, 0, n)
+			var parts [3][]float64
 			var first error
 			cpu0, err := cpuTime(p.pid)
 			if err != nil {
@@ -64,7 +68,8 @@ func churn(n, held int) scenario {
 			start := time.Now()
 			for range n {
 				t := time.Now()
-				if err := connectEchoClose(ctx, p.addr, msg); err != nil {
+				at, err := connectEchoClose(ctx, p.addr, msg)
+				if err != nil {
 					if first == nil {
 						first = err
 					}
@@ -73,7 +78,11 @@ func churn(n, held int) scenario {
 					}
 					continue
 				}
-				times = append(times, time.Since(t).Seconds())
+				times = append(times, at[2].Sub(t).Seconds())
+				for i := range at {
+					parts[i] = append(parts[i], at[i].Sub(t).Seconds())
+					t = at[i]
+				}
 			}
 			elapsed := time.Since(start)
 			cpu1, cpuErr := cpuTime(p.pid)
@@ -84,6 +93,9 @@ func churn(n, held int) scenario {
 				rate.name:       math.NaN(),
 				p50.name:        percentile(times, 50),
 				p99.name:        percentile(times, 99),
+				upgrade.name:    percentile(parts[0], 50),
+				echo.name:       percentile(parts[1], 50),
+				closing.name:    percentile(parts[2], 50),
 				cpu.name:        math.NaN(),
 				programCPU.name: math.NaN(),
 				failures.name:   float64(n - len(times)),
@@ -107,20 +119,24 @@ func churn(n, held int) scenario {
 }
 
 // connectEchoClose connects to addr, makes one round trip and closes the
-// connection with the closing handshake.
-func connectEchoClose(ctx context.Context, addr string, msg []byte) error {
+// connection with the closing handshake. It returns when the upgrade's
+// answer came, when the echo did and when the closing handshake ended.
+func connectEchoClose(ctx context.Context, addr string, msg []byte) (at [3]time.Time, err error) {
 	ctx, cancel := context.WithTimeout(ctx, churnTimeout)
 	defer cancel()
 	c, err := dial(ctx, addr)
 	if err != nil {
-		return err
+		return at, err
 	}
 	defer c.CloseNow()
+	at[0] = time.Now()
 	if err := roundTrip(ctx, c, msg); err != nil {
-		return err
+		return at, err
 	}
+	at[1] = time.Now()
 	if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
-		return fmt.Errorf("closing: %w", err)
+		return at, fmt.Errorf("closing: %w", err)
 	}
-	return nil
+	at[2] = time.Now()
+	return at, nil
 }
